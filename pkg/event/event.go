@@ -1,0 +1,130 @@
+// Package event owns what adly counts: the event types (impression, click, path hit) and the rules that make
+// an event valid — ad ids and path normalisation. The API and the path-tracking middleware both validate
+// through it, so a path is normalised the same way whoever produced it.
+//
+// It never does I/O: it knows nothing of HTTP, Redis or MariaDB.
+package event
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Type is the kind of an event.
+type Type uint8
+
+// The event types adly counts.
+const (
+	Impression Type = iota + 1
+	Click
+	Hit
+)
+
+// String is the type's name as clients send it.
+func (t Type) String() string {
+	switch t {
+	case Impression:
+		return "impression"
+	case Click:
+		return "click"
+	case Hit:
+		return "hit"
+	default:
+		return "unknown"
+	}
+}
+
+// ParseType maps a client's type name to a Type.
+func ParseType(s string) (Type, error) {
+	switch s {
+	case "impression":
+		return Impression, nil
+	case "click":
+		return Click, nil
+	case "hit":
+		return Hit, nil
+	case "":
+		return 0, fmt.Errorf("%w: type is required (impression, click or hit)", ErrInvalid)
+	default:
+		return 0, fmt.Errorf("%w: type %q is not one of impression, click, hit", ErrInvalid, truncate(s))
+	}
+}
+
+// Event is one thing to count. Impressions and clicks carry an AdID; hits carry a normalised Path.
+type Event struct {
+	Type Type
+	AdID int64
+	Path string
+}
+
+// MaxAdID is the largest ad id: the seed's ad_id column is a signed INT.
+const MaxAdID = 2147483647
+
+// MaxPathBytes is the longest path: path_counters.path is VARCHAR(255).
+const MaxPathBytes = 255
+
+// ErrInvalid is wrapped by every validation error; the API maps it to HTTP 400.
+var ErrInvalid = errors.New("invalid event")
+
+// Reason is the human-readable part of a validation error, without the ErrInvalid prefix.
+func Reason(err error) string {
+	return strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": ")
+}
+
+// ParseAdID parses an ad id given as text: decimal digits only, 1..MaxAdID.
+func ParseAdID(s string) (int64, error) {
+	if s == "" {
+		return 0, fmt.Errorf("%w: ad_id is required", ErrInvalid)
+	}
+	if len(s) > 10 {
+		return 0, fmt.Errorf("%w: ad_id %q is not an integer between 1 and %d", ErrInvalid, truncate(s), MaxAdID)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, fmt.Errorf("%w: ad_id %q is not an integer between 1 and %d", ErrInvalid, truncate(s), MaxAdID)
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 1 || n > MaxAdID {
+		return 0, fmt.Errorf("%w: ad_id %q is not an integer between 1 and %d", ErrInvalid, s, MaxAdID)
+	}
+	return n, nil
+}
+
+// NormalizePath turns a client's path into the form that is counted: the query string and fragment are
+// dropped; what remains must start with "/", be valid UTF-8 without control characters, and fit
+// MaxPathBytes. Nothing else is rewritten: "/a/" and "/a" are different paths, as are "/A" and "/a".
+func NormalizePath(p string) (string, error) {
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	switch {
+	case p == "":
+		return "", fmt.Errorf("%w: path is required", ErrInvalid)
+	case p[0] != '/':
+		return "", fmt.Errorf("%w: path %q must start with /", ErrInvalid, truncate(p))
+	case !utf8.ValidString(p):
+		return "", fmt.Errorf("%w: path is not valid UTF-8", ErrInvalid)
+	case len(p) > MaxPathBytes:
+		return "", fmt.Errorf("%w: path is %d bytes; the limit is %d", ErrInvalid, len(p), MaxPathBytes)
+	}
+	for _, r := range p {
+		if unicode.IsControl(r) {
+			return "", fmt.Errorf("%w: path contains the control character %U", ErrInvalid, r)
+		}
+	}
+	return p, nil
+}
+
+// truncate keeps error messages short when a client sends something huge.
+func truncate(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	return strings.ToValidUTF8(s[:max], "") + "…"
+}

@@ -1,0 +1,101 @@
+package event
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseAdID(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    int64
+		wantErr string
+	}{
+		{in: "1", want: 1},
+		{in: "123", want: 123},
+		{in: "0123", want: 123},
+		{in: "2147483647", want: MaxAdID},
+		{in: "", wantErr: "ad_id is required"},
+		{in: "0", wantErr: "between 1 and 2147483647"},
+		{in: "2147483648", wantErr: "between 1 and 2147483647"},
+		{in: "99999999999", wantErr: "between 1 and 2147483647"},
+		{in: "-1", wantErr: "between 1 and 2147483647"},
+		{in: "+1", wantErr: "between 1 and 2147483647"},
+		{in: "1.5", wantErr: "between 1 and 2147483647"},
+		{in: "1e3", wantErr: "between 1 and 2147483647"},
+		{in: " 1", wantErr: "between 1 and 2147483647"},
+		{in: "abc", wantErr: "between 1 and 2147483647"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseAdID(tt.in)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				require.True(t, errors.Is(err, ErrInvalid))
+				require.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestNormalizePath(t *testing.T) {
+	long := "/" + strings.Repeat("a", MaxPathBytes-1)
+	tests := []struct {
+		name    string
+		in      string
+		want    string
+		wantErr string
+	}{
+		{name: "root", in: "/", want: "/"},
+		{name: "plain", in: "/checking/example-slug", want: "/checking/example-slug"},
+		{name: "trailing slash kept", in: "/privacy-policy/", want: "/privacy-policy/"},
+		{name: "case kept", in: "/About", want: "/About"},
+		{name: "query dropped", in: "/a?b=c", want: "/a"},
+		{name: "fragment dropped", in: "/a#top", want: "/a"},
+		{name: "query then fragment", in: "/a?x#y", want: "/a"},
+		{name: "pattern", in: "GET /checking/{slug}", wantErr: "must start with /"},
+		{name: "unicode", in: "/café", want: "/café"},
+		{name: "exactly 255 bytes", in: long, want: long},
+		{name: "255 bytes after query dropped", in: long + "?q=1", want: long},
+		{name: "256 bytes", in: long + "b", wantErr: "256 bytes; the limit is 255"},
+		{name: "empty", in: "", wantErr: "path is required"},
+		{name: "only query", in: "?a=b", wantErr: "path is required"},
+		{name: "relative", in: "a/b", wantErr: "must start with /"},
+		{name: "invalid utf8", in: "/a\xff", wantErr: "not valid UTF-8"},
+		{name: "newline", in: "/a\nb", wantErr: "control character U+000A"},
+		{name: "nul", in: "/a\x00", wantErr: "control character U+0000"},
+		{name: "del", in: "/a\x7f", wantErr: "control character U+007F"},
+		{name: "c1 control", in: "/a\u0085", wantErr: "control character U+0085"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := NormalizePath(tt.in)
+			if tt.wantErr != "" {
+				require.ErrorIs(t, err, ErrInvalid)
+				require.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestParseType(t *testing.T) {
+	for _, typ := range []Type{Impression, Click, Hit} {
+		got, err := ParseType(typ.String())
+		require.NoError(t, err)
+		require.Equal(t, typ, got)
+	}
+	_, err := ParseType("view")
+	require.ErrorIs(t, err, ErrInvalid)
+	require.Equal(t, `type "view" is not one of impression, click, hit`, Reason(err))
+	_, err = ParseType("")
+	require.ErrorContains(t, err, "type is required")
+}

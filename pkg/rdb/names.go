@@ -1,0 +1,72 @@
+// Package rdb owns everything adly says to Redis: stream, group and key names, the client construction and
+// the commands and Lua scripts that write events. Other packages never build a key or issue a raw command.
+//
+// Names take an optional prefix (none by default, so they are exactly the seed's) so that tests and several
+// deployments can share one Redis without colliding.
+package rdb
+
+import "adly/pkg/event"
+
+// The seed's names; Names adds the configured prefix in front of stream and key names.
+const (
+	impressionsStream = "impressions_stream"
+	clicksStream      = "clicks_stream"
+	impressionGroup   = "impression_group"
+	clickGroup        = "click_group"
+	hitKeyPrefix      = "analytics:hit:"
+)
+
+// Names hands out every Redis name adly uses. The zero value has no prefix.
+type Names struct {
+	prefix string
+}
+
+// NewNames returns the names under prefix ("" for the seed's names).
+func NewNames(prefix string) Names { return Names{prefix: prefix} }
+
+// Prefix is the prefix in front of every key.
+func (n Names) Prefix() string { return n.prefix }
+
+// ImpressionsStream is the stream of impression events.
+func (n Names) ImpressionsStream() string { return n.prefix + impressionsStream }
+
+// ClicksStream is the stream of click events.
+func (n Names) ClicksStream() string { return n.prefix + clicksStream }
+
+// ImpressionGroup is the consumer group that counts impressions. Groups live inside their stream, so they
+// need no prefix.
+func (n Names) ImpressionGroup() string { return impressionGroup }
+
+// ClickGroup is the consumer group that counts clicks.
+func (n Names) ClickGroup() string { return clickGroup }
+
+// Stream is the stream an ad event of type t goes to; "" for types that are not streamed.
+func (n Names) Stream(t event.Type) string {
+	switch t {
+	case event.Impression:
+		return n.ImpressionsStream()
+	case event.Click:
+		return n.ClicksStream()
+	default:
+		return ""
+	}
+}
+
+// HitKey is the counter of a normalised path: analytics:hit:<path>, the path-hits design's format, so
+// counters written by any producer that follows it are synced alike.
+func (n Names) HitKey(path string) string { return n.prefix + hitKeyPrefix + path }
+
+// HitKeyPattern matches every path counter (for SCAN MATCH). Glob characters in the prefix are escaped.
+func (n Names) HitKeyPattern() string { return escapeGlob(n.prefix+hitKeyPrefix) + "*" }
+
+func escapeGlob(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[', ']', '\\':
+			out = append(out, '\\')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}

@@ -1,0 +1,46 @@
+#!lua
+-- Writes a batch of events atomically, or nothing.
+-- KEYS[1..nx]         stream keys, one per XADD entry (repeats allowed)
+-- KEYS[nx+1..]        hit counter keys, one per distinct path
+-- ARGV[1]             write cutoff, Unix ms on the Redis clock
+-- ARGV[2]             nx, the number of XADD entries
+-- ARGV[3..2+2*nx]     ad_id, ts for each XADD entry
+-- ARGV[3+2*nx..]      increment for each hit key
+-- Returns the stream IDs of the XADD entries, in order.
+--
+-- The cutoff makes the caller's answer truthful: the API answers 503 at its deadline, and a write that
+-- reaches Redis after the cutoff (a paused or overloaded Redis) is refused here instead of being stored
+-- behind an error. The checks run before any write, so a refused batch leaves nothing behind.
+local cutoff = tonumber(ARGV[1])
+local nx = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if now > cutoff then
+  return redis.error_reply('ADLYDEADLINE write arrived ' .. (now - cutoff) .. ' ms after its cutoff')
+end
+local seen = {}
+for i = 1, nx do
+  local k = KEYS[i]
+  if not seen[k] then
+    seen[k] = true
+    local typ = redis.call('TYPE', k)['ok']
+    if typ ~= 'stream' and typ ~= 'none' then
+      return redis.error_reply('ADLYBADKEY ' .. k .. ' holds a ' .. typ .. ', not a stream')
+    end
+  end
+end
+for i = nx + 1, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if v and not string.match(v, '^%-?%d+$') then
+    return redis.error_reply('ADLYBADKEY ' .. KEYS[i] .. ' does not hold an integer')
+  end
+end
+local ids = {}
+for i = 1, nx do
+  ids[i] = redis.call('XADD', KEYS[i], '*', 'ad_id', ARGV[1 + 2 * i], 'ts', ARGV[2 + 2 * i])
+end
+local base = 2 + nx
+for i = nx + 1, #KEYS do
+  redis.call('INCRBY', KEYS[i], ARGV[base + i])
+end
+return ids

@@ -1,0 +1,349 @@
+package rdb
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"adly/pkg/event"
+)
+
+//go:embed publish.lua
+var publishLua string
+
+var publishScript = redis.NewScript(publishLua)
+
+// ErrUnavailable means Redis did not store the events: it is down, too slow, or full. Retrying is safe.
+var ErrUnavailable = errors.New("redis unavailable")
+
+// ErrRejected means Redis refused the events because a key holds the wrong kind of value. Nothing was stored.
+var ErrRejected = errors.New("redis rejected the write")
+
+// PublisherOptions tune a Publisher.
+type PublisherOptions struct {
+	// Timeout bounds Publish: by then the caller knows whether its events were stored. Default 500ms.
+	Timeout time.Duration
+	// Flushers is how many round trips may be in flight at once. Default 2.
+	Flushers int
+	// MaxFlushEvents caps the events of one round trip; a single Publish call is never split. Default 4096.
+	MaxFlushEvents int
+	// QueueSize bounds the calls waiting for a flusher. Default 8192.
+	QueueSize int
+}
+
+func (o *PublisherOptions) defaults() {
+	if o.Timeout <= 0 {
+		o.Timeout = 500 * time.Millisecond
+	}
+	if o.Flushers <= 0 {
+		o.Flushers = 2
+	}
+	if o.MaxFlushEvents <= 0 {
+		o.MaxFlushEvents = 4096
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 8192
+	}
+}
+
+// Publisher writes events for many concurrent callers, sharing Redis round trips: each flusher takes every
+// call waiting in the queue and writes all their events with one script call, then goes back for more. It
+// flushes as soon as it has something and the previous round trip is done — never on a timer — so under
+// load the batches grow by themselves and at rest a lone event goes out at once.
+//
+// Each call's events are written atomically by one script (publish.lua) that refuses to write after the
+// call's cutoff, a little before its deadline. So when Publish returns ErrUnavailable, its events were not
+// stored, and when it returns IDs, they were. The one window left is a reply that takes longer than the
+// margin to travel back after Redis executed the script in time; it is counted as
+// adly_api_redis_errors_total{reason="unconfirmed"}.
+type Publisher struct {
+	client  redis.UniversalClient
+	names   Names
+	log     *zap.Logger
+	metrics *PublisherMetrics
+	opts    PublisherOptions
+	margin  time.Duration
+	cluster bool
+
+	queue    chan *pending
+	offsetMs atomic.Int64 // Redis clock minus local clock, in ms
+	errLog   logLimiter
+}
+
+// NewPublisher builds a Publisher. The client must be built with NoRetries.
+func NewPublisher(client redis.UniversalClient, names Names, log *zap.Logger, metrics *PublisherMetrics, opts PublisherOptions) *Publisher {
+	opts.defaults()
+	_, cluster := client.(*redis.ClusterClient)
+	return &Publisher{
+		client:  client,
+		names:   names,
+		log:     log,
+		metrics: metrics,
+		opts:    opts,
+		margin:  min(opts.Timeout/4, 100*time.Millisecond),
+		cluster: cluster,
+		queue:   make(chan *pending, opts.QueueSize),
+		errLog:  logLimiter{every: 10 * time.Second},
+	}
+}
+
+const (
+	stateQueued int32 = iota
+	stateTaken
+	stateAbandoned
+)
+
+// pending is one Publish call on its way to Redis.
+type pending struct {
+	events   []event.Event
+	ts       int64
+	deadline time.Time
+	state    atomic.Int32
+	done     chan struct{}
+	ids      []string
+	err      error
+}
+
+// Publish stores events (all of them or none) with the given ts, and returns one stream ID per event ("" for
+// hits). It returns within the configured timeout; on error nothing was stored.
+func (p *Publisher) Publish(ctx context.Context, events []event.Event, ts int64) ([]string, error) {
+	pd := &pending{events: events, ts: ts, deadline: time.Now().Add(p.opts.Timeout), done: make(chan struct{})}
+	timer := time.NewTimer(p.opts.Timeout)
+	defer timer.Stop()
+	select {
+	case p.queue <- pd:
+	case <-timer.C:
+		p.metrics.errors.WithLabelValues("queue_full").Inc()
+		return nil, fmt.Errorf("%w: write queue stayed full for %s", ErrUnavailable, p.opts.Timeout)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("publish: %w", ctx.Err())
+	}
+	select {
+	case <-pd.done:
+		return pd.ids, pd.err
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	if pd.state.CompareAndSwap(stateQueued, stateAbandoned) {
+		p.metrics.errors.WithLabelValues("timeout").Inc()
+		return nil, fmt.Errorf("%w: no round trip was free within %s", ErrUnavailable, p.opts.Timeout)
+	}
+	// A flusher holds the call; its round trip ends by the call's deadline, so this wait is short.
+	<-pd.done
+	return pd.ids, pd.err
+}
+
+// Run keeps the flushers and the clock-offset probe going until ctx ends, then flushes what is still queued
+// and returns. Cancel ctx only once no more Publish calls will come (after the HTTP server has shut down).
+func (p *Publisher) Run(ctx context.Context) error {
+	p.measureOffset(ctx)
+	var wg sync.WaitGroup
+	for range p.opts.Flushers {
+		wg.Go(func() { p.flushLoop(ctx) })
+	}
+	wg.Go(func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				p.measureOffset(ctx)
+			}
+		}
+	})
+	wg.Wait()
+	return nil
+}
+
+func (p *Publisher) flushLoop(ctx context.Context) {
+	batch := make([]*pending, 0, 256)
+	for {
+		var first *pending
+		select {
+		case first = <-p.queue:
+		case <-ctx.Done():
+			// Drain: callers still waiting get a real answer, not a timeout.
+			for {
+				select {
+				case first = <-p.queue:
+					p.flush([]*pending{first})
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+		n := len(first.events)
+	collect:
+		for n < p.opts.MaxFlushEvents {
+			select {
+			case pd := <-p.queue:
+				batch = append(batch, pd)
+				n += len(pd.events)
+			default:
+				break collect
+			}
+		}
+		p.flush(batch)
+		clear(batch)
+	}
+}
+
+// measureOffset estimates the Redis clock against the local one, so cutoffs are set on Redis's clock even
+// when the two hosts' clocks differ.
+func (p *Publisher) measureOffset(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	t0 := time.Now()
+	rt, err := p.client.Time(ctx).Result()
+	t1 := time.Now()
+	if err != nil || t1.Sub(t0) > 50*time.Millisecond {
+		return // keep the previous estimate; a slow answer says little about the clock
+	}
+	mid := t0.Add(t1.Sub(t0) / 2)
+	off := rt.Sub(mid).Milliseconds()
+	if old := p.offsetMs.Swap(off); abs(off-old) > 100 {
+		p.log.Warn("redis clock differs from local clock", zap.Int64("offset_ms", off))
+	}
+}
+
+func abs(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// flush writes the events of every call in batch that is not abandoned.
+func (p *Publisher) flush(batch []*pending) {
+	live := make([]*pending, 0, len(batch))
+	var deadline time.Time
+	events := 0
+	for _, pd := range batch {
+		if !pd.state.CompareAndSwap(stateQueued, stateTaken) {
+			continue // its caller gave up and answered 503: it must not be written
+		}
+		live = append(live, pd)
+		events += len(pd.events)
+		if deadline.IsZero() || pd.deadline.Before(deadline) {
+			deadline = pd.deadline
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	cutoff := deadline.Add(-p.margin)
+	if time.Now().After(cutoff) {
+		p.metrics.errors.WithLabelValues("timeout").Inc()
+		p.finish(live, fmt.Errorf("%w: the write could not start before its deadline", ErrUnavailable))
+		return
+	}
+	groups := p.build(live, cutoff.UnixMilli()+p.offsetMs.Load())
+
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	start := time.Now()
+	err := p.exec(ctx, groups)
+	p.metrics.writeSeconds.Observe(time.Since(start).Seconds())
+	p.metrics.flushEvents.Observe(float64(events))
+	if err == nil {
+		for _, g := range groups {
+			if err = g.assign(); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		err = p.classify(err)
+		p.finish(live, err)
+		return
+	}
+	for _, pd := range live {
+		for _, e := range pd.events {
+			p.metrics.events[e.Type].Inc()
+		}
+	}
+	p.finish(live, nil)
+}
+
+func (p *Publisher) finish(live []*pending, err error) {
+	for _, pd := range live {
+		if err != nil {
+			pd.ids, pd.err = nil, err
+		}
+		close(pd.done)
+	}
+}
+
+// exec runs every group's script in one pipeline (one round trip per node). A group answered NOSCRIPT (Redis
+// restarted and lost its script cache) was not executed, so sending it again with EVAL is safe.
+func (p *Publisher) exec(ctx context.Context, groups []*group) error {
+	pipe := p.client.Pipeline()
+	for _, g := range groups {
+		g.cmd = publishScript.EvalSha(ctx, pipe, g.keys, g.args...)
+	}
+	_, _ = pipe.Exec(ctx)
+	for _, g := range groups {
+		err := g.cmd.Err()
+		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			g.cmd = publishScript.Eval(ctx, p.client, g.keys, g.args...)
+			err = g.cmd.Err()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// classify maps a failed round trip to what the caller can be told truthfully, counts it, and logs it at
+// most once per interval (never per event).
+func (p *Publisher) classify(err error) error {
+	msg := err.Error()
+	var reason string
+	var out error
+	switch {
+	case strings.HasPrefix(msg, "ADLYDEADLINE"):
+		reason, out = "deadline", fmt.Errorf("%w: redis was too slow: %s", ErrUnavailable, msg)
+	case strings.HasPrefix(msg, "ADLYBADKEY"), strings.HasPrefix(msg, "WRONGTYPE"):
+		reason, out = "rejected", fmt.Errorf("%w: %s", ErrRejected, msg)
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		reason, out = "unconfirmed", fmt.Errorf("%w: redis did not answer in time", ErrUnavailable)
+	case strings.HasPrefix(msg, "OOM"):
+		reason, out = "oom", fmt.Errorf("%w: redis is out of memory", ErrUnavailable)
+	default:
+		reason, out = "unavailable", fmt.Errorf("%w: %s", ErrUnavailable, msg)
+	}
+	p.metrics.errors.WithLabelValues(reason).Inc()
+	if p.errLog.allow() {
+		p.log.Error("redis write failed", zap.String("reason", reason), zap.Error(err))
+	}
+	return out
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+// logLimiter lets one log line through per interval.
+type logLimiter struct {
+	every time.Duration
+	next  atomic.Int64
+}
+
+func (l *logLimiter) allow() bool {
+	now := time.Now().UnixNano()
+	next := l.next.Load()
+	return now >= next && l.next.CompareAndSwap(next, now+int64(l.every))
+}

@@ -1,0 +1,292 @@
+package rdb_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"adly/pkg/config"
+	"adly/pkg/event"
+	"adly/pkg/rdb"
+	"adly/pkg/rdb/rdbtest"
+)
+
+// startPublisher runs a Publisher over client until the test ends.
+func startPublisher(t *testing.T, client redis.UniversalClient, names rdb.Names, opts rdb.PublisherOptions) (*rdb.Publisher, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	p := rdb.NewPublisher(client, names, zaptest.NewLogger(t), rdb.NewPublisherMetrics(reg), opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = p.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return p, reg
+}
+
+// viaProxy returns a client that reaches the test Redis through a proxy the test controls.
+func viaProxy(t *testing.T) (*rdbtest.Proxy, redis.UniversalClient) {
+	t.Helper()
+	cfg := rdbtest.Config(t)
+	proxy := rdbtest.NewProxy(t, cfg.Addr())
+	pc := cfg
+	pc.Host, pc.Port = "127.0.0.1", proxy.Port()
+	c := rdb.NewClient(pc, rdb.ClientOptions{NoRetries: true})
+	t.Cleanup(func() { _ = c.Close() })
+	return proxy, c
+}
+
+func counter(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == label && lp.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+			if label == "" && m.GetHistogram() != nil {
+				return float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	t.Fatalf("metric %s{%s=%q} not found", name, label, value)
+	return 0
+}
+
+func TestPublishWritesStreamsAndCounters(t *testing.T) {
+	client, names := rdbtest.New(t)
+	p, reg := startPublisher(t, client, names, rdb.PublisherOptions{})
+	ctx := context.Background()
+
+	events := []event.Event{
+		{Type: event.Impression, AdID: 123},
+		{Type: event.Hit, Path: "/a"},
+		{Type: event.Click, AdID: 7},
+		{Type: event.Hit, Path: "/a"},
+		{Type: event.Hit, Path: "/b"},
+		{Type: event.Impression, AdID: 2147483647},
+	}
+	ids, err := p.Publish(ctx, events, 1700000000)
+	require.NoError(t, err)
+	require.Len(t, ids, len(events))
+	require.Empty(t, ids[1])
+	require.Empty(t, ids[3])
+
+	imps, err := client.XRange(ctx, names.ImpressionsStream(), "-", "+").Result()
+	require.NoError(t, err)
+	require.Equal(t, []redis.XMessage{
+		{ID: ids[0], Values: map[string]any{"ad_id": "123", "ts": "1700000000"}},
+		{ID: ids[5], Values: map[string]any{"ad_id": "2147483647", "ts": "1700000000"}},
+	}, imps)
+	clicks, err := client.XRange(ctx, names.ClicksStream(), "-", "+").Result()
+	require.NoError(t, err)
+	require.Equal(t, []redis.XMessage{{ID: ids[2], Values: map[string]any{"ad_id": "7", "ts": "1700000000"}}}, clicks)
+	require.Equal(t, "2", client.Get(ctx, names.HitKey("/a")).Val())
+	require.Equal(t, "1", client.Get(ctx, names.HitKey("/b")).Val())
+
+	require.Equal(t, 2.0, counter(t, reg, "adly_api_events_total", "type", "impression"))
+	require.Equal(t, 3.0, counter(t, reg, "adly_api_events_total", "type", "hit"))
+}
+
+// Many concurrent callers share round trips, and each gets the ID of its own entry.
+func TestPublishConcurrentCallersShareRoundTrips(t *testing.T) {
+	client, names := rdbtest.New(t)
+	p, reg := startPublisher(t, client, names, rdb.PublisherOptions{})
+	ctx := context.Background()
+
+	const workers, each = 64, 100
+	var mu sync.Mutex
+	byID := map[string]int64{}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				ad := int64(w*each + i + 1)
+				ids, err := p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: ad}}, 1)
+				if !assertNoError(t, err) {
+					return
+				}
+				mu.Lock()
+				byID[ids[0]] = ad
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	require.Len(t, byID, workers*each, "every caller got a distinct stream ID")
+
+	msgs, err := client.XRange(ctx, names.ImpressionsStream(), "-", "+").Result()
+	require.NoError(t, err)
+	require.Len(t, msgs, workers*each)
+	for _, m := range msgs {
+		require.Equal(t, strconv.FormatInt(byID[m.ID], 10), m.Values["ad_id"], "the ID handed back is the entry of that caller's event")
+	}
+	flushes := counter(t, reg, "adly_api_redis_flush_events", "", "")
+	require.Less(t, flushes, float64(workers*each), "concurrent events were batched into fewer round trips")
+}
+
+func assertNoError(t *testing.T, err error) bool {
+	t.Helper()
+	if err != nil {
+		t.Errorf("publish: %v", err)
+		return false
+	}
+	return true
+}
+
+func TestPublishRedisDownAnswersQuicklyAndRecovers(t *testing.T) {
+	proxy, client := viaProxy(t)
+	names := rdb.NewNames(rdbtest.Prefix(t))
+	p, _ := startPublisher(t, client, names, rdb.PublisherOptions{Timeout: 300 * time.Millisecond})
+	ctx := context.Background()
+	ev := []event.Event{{Type: event.Click, AdID: 1}}
+
+	_, err := p.Publish(ctx, ev, 1)
+	require.NoError(t, err)
+
+	proxy.SetDown(true)
+	for range 3 {
+		start := time.Now()
+		_, err = p.Publish(ctx, ev, 1)
+		require.ErrorIs(t, err, rdb.ErrUnavailable)
+		require.Less(t, time.Since(start), 700*time.Millisecond, "bounded by the write timeout")
+	}
+
+	proxy.SetDown(false)
+	require.Eventually(t, func() bool {
+		_, err := p.Publish(ctx, ev, 1)
+		return err == nil
+	}, 5*time.Second, 50*time.Millisecond, "recovers by itself when Redis is back")
+	// Two successes: the first one and the recovery. Nothing from the failures.
+	require.EqualValues(t, 2, client.XLen(ctx, names.ClicksStream()).Val())
+}
+
+// A write that reaches Redis after its cutoff is refused by Redis itself, so the 503 the caller got is
+// the truth even though the bytes were already on their way.
+func TestPublishSlowRedisRefusesLateWrites(t *testing.T) {
+	proxy, client := viaProxy(t)
+	names := rdb.NewNames(rdbtest.Prefix(t))
+	p, reg := startPublisher(t, client, names, rdb.PublisherOptions{Timeout: 300 * time.Millisecond})
+	ctx := context.Background()
+	direct, _ := rdbtest.New(t)
+	// Warm the connection, so the delayed bytes below are the script itself, not a connection handshake.
+	_, err := p.Publish(ctx, []event.Event{{Type: event.Click, AdID: 1}}, 1)
+	require.NoError(t, err)
+
+	proxy.SetDelay(600 * time.Millisecond)
+	start := time.Now()
+	_, err = p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 9}, {Type: event.Hit, Path: "/slow"}}, 1)
+	require.ErrorIs(t, err, rdb.ErrUnavailable)
+	require.Less(t, time.Since(start), 600*time.Millisecond)
+
+	time.Sleep(800 * time.Millisecond) // the delayed script has reached Redis by now
+	require.EqualValues(t, 0, direct.XLen(ctx, names.ImpressionsStream()).Val(), "a refused write leaves nothing behind")
+	require.EqualValues(t, 0, direct.Exists(ctx, names.HitKey("/slow")).Val())
+	require.Equal(t, 1.0, counter(t, reg, "adly_api_redis_errors_total", "reason", "unconfirmed")+
+		counter(t, reg, "adly_api_redis_errors_total", "reason", "timeout"))
+
+	proxy.SetDelay(0)
+	require.Eventually(t, func() bool {
+		_, err := p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 9}}, 1)
+		return err == nil
+	}, 5*time.Second, 50*time.Millisecond)
+	require.EqualValues(t, 1, direct.XLen(ctx, names.ImpressionsStream()).Val())
+}
+
+// Under delays that straddle the deadline, every event reported stored is in Redis and every event reported
+// failed is not: the count in the stream equals the number of successes, exactly.
+func TestPublishAnswerIsTruthfulUnderJitter(t *testing.T) {
+	proxy, client := viaProxy(t)
+	names := rdb.NewNames(rdbtest.Prefix(t))
+	p, _ := startPublisher(t, client, names, rdb.PublisherOptions{Timeout: 200 * time.Millisecond})
+	direct, _ := rdbtest.New(t)
+	ctx := context.Background()
+
+	stop := make(chan struct{})
+	var jitter sync.WaitGroup
+	jitter.Go(func() {
+		for {
+			select {
+			case <-stop:
+				proxy.SetDelay(0)
+				return
+			case <-time.After(time.Duration(20+rand.IntN(60)) * time.Millisecond):
+				proxy.SetDelay(time.Duration(rand.IntN(300)) * time.Millisecond)
+			}
+		}
+	})
+	var ok, failed atomic.Int64
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(3 * time.Second)
+	for range 16 {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				if _, err := p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 1}}, 1); err != nil {
+					require.ErrorIs(t, err, rdb.ErrUnavailable)
+					failed.Add(1)
+				} else {
+					ok.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	jitter.Wait()
+	time.Sleep(500 * time.Millisecond) // let any delayed bytes reach Redis
+	t.Logf("stored %d, refused %d", ok.Load(), failed.Load())
+	require.Positive(t, ok.Load())
+	require.Positive(t, failed.Load(), "the jitter must have made some writes miss their deadline")
+	require.Equal(t, ok.Load(), direct.XLen(ctx, names.ImpressionsStream()).Val())
+}
+
+func TestPublishRejectsBatchWhenAKeyHoldsTheWrongType(t *testing.T) {
+	client, names := rdbtest.New(t)
+	p, reg := startPublisher(t, client, names, rdb.PublisherOptions{})
+	ctx := context.Background()
+	require.NoError(t, client.Set(ctx, names.HitKey("/broken"), "not a number", 0).Err())
+
+	_, err := p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 1}, {Type: event.Hit, Path: "/broken"}}, 1)
+	require.ErrorIs(t, err, rdb.ErrRejected)
+	require.EqualValues(t, 0, client.XLen(ctx, names.ImpressionsStream()).Val(), "all or nothing")
+	require.Equal(t, 1.0, counter(t, reg, "adly_api_redis_errors_total", "reason", "rejected"))
+
+	// Other callers are not affected.
+	_, err = p.Publish(ctx, []event.Event{{Type: event.Hit, Path: "/fine"}}, 1)
+	require.NoError(t, err)
+}
+
+// The script survives a Redis that forgot it (SCRIPT FLUSH, or a restart).
+func TestPublishAfterScriptFlush(t *testing.T) {
+	client, names := rdbtest.New(t)
+	p, _ := startPublisher(t, client, names, rdb.PublisherOptions{})
+	ctx := context.Background()
+	_, err := p.Publish(ctx, []event.Event{{Type: event.Click, AdID: 5}}, 1)
+	require.NoError(t, err)
+	require.NoError(t, client.ScriptFlush(ctx).Err())
+	_, err = p.Publish(ctx, []event.Event{{Type: event.Click, AdID: 5}}, 1)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, client.XLen(ctx, names.ClicksStream()).Val())
+}
+
+func TestClientFailsFastWhenRedisIsAbsent(t *testing.T) {
+	c := rdb.NewClient(config.Redis{Host: "127.0.0.1", Port: 1, DialTimeout: 200 * time.Millisecond}, rdb.ClientOptions{NoRetries: true})
+	defer func() { _ = c.Close() }()
+	start := time.Now()
+	require.Error(t, rdb.Ping(context.Background(), c, time.Second))
+	require.Less(t, time.Since(start), time.Second)
+}

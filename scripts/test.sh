@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The project's single test command; CI runs exactly this (through .ci/run).
+#
+#   scripts/test.sh                       gofmt, go vet, go test -race, short fuzz pass
+#   scripts/test.sh -run TestX ./pkg/api  only: go test -race -count=1 <args>
+#
+# FUZZ_TIME (default 10s) is how long each fuzz target runs.
+# Tests need Redis and MariaDB; they are started (or installed) here when
+# missing. The tests create their own databases, so no schema is applied.
+# shellcheck disable=SC2317 # step functions are only called through run_step
+set -euo pipefail
+
+# shellcheck source=scripts/lib/services.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/services.sh"
+cd "$ADLY_ROOT"
+
+FUZZ_TIME="${FUZZ_TIME:-10s}"
+
+ensure_go
+# -race needs cgo, and cgo needs a C compiler; without one Go quietly turns cgo off.
+if ! command -v gcc >/dev/null 2>&1 && ! command -v cc >/dev/null 2>&1; then
+	apt_install gcc libc6-dev
+fi
+ensure_redis
+ensure_mariadb
+
+results=()
+failed=0
+
+# run_step NAME CMD...: runs CMD, records PASS/FAIL and how long it took.
+run_step() {
+	local name=$1 start=$SECONDS
+	shift
+	log "$name"
+	if "$@"; then
+		results+=("PASS  $name ($((SECONDS - start))s)")
+	else
+		results+=("FAIL  $name ($((SECONDS - start))s)")
+		failed=1
+	fi
+}
+
+summary() {
+	echo
+	echo "==> summary"
+	printf '  %s\n' "${results[@]}"
+	if [[ $failed -eq 0 ]]; then
+		echo "test.sh: PASS"
+	else
+		echo "test.sh: FAIL"
+	fi
+}
+
+# Every .go file we own: tracked plus new untracked ones (a fresh CI clone has
+# only tracked files), minus vendored code and testdata fixtures.
+go_files() {
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git ls-files --cached --others --exclude-standard -- '*.go'
+	else
+		find . -name '*.go' -not -path './.git/*' -not -path './.run/*' | sed 's|^\./||'
+	fi | grep -Ev '(^|/)(vendor|testdata)/' | while IFS= read -r f; do
+		# Tracked files deleted in the work tree are still listed by git.
+		[[ -f $f ]] && printf '%s\n' "$f"
+	done
+}
+
+check_gofmt() {
+	local -a files
+	local out
+	mapfile -t files < <(go_files)
+	if [[ ${#files[@]} -eq 0 ]]; then
+		echo "no .go files found"
+		return 0
+	fi
+	out=$(gofmt -l "${files[@]}") || return 1
+	if [[ -n $out ]]; then
+		echo "these files are not gofmt-formatted (fix with: gofmt -w <file>):"
+		printf '  %s\n' "$out"
+		return 1
+	fi
+	echo "gofmt: ${#files[@]} files OK"
+}
+
+# Fuzz targets under pkg/ as "dir name" lines, e.g. "pkg/event FuzzDecode".
+fuzz_targets() {
+	[[ -d pkg ]] || return 0
+	grep -rHE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*\([A-Za-z_][A-Za-z0-9_]* \*testing\.F\)' pkg |
+		sed -E 's|^(.*)/[^/]*:func (Fuzz[A-Za-z0-9_]*)\(.*$|\1 \2|' | sort -u || true
+}
+
+# Each target on its own: -fuzz must match exactly one target in one package.
+run_fuzz() {
+	local -a targets
+	local line dir name fails=0
+	mapfile -t targets < <(fuzz_targets)
+	if [[ ${#targets[@]} -eq 0 ]]; then
+		echo "no fuzz targets under pkg/"
+		return 0
+	fi
+	for line in "${targets[@]}"; do
+		dir=${line% *}
+		name=${line#* }
+		log "fuzz $name in ./$dir for $FUZZ_TIME"
+		if ! go test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZ_TIME" "./$dir"; then
+			echo "FAIL: fuzz $name (./$dir); a failing input is saved under ./$dir/testdata/fuzz/$name/" >&2
+			fails=$((fails + 1))
+		fi
+	done
+	echo "fuzz: ${#targets[@]} targets, $fails failed"
+	[[ $fails -eq 0 ]]
+}
+
+# With arguments: just the tests asked for.
+if [[ $# -gt 0 ]]; then
+	run_step "go test -race -count=1 $*" go test -race -count=1 "$@"
+	summary
+	exit "$failed"
+fi
+
+# Later steps still run after a failure so one run shows every problem.
+run_step "gofmt -l" check_gofmt
+run_step "go vet ./..." go vet ./...
+run_step "go test -race -count=1 -timeout 12m ./..." go test -race -count=1 -timeout 12m ./...
+run_step "fuzz (FUZZ_TIME=$FUZZ_TIME per target)" run_fuzz
+summary
+exit "$failed"
