@@ -91,9 +91,13 @@ func (h *Handler) endpoint(name string, allowGet bool, fn serveFunc) http.Handle
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		code, body := h.serve(w, r, allowGet, allow, fn)
-		if code == http.StatusNoContent {
+		switch code {
+		case http.StatusNoContent:
 			w.WriteHeader(code)
-		} else {
+		case http.StatusServiceUnavailable:
+			w.Header().Set("Retry-After", "1")
+			writeBody(w, code, body)
+		default:
 			writeBody(w, code, body)
 		}
 		rt.observe(code, start)

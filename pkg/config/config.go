@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
@@ -37,7 +38,7 @@ func (r Redis) Addr() string { return net.JoinHostPort(r.Host, strconv.Itoa(r.Po
 
 // Validate names the first bad variable.
 func (r Redis) Validate() error {
-	if len(r.ClusterAddrs) == 0 && r.Host == "" {
+	if len(r.ClusterAddrs) == 0 && strings.TrimSpace(r.Host) == "" {
 		return errors.New("REDIS_HOST must not be empty")
 	}
 	if err := checkPort("REDIS_PORT", r.Port); err != nil {
@@ -61,11 +62,11 @@ type DB struct {
 // Validate names the first bad variable.
 func (d DB) Validate() error {
 	switch {
-	case d.Host == "":
+	case strings.TrimSpace(d.Host) == "":
 		return errors.New("DB_HOST must not be empty")
-	case d.User == "":
+	case strings.TrimSpace(d.User) == "":
 		return errors.New("DB_USER must not be empty")
-	case d.Name == "":
+	case strings.TrimSpace(d.Name) == "":
 		return errors.New("DB_NAME must not be empty")
 	}
 	return checkPort("DB_PORT", d.Port)

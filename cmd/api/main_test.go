@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"adly/pkg/rdb/rdbtest"
+)
+
+// buildAPI compiles this command once per test binary run.
+func buildAPI(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "api")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().String()
+}
+
+func TestBadConfigurationExitsWithStatus2NamingTheVariable(t *testing.T) {
+	bin := buildAPI(t)
+	tests := []struct{ env, want string }{
+		{"REDIS_PORT=abc", `REDIS_PORT="abc" is not a valid integer`},
+		{"REDIS_PORT=70000", "REDIS_PORT must be a port between 1 and 65535"},
+		{"REDIS_WRITE_TIMEOUT=soon", `REDIS_WRITE_TIMEOUT="soon" is not a valid duration`},
+		{"REDIS_WRITE_TIMEOUT=-1s", "REDIS_WRITE_TIMEOUT must be a positive duration"},
+		{"LOG_LEVEL=loud", "LOG_LEVEL must be one of debug, info, warn, error"},
+		{"HTTP_ADDR=8080", `HTTP_ADDR="8080" is not a host:port address`},
+		{"MAX_BATCH_EVENTS=0", "MAX_BATCH_EVENTS must be between 1 and 10000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			cmd := exec.Command(bin)
+			cmd.Env = append(os.Environ(), tt.env)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			var exitErr *exec.ExitError
+			require.True(t, errors.As(err, &exitErr), "exits with an error: %v", err)
+			require.Equal(t, 2, exitErr.ExitCode())
+			require.Contains(t, stderr.String(), tt.want)
+		})
+	}
+}
+
+// SIGTERM: the process stops accepting, finishes what it holds and exits 0.
+func TestSIGTERMExitsCleanly(t *testing.T) {
+	bin := buildAPI(t)
+	prefix := rdbtest.Prefix(t)
+	httpAddr, adminAddr := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "HTTP_ADDR="+httpAddr, "ADMIN_ADDR="+adminAddr, "REDIS_KEY_PREFIX="+prefix, "LOG_LEVEL=warn")
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + adminAddr + "/readyz")
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 10*time.Second, 50*time.Millisecond)
+	for i := range 5 {
+		resp, err := http.Get("http://" + httpAddr + "/track_click.php?ad_id=" + strconv.Itoa(i+1))
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err, "exit status 0")
+	case <-ctx.Done():
+		t.Fatal("did not exit within 10s of SIGTERM")
+	}
+	client, _ := rdbtest.New(t)
+	require.EqualValues(t, 5, client.XLen(context.Background(), prefix+"clicks_stream").Val())
+}

@@ -1,0 +1,66 @@
+package store_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"adly/pkg/store"
+	"adly/pkg/store/storetest"
+)
+
+type column struct {
+	Name     string  `db:"COLUMN_NAME"`
+	Type     string  `db:"COLUMN_TYPE"`
+	Nullable string  `db:"IS_NULLABLE"`
+	Default  *string `db:"COLUMN_DEFAULT"`
+}
+
+// The schema matches the seed (ad_daily_*) and the path-hits design (path_counters), and applying it again
+// to a database that has it changes nothing.
+func TestSchemaIsIdempotentAndMatchesTheSeeds(t *testing.T) {
+	db, cfg := storetest.New(t)
+	_, err := db.Exec("INSERT INTO ad_daily_impressions (ad_id, date, impressions) VALUES (1, '2026-11-21', 5)")
+	require.NoError(t, err)
+	storetest.ApplySchema(t, db) // second time: no error, data kept
+	var n int64
+	require.NoError(t, db.Get(&n, "SELECT impressions FROM ad_daily_impressions WHERE ad_id = 1"))
+	require.EqualValues(t, 5, n)
+
+	cols := func(table string) map[string]column {
+		var cs []column
+		require.NoError(t, db.Select(&cs, `SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT
+			FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, cfg.Name, table))
+		m := map[string]column{}
+		for _, c := range cs {
+			m[c.Name] = c
+		}
+		return m
+	}
+	imps := cols("ad_daily_impressions")
+	require.Equal(t, "int(11)", imps["ad_id"].Type)
+	require.Equal(t, "date", imps["date"].Type)
+	require.Equal(t, "bigint(20)", imps["impressions"].Type)
+	require.Equal(t, "bigint(20)", cols("ad_daily_clicks")["clicks"].Type)
+	paths := cols("path_counters")
+	require.Equal(t, "varchar(255)", paths["path"].Type)
+	require.Equal(t, "bigint(20) unsigned", paths["hit_count"].Type)
+	require.Contains(t, paths, "created_at")
+	require.Contains(t, paths, "updated_at")
+
+	for _, table := range []string{"ad_daily_impressions", "ad_daily_clicks"} {
+		_, err = db.Exec("INSERT INTO " + table + " (ad_id, date) VALUES (7, '2026-11-21')")
+		require.NoError(t, err)
+		_, err = db.Exec("INSERT INTO " + table + " (ad_id, date) VALUES (7, '2026-11-21')")
+		require.Error(t, err, "UNIQUE (ad_id, date) on %s", table)
+	}
+	_, err = db.Exec("INSERT INTO path_counters (path, hit_count) VALUES ('/a', 1), ('/A', 1)")
+	require.NoError(t, err, "paths are case-sensitive, like Redis keys")
+	_, err = db.Exec("INSERT INTO path_counters (path, hit_count) VALUES ('/a', 1)")
+	require.Error(t, err, "UNIQUE path")
+}
+
+func TestSplitStatements(t *testing.T) {
+	got := store.SplitStatements("-- c\nCREATE TABLE a (\n  x INT\n);\n\n-- d\nCREATE TABLE b (y INT);\n")
+	require.Equal(t, []string{"CREATE TABLE a (\n  x INT\n)", "CREATE TABLE b (y INT)"}, got)
+}

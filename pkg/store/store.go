@@ -1,0 +1,49 @@
+// Package store owns adly's MariaDB access: the connection and, as the workers and the syncer arrive, every
+// SQL statement they run. The schema itself lives in sql/schema.sql.
+//
+// The API never imports it: ingest never touches MariaDB.
+package store
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jmoiron/sqlx"
+
+	"adly/pkg/config"
+)
+
+// DSN is the go-sql-driver DSN for cfg. Dates come back as time.Time in UTC.
+func DSN(cfg config.DB) string {
+	mc := mysql.NewConfig()
+	mc.User = cfg.User
+	mc.Passwd = cfg.Password
+	mc.Net = "tcp"
+	mc.Addr = net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
+	mc.DBName = cfg.Name
+	mc.ParseTime = true
+	mc.Loc = time.UTC
+	mc.Timeout = 5 * time.Second
+	mc.Params = map[string]string{"time_zone": "'+00:00'"}
+	return mc.FormatDSN()
+}
+
+// Open connects to MariaDB and checks that it answers.
+func Open(ctx context.Context, cfg config.DB) (*sqlx.DB, error) {
+	db, err := sqlx.Open("mysql", DSN(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("open mariadb: %w", err)
+	}
+	db.SetConnMaxLifetime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("ping mariadb at %s:%d: %w", cfg.Host, cfg.Port, err)
+	}
+	return db, nil
+}
