@@ -9,7 +9,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/services.sh"
 cd "$ADLY_ROOT"
 
-GRACE_SECS="${STOP_GRACE_SECS:-15}"
+GRACE_SECS="${STOP_GRACE_SECS:-20}"
 
 # Prints the value of KEY from a key=value record file (empty if absent).
 record_get() {
