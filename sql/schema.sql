@@ -25,3 +25,36 @@ CREATE TABLE IF NOT EXISTS path_counters (
   updated_at TIMESTAMP NULL DEFAULT NULL,
   UNIQUE KEY path_counters_path_unique (path)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Exactly-once bookkeeping of the stream workers (pkg/store/counter.go explains the argument).
+-- One row per (stream, group): every commit of that group locks it, so commits of one group are serial.
+CREATE TABLE IF NOT EXISTS stream_locks (
+  stream VARCHAR(191) NOT NULL,
+  grp VARCHAR(191) NOT NULL,
+  PRIMARY KEY (stream, grp)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- What has been counted: a range of stream IDs [first, last] per contiguous batch read with '>', one row per
+-- ID (first = last) for entries re-read from the pending list or reclaimed. IDs are kept as numbers.
+CREATE TABLE IF NOT EXISTS stream_ledger (
+  id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+  stream VARCHAR(191) NOT NULL,
+  grp VARCHAR(191) NOT NULL,
+  first_ms BIGINT UNSIGNED NOT NULL,
+  first_seq BIGINT UNSIGNED NOT NULL,
+  last_ms BIGINT UNSIGNED NOT NULL,
+  last_seq BIGINT UNSIGNED NOT NULL,
+  created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  KEY stream_ledger_last (stream, grp, last_ms, last_seq)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Replays: ledger rows with id <= ledger_max_id no longer vouch for entries dated from_date or later.
+CREATE TABLE IF NOT EXISTS stream_replays (
+  id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+  stream VARCHAR(191) NOT NULL,
+  grp VARCHAR(191) NOT NULL,
+  from_date DATE NOT NULL,
+  ledger_max_id BIGINT UNSIGNED NOT NULL,
+  created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  KEY stream_replays_group (stream, grp)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -24,6 +24,7 @@ func New(cfg config.Log, service string) (*zap.Logger, error) {
 	zc.Level = zap.NewAtomicLevelAt(level)
 	zc.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
 	zc.Sampling = nil
+	zc.DisableStacktrace = true
 	log, err := zc.Build()
 	if err != nil {
 		return nil, fmt.Errorf("build logger: %w", err)

@@ -1,0 +1,85 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"adly/pkg/admin"
+	"adly/pkg/rdb"
+	"adly/pkg/store"
+)
+
+// App is a whole worker process: the worker and its admin listener.
+type App struct {
+	worker *Worker
+	admin  *admin.Server
+	log    *zap.Logger
+}
+
+// NewApp wires a worker of kind over client and db; the caller owns and closes both.
+func NewApp(cfg Config, kind Kind, log *zap.Logger, client redis.UniversalClient, db *sqlx.DB, hooks Hooks) (*App, error) {
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("TIMEZONE: %w", err)
+	}
+	names := rdb.NewNames(cfg.KeyPrefix)
+	stream, groupName := kind.Stream(names), kind.Group(names)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	counter := store.NewCounter(db, kind.Table, stream, groupName)
+	consumer := cfg.ConsumerName
+	if consumer == "" {
+		consumer = DefaultConsumerName()
+	}
+	w := New(rdb.NewGroup(client, stream, groupName), counter, log.Named("worker"), NewMetrics(reg, stream, groupName), Options{
+		Consumer: consumer, BatchSize: cfg.BatchSize, Block: cfg.Block, Location: loc,
+		ClaimMinIdle: cfg.ClaimMinIdle, ClaimInterval: cfg.ClaimInterval, MaxDeliveries: cfg.MaxDeliveries,
+		RetainEntries: cfg.RetainEntries, TrimInterval: cfg.TrimInterval, DeadConsumerAge: cfg.DeadConsumerAge,
+		BatchTimeout: cfg.ShutdownTimeout, Hooks: hooks,
+	})
+	addr := cfg.AdminAddr
+	if addr == "" {
+		addr = kind.DefaultAdmin
+	}
+	adm, err := admin.Listen(addr, reg, log.Named("admin"),
+		admin.Check{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx, client, time.Second) }},
+		admin.Check{Name: "mariadb", Fn: counter.Ping},
+	)
+	if err != nil {
+		return nil, err
+	}
+	return &App{worker: w, admin: adm, log: log}, nil
+}
+
+// AdminAddr is the admin listener's address.
+func (a *App) AdminAddr() string { return a.admin.Addr() }
+
+// Run works until ctx ends, then finishes the batch in hand and stops.
+func (a *App) Run(ctx context.Context) error {
+	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
+	var g errgroup.Group
+	g.Go(func() error { return a.admin.Run(adminCtx) })
+	err := a.worker.Run(ctx)
+	a.admin.Drain()
+	stopAdmin()
+	if aerr := g.Wait(); err == nil {
+		err = aerr
+	}
+	a.log.Info("stopped")
+	return err
+}
+
+// WarnAboutRedis logs loudly what is unsafe in Redis's settings for streams.
+func WarnAboutRedis(ctx context.Context, client redis.UniversalClient, log *zap.Logger) {
+	for _, w := range rdb.ServerWarnings(ctx, client) {
+		log.Warn("UNSAFE REDIS SETTING: " + w)
+	}
+}

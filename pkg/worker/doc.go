@@ -1,0 +1,42 @@
+// Package worker owns the stream workers: a consumer-group daemon that reads one stream (impressions or
+// clicks), counts its entries per (ad_id, date) into one daily table, and acknowledges them — exactly once,
+// whatever crashes in between. It also reclaims entries stuck with dead consumers, dead-letters poison
+// entries, trims the stream behind consumption, and replays dates on request.
+//
+// It never writes to a stream other than its dead-letter stream, never trims an entry some group still needs,
+// and never acknowledges an entry before the commit that counted it (or the dead letter that replaced it).
+//
+// # Why counting is exactly once
+//
+// Acknowledging after the commit alone is at-least-once: a crash between COMMIT and XACK, or a slow consumer
+// whose entries were reclaimed by another, delivers the same entries again and `count = count + n` counts them
+// twice. So every commit also records, in the same MariaDB transaction, which entries it counted (the ledger,
+// pkg/store), and skips the ones already recorded:
+//
+//  1. Every commit of a (stream, group) first locks that pair's row in stream_locks (SELECT … FOR UPDATE), so
+//     the commits of one group happen one after another, and each sees (READ COMMITTED) every ledger row
+//     committed before it.
+//  2. Under the lock it reads the ledger rows overlapping the batch, drops the entries they vouch for, upserts
+//     the rest and writes its own ledger rows, then commits. A batch read with '>' is a contiguous run of the
+//     stream, delivered to no one else, so one row [first, last] covers it; entries re-read from the pending
+//     list or reclaimed are not contiguous and get one row per ID. IDs are compared as numbers.
+//  3. The commit is atomic: either the counts and the ledger rows are both in MariaDB, or neither is. An entry
+//     is therefore counted by at most one commit — any later commit of the same entry, by this consumer after
+//     a crash or by another that reclaimed it, finds the ledger row and skips it — and it is acknowledged only
+//     after a commit that counted it or skipped it, so an entry that was never counted stays pending and is
+//     delivered again (to this consumer on restart, which first re-reads its own pending entries, or to
+//     another through XAUTOCLAIM). At least once plus at most once is exactly once.
+//  4. Pruning keeps the ledger small without breaking (3): a row is deleted only when it lies wholly below
+//     the group's oldest pending entry (or below its last delivered one when nothing is pending); entries
+//     there were acknowledged and cannot be delivered again. Pruning takes the same lock, so no replay moves
+//     the group meanwhile.
+//  5. Replay clears the counts of the dates from --from on and, instead of deleting ledger rows, records that
+//     rows written so far no longer vouch for entries of those dates; then it moves the group back. Re-delivered
+//     entries of those dates are counted again (once: the new commit writes new rows), entries of earlier
+//     dates past the reset point are still vouched for and skipped, and a batch in flight during the replay is
+//     handled by the same rule whichever side of the replay it commits on.
+//
+// Poison entries (a missing or malformed ad_id or ts, or delivered more than MAX_DELIVERIES times) are not
+// counted: a Lua script acknowledges each and, only if that acknowledgement removed it from the pending list,
+// adds it to "<stream>:dead" — so a dead letter is written once even when two consumers hold the entry.
+package worker

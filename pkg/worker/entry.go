@@ -1,0 +1,48 @@
+package worker
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"adly/pkg/event"
+	"adly/pkg/rdb"
+	"adly/pkg/store"
+)
+
+// maxTS bounds a plausible event time (year 2100); anything later is malformed.
+const maxTS = 4102444800
+
+// parseEntry validates a stream entry and dates it in loc: the day of its ts there. The reason is empty for
+// a valid entry.
+func parseEntry(m rdb.Message, loc *time.Location) (store.Entry, string) {
+	adRaw, ok := m.Values["ad_id"].(string)
+	if !ok {
+		return store.Entry{}, "missing ad_id"
+	}
+	adID, err := event.ParseAdID(adRaw)
+	if err != nil {
+		return store.Entry{}, "malformed ad_id: " + event.Reason(err)
+	}
+	tsRaw, ok := m.Values["ts"].(string)
+	if !ok {
+		return store.Entry{}, "missing ts"
+	}
+	ts, err := strconv.ParseInt(tsRaw, 10, 64)
+	if err != nil || ts <= 0 || ts > maxTS {
+		return store.Entry{}, fmt.Sprintf("malformed ts %q: want unix seconds", truncate(tsRaw))
+	}
+	return store.Entry{ID: m.ID, AdID: adID, Date: DateOf(ts, loc)}, ""
+}
+
+// DateOf is the calendar date (YYYY-MM-DD) of unix time ts in loc.
+func DateOf(ts int64, loc *time.Location) string {
+	return time.Unix(ts, 0).In(loc).Format(time.DateOnly)
+}
+
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}

@@ -1,0 +1,183 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"adly/pkg/rdb"
+	"adly/pkg/rdb/rdbtest"
+	"adly/pkg/store"
+	"adly/pkg/store/storetest"
+)
+
+// env is one test's real Redis (own prefix) and real MariaDB (own database).
+type env struct {
+	client  redis.UniversalClient
+	names   rdb.Names
+	group   *rdb.Group
+	counter *store.Counter
+	dbName  string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	client, names := rdbtest.New(t)
+	db, cfg := storetest.New(t)
+	stream, group := names.ImpressionsStream(), names.ImpressionGroup()
+	return &env{
+		client: client, names: names,
+		group:   rdb.NewGroup(client, stream, group),
+		counter: store.NewCounter(db, store.Impressions, stream, group),
+		dbName:  cfg.Name,
+	}
+}
+
+func testOptions(consumer string) Options {
+	return Options{
+		Consumer: consumer, BatchSize: 1000, Block: 200 * time.Millisecond, Location: time.UTC,
+		ClaimMinIdle: time.Hour, ClaimInterval: time.Hour, MaxDeliveries: 10, RetainEntries: 1000000,
+		TrimInterval: time.Hour, DeadConsumerAge: time.Hour, BatchTimeout: 10 * time.Second,
+	}
+}
+
+// start runs a worker until the test ends (or stop is called) and returns its metrics registry.
+func (e *env) start(t *testing.T, opts Options) (stop func(), reg *prometheus.Registry) {
+	t.Helper()
+	reg = prometheus.NewRegistry()
+	w := New(e.group, e.counter, zaptest.NewLogger(t).Named(opts.Consumer), NewMetrics(reg, e.group.Stream(), e.group.Name()), opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = w.Run(ctx); close(done) }()
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			<-done
+		}
+	}
+	t.Cleanup(stop)
+	return stop, reg
+}
+
+type key struct {
+	ad   int64
+	date string
+}
+
+// publish adds one entry per event with the given ts and returns the expected counts (UTC dates).
+func (e *env) publish(t *testing.T, events []key, loc *time.Location) map[key]int64 {
+	t.Helper()
+	want := map[key]int64{}
+	pipe := e.client.Pipeline()
+	for i, ev := range events {
+		ts, err := time.ParseInLocation(time.DateOnly, ev.date, loc)
+		require.NoError(t, err)
+		pipe.XAdd(context.Background(), &redis.XAddArgs{Stream: e.group.Stream(), Values: []any{"ad_id", ev.ad, "ts", ts.Unix() + int64(i%86000)}})
+		want[key{ev.ad, DateOf(ts.Unix()+int64(i%86000), loc)}]++
+		if pipe.Len() == 1000 {
+			_, err := pipe.Exec(context.Background())
+			require.NoError(t, err)
+		}
+	}
+	_, err := pipe.Exec(context.Background())
+	require.NoError(t, err)
+	return want
+}
+
+// counts reads the daily table.
+func (e *env) counts(t *testing.T) map[key]int64 {
+	t.Helper()
+	rows, err := e.counter.Counts(context.Background())
+	require.NoError(t, err)
+	got := map[key]int64{}
+	for _, r := range rows {
+		got[key{r.AdID, r.Date}] = r.Count
+	}
+	return got
+}
+
+// drained waits until every entry in the stream was delivered to the group and none is pending.
+func (e *env) drained(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	require.Eventually(t, func() bool {
+		last, err := e.client.XRevRangeN(ctx, e.group.Stream(), "+", "-", 1).Result()
+		if err != nil || len(last) == 0 {
+			return false
+		}
+		info, err := e.group.Info(ctx)
+		return err == nil && info.Pending == 0 && info.LastDelivered.String() == last[0].ID
+	}, timeout, 20*time.Millisecond, "the group consumed and acknowledged everything")
+}
+
+func requireCounts(t *testing.T, want, got map[key]int64) {
+	t.Helper()
+	if maps.Equal(want, got) {
+		return
+	}
+	var diffs []string
+	for k, w := range want {
+		if got[k] != w {
+			diffs = append(diffs, fmt.Sprintf("%d/%s want %d got %d", k.ad, k.date, w, got[k]))
+		}
+	}
+	for k, g := range got {
+		if _, ok := want[k]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%d/%s unexpected %d", k.ad, k.date, g))
+		}
+	}
+	if len(diffs) > 10 {
+		diffs = append(diffs[:10], strconv.Itoa(len(diffs)-10)+" more")
+	}
+	t.Fatalf("counts differ (%d keys wanted, %d got): %v", len(want), len(got), diffs)
+}
+
+func metric(t *testing.T, reg *prometheus.Registry, name string, label ...string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(label); i += 2 {
+				found := false
+				for _, lp := range m.GetLabel() {
+					if lp.GetName() == label[i] && lp.GetValue() == label[i+1] {
+						found = true
+					}
+				}
+				if !found {
+					continue metrics
+				}
+			}
+			if m.GetCounter() != nil {
+				return m.GetCounter().GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("metric %s %v not found", name, label)
+	return 0
+}
+
+func threeDays(n int, ads int64) []key {
+	dates := []string{"2026-11-19", "2026-11-20", "2026-11-21"}
+	out := make([]key, n)
+	for i := range out {
+		out[i] = key{ad: int64(i)%ads + 1, date: dates[i%3]}
+	}
+	return out
+}

@@ -1,0 +1,76 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"adly/pkg/rdb"
+	"adly/pkg/store"
+	"adly/pkg/streamid"
+)
+
+// ReplaySlack moves the reset point this much before midnight of --from, so that entries whose ts falls on
+// that date but whose stream ID is a little earlier (clock skew between API hosts and Redis) are recounted
+// too. Earlier-dated entries in the slack are skipped: the ledger still vouches for them.
+const ReplaySlack = time.Hour
+
+// ErrReplayImpossible means the stream no longer holds the entries the replay would recount.
+var ErrReplayImpossible = errors.New("cannot replay")
+
+// Replay recounts every date from fromDate (YYYY-MM-DD, in loc) on: under the group's lock it clears those
+// dates' counts, voids what the ledger says of them, and resets the group to just before that date's first
+// entry; running workers then recount (see the package doc for why this is exact). It refuses when entries of
+// that date may already have been trimmed.
+func Replay(ctx context.Context, client redis.UniversalClient, group *rdb.Group, counter *store.Counter, fromDate string, loc *time.Location) (ReplayResult, error) {
+	day, err := time.ParseInLocation(time.DateOnly, fromDate, loc)
+	if err != nil {
+		return ReplayResult{}, fmt.Errorf("%w: --from %q is not a date (YYYY-MM-DD)", ErrReplayImpossible, fromDate)
+	}
+	resetMs := day.Add(-ReplaySlack).UnixMilli()
+	info, err := client.XInfoStream(ctx, group.Stream()).Result()
+	if err != nil {
+		return ReplayResult{}, fmt.Errorf("xinfo stream %s: %w", group.Stream(), err)
+	}
+	if info.MaxDeletedEntryID != "" && info.MaxDeletedEntryID != "0-0" {
+		gone, err := streamid.Parse(info.MaxDeletedEntryID)
+		if err != nil {
+			return ReplayResult{}, err
+		}
+		if gone.Ms >= uint64(max(resetMs, 0)) {
+			return ReplayResult{}, fmt.Errorf("%w from %s: the stream %s no longer holds all its entries (entries up to %s, %s, were trimmed); lower RETAIN_ENTRIES trimming or replay a later date",
+				ErrReplayImpossible, fromDate, group.Stream(), gone, time.UnixMilli(int64(gone.Ms)).In(loc).Format(time.RFC3339))
+		}
+	}
+	reset := "0-0"
+	if resetMs > 0 {
+		reset = fmt.Sprintf("%d-%d", resetMs-1, uint64(math.MaxUint64))
+	}
+	cleared, err := counter.Replay(ctx, fromDate, func(ctx context.Context) error {
+		// Only ever move the group back: a group that has not yet reached the reset point would skip
+		// undelivered entries if moved forward.
+		info, err := group.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.LastDelivered.Less(streamid.MustParse(reset)) {
+			reset = info.LastDelivered.String()
+			return nil
+		}
+		return group.SetID(ctx, reset)
+	})
+	if err != nil {
+		return ReplayResult{}, err
+	}
+	return ReplayResult{ClearedRows: cleared, ResetTo: reset}, nil
+}
+
+// ReplayResult says what a replay did.
+type ReplayResult struct {
+	ClearedRows int64
+	ResetTo     string
+}

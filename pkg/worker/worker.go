@@ -1,0 +1,221 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"adly/pkg/rdb"
+	"adly/pkg/store"
+)
+
+// Options tune a Worker.
+type Options struct {
+	Consumer        string
+	BatchSize       int
+	Block           time.Duration
+	Location        *time.Location
+	ClaimMinIdle    time.Duration
+	ClaimInterval   time.Duration
+	MaxDeliveries   int64
+	RetainEntries   int64
+	TrimInterval    time.Duration
+	DeadConsumerAge time.Duration
+	// BatchTimeout bounds the handling of one batch; on shutdown the batch in hand finishes within it.
+	BatchTimeout time.Duration
+	Hooks        Hooks
+}
+
+// Worker consumes one stream's consumer group into one daily table.
+type Worker struct {
+	group   *rdb.Group
+	counter *store.Counter
+	log     *zap.Logger
+	metrics *Metrics
+	opts    Options
+
+	mu      sync.Mutex
+	lastLog map[string]time.Time
+}
+
+// New builds a Worker.
+func New(group *rdb.Group, counter *store.Counter, log *zap.Logger, metrics *Metrics, opts Options) *Worker {
+	if opts.Location == nil {
+		opts.Location = time.UTC
+	}
+	return &Worker{group: group, counter: counter, log: log, metrics: metrics, opts: opts, lastLog: map[string]time.Time{}}
+}
+
+// Run creates the group if needed, then runs the consume, reclaim, trim and maintenance loops until ctx
+// ends. The batch in hand when ctx ends is committed and acknowledged (within BatchTimeout) before Run
+// returns.
+func (w *Worker) Run(ctx context.Context) error {
+	bo := backoff{min: 100 * time.Millisecond, max: 5 * time.Second}
+	for {
+		err := w.group.Ensure(ctx)
+		if err == nil {
+			break
+		}
+		w.fail("read", "create consumer group", err)
+		if !sleep(ctx, bo.next()) {
+			return nil
+		}
+	}
+	w.log.Info("consuming", zap.String("stream", w.group.Stream()), zap.String("group", w.group.Name()),
+		zap.String("consumer", w.opts.Consumer), zap.Int("batch_size", w.opts.BatchSize))
+	var wg sync.WaitGroup
+	wg.Go(func() { w.consume(ctx) })
+	wg.Go(func() { w.reclaimLoop(ctx) })
+	wg.Go(func() { w.trimLoop(ctx) })
+	wg.Go(func() { w.maintainLoop(ctx) })
+	wg.Wait()
+	return nil
+}
+
+// handle counts one batch and acknowledges it. contiguous is true for a batch read with '>'. On error
+// nothing is acknowledged except dead letters, so the entries stay pending and come back.
+func (w *Worker) handle(ctx context.Context, msgs []rdb.Message, contiguous bool) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	start := time.Now()
+	var deliveries map[string]int64
+	if !contiguous {
+		var err error
+		deliveries, err = w.group.DeliveryCounts(ctx, w.opts.Consumer, msgs[0].RawID, msgs[len(msgs)-1].RawID, 2*len(msgs)+w.opts.BatchSize)
+		if err != nil {
+			return err
+		}
+	}
+	valid := make([]store.Entry, 0, len(msgs))
+	ack := make([]string, 0, len(msgs))
+	deleted := 0
+	for _, m := range msgs {
+		if m.Deleted {
+			deleted++
+			ack = append(ack, m.RawID)
+			continue
+		}
+		if n := deliveries[m.RawID]; n > w.opts.MaxDeliveries {
+			if err := w.deadLetter(ctx, m, fmt.Sprintf("delivered %d times (MAX_DELIVERIES=%d)", n, w.opts.MaxDeliveries), "max_deliveries"); err != nil {
+				return err
+			}
+			continue
+		}
+		e, reason := parseEntry(m, w.opts.Location)
+		if reason != "" {
+			if err := w.deadLetter(ctx, m, reason, "poison"); err != nil {
+				return err
+			}
+			continue
+		}
+		valid = append(valid, e)
+		ack = append(ack, m.RawID)
+	}
+
+	var res store.Result
+	if len(valid) > 0 {
+		call(w.opts.Hooks.BeforeCommit)
+		cstart := time.Now()
+		var err error
+		res, err = w.counter.Commit(ctx, store.Batch{Entries: valid, Contiguous: contiguous, First: msgs[0].ID, Last: msgs[len(msgs)-1].ID})
+		w.metrics.commitSeconds.Observe(time.Since(cstart).Seconds())
+		if err != nil {
+			w.metrics.errors.WithLabelValues("commit").Inc()
+			return fmt.Errorf("commit batch: %w", err)
+		}
+		call(w.opts.Hooks.AfterCommit)
+	}
+	if err := w.ack(ctx, ack); err != nil {
+		w.metrics.errors.WithLabelValues("ack").Inc()
+		return err
+	}
+	w.metrics.batches.Inc()
+	w.metrics.counted.Add(float64(res.Counted))
+	w.metrics.duplicates.Add(float64(res.Duplicates))
+	w.metrics.deleted.Add(float64(deleted))
+	w.metrics.batchSeconds.Observe(time.Since(start).Seconds())
+	return nil
+}
+
+// ack acknowledges ids; the MidAck hook splits it in two to crash in between.
+func (w *Worker) ack(ctx context.Context, ids []string) error {
+	if w.opts.Hooks.MidAck != nil && len(ids) > 1 {
+		if err := w.group.Ack(ctx, ids[:len(ids)/2]); err != nil {
+			return err
+		}
+		w.opts.Hooks.MidAck()
+		ids = ids[len(ids)/2:]
+	}
+	return w.group.Ack(ctx, ids)
+}
+
+func (w *Worker) deadLetter(ctx context.Context, m rdb.Message, reason, label string) error {
+	done, err := w.group.DeadLetter(ctx, w.opts.Consumer, m, reason)
+	if err != nil {
+		w.metrics.errors.WithLabelValues("dead_letter").Inc()
+		return err
+	}
+	if done {
+		w.metrics.deadLettered.WithLabelValues(label).Inc()
+		w.log.Warn("entry dead-lettered", zap.String("id", m.RawID), zap.String("reason", reason),
+			zap.String("dead_letter_stream", rdb.DeadLetterStream(w.group.Stream())))
+	}
+	return nil
+}
+
+// boundedHandle runs handle under a context that survives shutdown but not BatchTimeout: the batch in hand
+// is finished, never abandoned half-way because SIGTERM arrived.
+func (w *Worker) boundedHandle(ctx context.Context, msgs []rdb.Message, contiguous bool) error {
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.BatchTimeout)
+	defer cancel()
+	return w.handle(hctx, msgs, contiguous)
+}
+
+// fail counts an error and logs it at most once a minute per operation.
+func (w *Worker) fail(op, what string, err error) {
+	w.metrics.errors.WithLabelValues(op).Inc()
+	w.mu.Lock()
+	last := w.lastLog[op]
+	now := time.Now()
+	logIt := now.Sub(last) > time.Minute
+	if logIt {
+		w.lastLog[op] = now
+	}
+	w.mu.Unlock()
+	if logIt && !errors.Is(err, context.Canceled) {
+		w.log.Error(what+" failed; retrying with backoff", zap.String("op", op), zap.Error(err))
+	}
+}
+
+// backoff doubles from min to max.
+type backoff struct {
+	min, max, cur time.Duration
+}
+
+func (b *backoff) next() time.Duration {
+	if b.cur == 0 {
+		b.cur = b.min
+	} else {
+		b.cur = min(2*b.cur, b.max)
+	}
+	return b.cur
+}
+
+func (b *backoff) reset() { b.cur = 0 }
+
+// sleep waits d or until ctx ends; false when ctx ended.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

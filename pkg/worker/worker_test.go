@@ -1,0 +1,228 @@
+package worker
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"adly/pkg/rdb"
+)
+
+func TestCountsEveryEntryOnceAcrossDates(t *testing.T) {
+	e := newEnv(t)
+	want := e.publish(t, threeDays(5000, 37), time.UTC) // published before the group exists: counted from the start
+	_, reg := e.start(t, testOptions("a"))
+	e.drained(t, 20*time.Second)
+	requireCounts(t, want, e.counts(t))
+	require.Equal(t, 5000.0, metric(t, reg, "adly_worker_events_counted_total"))
+	require.Equal(t, 0.0, metric(t, reg, "adly_worker_duplicates_skipped_total"))
+}
+
+func TestDateOf(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	require.NoError(t, err)
+	ts := time.Date(2026, 11, 21, 2, 30, 0, 0, time.UTC).Unix() // 21:30 on the 20th in New York, 11:30 on the 21st in Tokyo
+	tests := []struct {
+		loc  *time.Location
+		want string
+	}{
+		{time.UTC, "2026-11-21"},
+		{ny, "2026-11-20"},
+		{tokyo, "2026-11-21"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.loc.String(), func(t *testing.T) { require.Equal(t, tt.want, DateOf(ts, tt.loc)) })
+	}
+}
+
+// The date is the event's ts in TIMEZONE, not the worker's clock nor the stream ID's.
+func TestBucketsDatesInTheConfiguredTimezone(t *testing.T) {
+	e := newEnv(t)
+	ny, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	late := time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC).Unix() // 22:00 on the 20th in New York
+	for range 3 {
+		require.NoError(t, e.client.XAdd(context.Background(), &redis.XAddArgs{Stream: e.group.Stream(), Values: []any{"ad_id", 9, "ts", late}}).Err())
+	}
+	opts := testOptions("a")
+	opts.Location = ny
+	e.start(t, opts)
+	e.drained(t, 10*time.Second)
+	requireCounts(t, map[key]int64{{9, "2026-11-20"}: 3}, e.counts(t))
+}
+
+func TestPoisonEntriesAreDeadLetteredAndNeverBlockTheBatch(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	want := e.publish(t, threeDays(10, 2), time.UTC)
+	bad := [][]any{
+		{"ad_id", "abc", "ts", 1795300000},
+		{"ts", 1795300000},
+		{"ad_id", 5},
+		{"ad_id", 5, "ts", "yesterday"},
+		{"ad_id", 0, "ts", 1795300000},
+	}
+	for _, v := range bad {
+		require.NoError(t, e.client.XAdd(ctx, &redis.XAddArgs{Stream: e.group.Stream(), Values: v}).Err())
+	}
+	for k, n := range e.publish(t, threeDays(10, 2), time.UTC) {
+		want[k] += n
+	}
+	_, reg := e.start(t, testOptions("a"))
+	e.drained(t, 10*time.Second)
+	requireCounts(t, want, e.counts(t))
+
+	dead, err := e.client.XRange(ctx, rdb.DeadLetterStream(e.group.Stream()), "-", "+").Result()
+	require.NoError(t, err)
+	require.Len(t, dead, len(bad))
+	reasons := map[string]bool{}
+	for _, d := range dead {
+		require.NotEmpty(t, d.Values["original_id"])
+		reasons[d.Values["reason"].(string)] = true
+	}
+	require.True(t, reasons["missing ad_id"])
+	require.True(t, reasons["missing ts"])
+	require.True(t, reasons[`malformed ts "yesterday": want unix seconds`])
+	require.Equal(t, float64(len(bad)), metric(t, reg, "adly_worker_dead_lettered_total", "reason", "poison"))
+}
+
+// Entries delivered to a consumer that died are reclaimed by another and counted once.
+func TestReclaimsEntriesOfADeadConsumer(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	want := e.publish(t, threeDays(3000, 11), time.UTC)
+	require.NoError(t, e.group.Ensure(ctx))
+	msgs, err := e.group.Read(ctx, "dead-consumer", ">", 1200, -1) // delivered, never acknowledged
+	require.NoError(t, err)
+	require.Len(t, msgs, 1200)
+
+	opts := testOptions("b")
+	opts.ClaimMinIdle, opts.ClaimInterval = 300*time.Millisecond, 100*time.Millisecond
+	_, reg := e.start(t, opts)
+	e.drained(t, 20*time.Second)
+	requireCounts(t, want, e.counts(t))
+	require.GreaterOrEqual(t, metric(t, reg, "adly_worker_reclaimed_total"), 1200.0)
+}
+
+// A slow consumer whose batch is reclaimed and counted by another while it still works must not count it
+// again when it finally commits.
+func TestSlowConsumerReclaimedWhileWorkingCountsOnce(t *testing.T) {
+	e := newEnv(t)
+	want := e.publish(t, threeDays(2000, 7), time.UTC)
+
+	var slowed atomic.Bool
+	release := make(chan struct{})
+	slow := testOptions("slow")
+	slow.BatchSize = 500
+	slow.Hooks.BeforeCommit = func() {
+		if slowed.CompareAndSwap(false, true) {
+			<-release // hold the first batch until the other consumer has counted it
+		}
+	}
+	_, slowReg := e.start(t, slow)
+	require.Eventually(t, slowed.Load, 5*time.Second, 10*time.Millisecond)
+
+	fast := testOptions("fast")
+	fast.ClaimMinIdle, fast.ClaimInterval = 300*time.Millisecond, 100*time.Millisecond
+	_, fastReg := e.start(t, fast)
+	require.Eventually(t, func() bool { return metric(t, fastReg, "adly_worker_reclaimed_total") >= 500 }, 10*time.Second, 20*time.Millisecond)
+	close(release)
+
+	e.drained(t, 20*time.Second)
+	requireCounts(t, want, e.counts(t))
+	require.Equal(t, 500.0, metric(t, slowReg, "adly_worker_duplicates_skipped_total"), "the slow consumer found its batch already counted")
+}
+
+// An entry delivered more than MAX_DELIVERIES times is dead-lettered, by Redis's delivery count.
+func TestMaxDeliveriesDeadLetters(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	require.NoError(t, e.group.Ensure(ctx))
+	id, err := e.client.XAdd(ctx, &redis.XAddArgs{Stream: e.group.Stream(), Values: []any{"ad_id", 4, "ts", 1795300000}}).Result()
+	require.NoError(t, err)
+	_, err = e.group.Read(ctx, "x", ">", 10, -1)
+	require.NoError(t, err)
+	for range 4 { // each claim is one more delivery
+		require.NoError(t, e.client.XClaim(ctx, &redis.XClaimArgs{Stream: e.group.Stream(), Group: e.group.Name(), Consumer: "x", Messages: []string{id}}).Err())
+	}
+	opts := testOptions("a")
+	opts.MaxDeliveries = 3
+	opts.ClaimMinIdle, opts.ClaimInterval = 50*time.Millisecond, 50*time.Millisecond
+	_, reg := e.start(t, opts)
+	require.Eventually(t, func() bool { return metric(t, reg, "adly_worker_dead_lettered_total", "reason", "max_deliveries") == 1 }, 5*time.Second, 20*time.Millisecond)
+	e.drained(t, 5*time.Second)
+	require.Empty(t, e.counts(t))
+	dead, err := e.client.XRange(ctx, rdb.DeadLetterStream(e.group.Stream()), "-", "+").Result()
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+	require.Equal(t, id, dead[0].Values["original_id"])
+}
+
+// Dead-lettering is once even when two consumers hold the same entry.
+func TestDeadLetterIsWrittenOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	require.NoError(t, e.group.Ensure(ctx))
+	require.NoError(t, e.client.XAdd(ctx, &redis.XAddArgs{Stream: e.group.Stream(), Values: []any{"ad_id", "bad", "ts", 1}}).Err())
+	msgs, err := e.group.Read(ctx, "a", ">", 10, -1)
+	require.NoError(t, err)
+	first, err := e.group.DeadLetter(ctx, "a", msgs[0], "malformed")
+	require.NoError(t, err)
+	second, err := e.group.DeadLetter(ctx, "b", msgs[0], "malformed")
+	require.NoError(t, err)
+	require.True(t, first)
+	require.False(t, second)
+	require.EqualValues(t, 1, e.client.XLen(ctx, rdb.DeadLetterStream(e.group.Stream())).Val())
+}
+
+func TestShutdownFinishesTheBatchInHand(t *testing.T) {
+	e := newEnv(t)
+	want := e.publish(t, threeDays(1000, 3), time.UTC)
+	entered := make(chan struct{})
+	opts := testOptions("a")
+	var once atomic.Bool
+	opts.Hooks.BeforeCommit = func() {
+		if once.CompareAndSwap(false, true) {
+			close(entered)
+			time.Sleep(300 * time.Millisecond) // SIGTERM arrives while the batch is in hand
+		}
+	}
+	stop, _ := e.start(t, opts)
+	<-entered
+	stop()
+	requireCounts(t, want, e.counts(t))
+	info, err := e.group.Info(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, info.Pending, "the batch was acknowledged before the worker stopped")
+}
+
+func TestRemovesDeadConsumersOnly(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.publish(t, threeDays(2, 1), time.UTC)
+	require.NoError(t, e.group.Ensure(ctx))
+	_, err := e.group.Read(ctx, "holds-entries", ">", 1, -1)
+	require.NoError(t, err)
+	_, err = e.group.Read(ctx, "idle-empty", ">", 1, -1)
+	require.NoError(t, err)
+	msgs, err := e.group.Read(ctx, "idle-empty", "0", 10, -1)
+	require.NoError(t, err)
+	require.NoError(t, e.group.Ack(ctx, []string{msgs[0].RawID}))
+	time.Sleep(60 * time.Millisecond)
+
+	gone, err := e.group.DeleteIdleConsumer(ctx, "holds-entries", 50*time.Millisecond)
+	require.NoError(t, err)
+	require.False(t, gone, "a consumer with pending entries is never removed")
+	gone, err = e.group.DeleteIdleConsumer(ctx, "idle-empty", time.Hour)
+	require.NoError(t, err)
+	require.False(t, gone, "not idle long enough")
+	gone, err = e.group.DeleteIdleConsumer(ctx, "idle-empty", 50*time.Millisecond)
+	require.NoError(t, err)
+	require.True(t, gone)
+}
