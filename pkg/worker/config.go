@@ -29,7 +29,8 @@ type Config struct {
 	DeadConsumerAge time.Duration `envconfig:"DEAD_CONSUMER_IDLE" default:"1h"`
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s"`
 	// Fault makes the process exit at a chosen point, for crash tests only: after_commit, mid_ack or
-	// before_commit, optionally ":N" to fire on the Nth batch (default 1).
+	// before_commit, optionally ":N" to fire on the Nth batch (default 1); or pause_after_commit:<duration>
+	// to hold every batch between COMMIT and XACK, where a SIGKILL does the most harm.
 	Fault string `envconfig:"ADLY_FAULT"`
 }
 

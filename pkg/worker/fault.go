@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // Hooks are fault-injection points for crash tests; nil hooks do nothing.
@@ -14,7 +15,7 @@ type Hooks struct {
 	MidAck       func() // after the first half of the acknowledgements
 }
 
-// parseFault reads ADLY_FAULT: "<point>[:N]".
+// parseFault reads ADLY_FAULT: "<point>[:N]", or "pause_after_commit:<duration>".
 func parseFault(s string) (string, int64, error) {
 	if s == "" {
 		return "", 0, nil
@@ -22,8 +23,14 @@ func parseFault(s string) (string, int64, error) {
 	point, nth, hasN := strings.Cut(s, ":")
 	switch point {
 	case "before_commit", "after_commit", "mid_ack":
+	case "pause_after_commit":
+		d, err := time.ParseDuration(nth)
+		if err != nil || d <= 0 {
+			return "", 0, fmt.Errorf("ADLY_FAULT=%q: pause_after_commit needs a duration, e.g. pause_after_commit:20ms", s)
+		}
+		return point, int64(d), nil
 	default:
-		return "", 0, fmt.Errorf("ADLY_FAULT=%q: the point must be before_commit, after_commit or mid_ack", s)
+		return "", 0, fmt.Errorf("ADLY_FAULT=%q: the point must be before_commit, after_commit, mid_ack or pause_after_commit", s)
 	}
 	n := int64(1)
 	if hasN {
@@ -49,6 +56,9 @@ func FaultHooks(spec string, die func()) Hooks {
 		}
 	}
 	switch point {
+	case "pause_after_commit":
+		// Widens the window between COMMIT and XACK, so that random SIGKILLs land in it.
+		return Hooks{AfterCommit: func() { time.Sleep(time.Duration(n)) }}
 	case "before_commit":
 		return Hooks{BeforeCommit: fire}
 	case "after_commit":

@@ -1,0 +1,207 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"adly/pkg/event"
+	"adly/pkg/rdb"
+)
+
+// These tests run the real impression-worker binary and kill it with SIGKILL (or make it exit at injected
+// fault points) while it works, then compare every (ad_id, date) count with what was published, exactly.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func workerBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "adly-worker-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "impression-worker")
+		out, err := exec.Command("go", "build", "-o", binPath, "adly/cmd/impression-worker").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("%v: %s", err, out)
+		}
+	})
+	require.NoError(t, buildErr)
+	return binPath
+}
+
+// proc is one worker process.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+func (e *env) spawn(t *testing.T, consumer string, extra ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(workerBinary(t))
+	cmd.Env = append(os.Environ(),
+		"REDIS_KEY_PREFIX="+e.names.Prefix(), "DB_NAME="+e.dbName, "ADMIN_ADDR=127.0.0.1:0",
+		"CONSUMER_NAME="+consumer, "BLOCK=200ms", "CLAIM_MIN_IDLE=2s", "CLAIM_INTERVAL=300ms",
+		"SHUTDOWN_TIMEOUT=1s", "LOG_LEVEL=error", "BATCH_SIZE=1000")
+	cmd.Env = append(cmd.Env, extra...)
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	p := &proc{cmd: cmd, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-p.done })
+	return p
+}
+
+func (p *proc) kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+	p.done <- nil // leave a value for the cleanup
+}
+
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-p.done:
+		require.NoError(t, err, "exit 0 on SIGTERM")
+		p.done <- nil
+	case <-time.After(10 * time.Second):
+		t.Fatal("worker did not stop within 10s of SIGTERM")
+	}
+}
+
+// publisher publishes through the API's own writer.
+func (e *env) publisher(t *testing.T) *rdb.Publisher {
+	t.Helper()
+	p := rdb.NewPublisher(e.client, e.names, zaptest.NewLogger(t), rdb.NewPublisherMetrics(prometheus.NewRegistry()), rdb.PublisherOptions{Timeout: 5 * time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = p.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return p
+}
+
+func TestCrashChaosExactCounts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test")
+	}
+	e := newEnv(t)
+	pub := e.publisher(t)
+	const total, perCall, ads = 200_000, 1000, 500
+	days := []int64{
+		time.Date(2026, 11, 19, 12, 0, 0, 0, time.UTC).Unix(),
+		time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC).Unix(),
+		time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC).Unix(),
+	}
+	want := map[key]int64{}
+
+	procs := make([]*proc, 3)
+	generation := 0
+	// Every batch waits 15 ms between COMMIT and XACK, so the random kills land in that window often.
+	pause := "ADLY_FAULT=pause_after_commit:15ms"
+	for i := range procs {
+		procs[i] = e.spawn(t, fmt.Sprintf("w%d-%d", i, generation), pause)
+	}
+
+	publishDone := make(chan struct{})
+	go func() {
+		defer close(publishDone)
+		rng := rand.New(rand.NewPCG(1, 2))
+		for sent := 0; sent < total; sent += perCall {
+			day := days[(sent/perCall)%3]
+			events := make([]event.Event, perCall)
+			for i := range events {
+				events[i] = event.Event{Type: event.Impression, AdID: rng.Int64N(ads) + 1}
+				want[key{events[i].AdID, DateOf(day, time.UTC)}]++
+			}
+			if _, err := pub.Publish(context.Background(), events, day); err != nil {
+				t.Errorf("publish: %v", err)
+				return
+			}
+			time.Sleep(25 * time.Millisecond) // spread the load over several seconds of kills
+		}
+	}()
+
+	kills := 0
+	rng := rand.New(rand.NewPCG(3, 4))
+	chaosUntil := time.Now().Add(8 * time.Second)
+	for time.Now().Before(chaosUntil) {
+		time.Sleep(time.Duration(150+rng.IntN(450)) * time.Millisecond)
+		i := rng.IntN(len(procs))
+		procs[i].kill()
+		kills++
+		generation++
+		name := fmt.Sprintf("w%d-%d", i, generation) // a new name: its pending entries must be reclaimed
+		if rng.IntN(2) == 0 {
+			name = fmt.Sprintf("w%d-0", i) // the old name: it re-reads its own pending entries
+		}
+		procs[i] = e.spawn(t, name, pause)
+	}
+	<-publishDone
+	e.drained(t, 90*time.Second)
+	for _, p := range procs {
+		p.stop(t)
+	}
+	requireCounts(t, want, e.counts(t))
+	var sum int64
+	for _, n := range e.counts(t) {
+		sum += n
+	}
+	require.EqualValues(t, total, sum)
+	t.Logf("%d events, %d SIGKILLs, %d (ad_id, date) keys: exact", total, kills, len(want))
+	require.GreaterOrEqual(t, kills, 10)
+}
+
+// Targeted fault points: the process exits at the worst moments, then a clean one finishes the work.
+func TestFaultPointsExactCounts(t *testing.T) {
+	tests := []struct {
+		fault string
+		why   string
+	}{
+		{"after_commit:2", "committed in MariaDB, never acknowledged: the ledger must stop the recount"},
+		{"mid_ack:2", "half the batch acknowledged: the other half comes back and is skipped"},
+		{"before_commit:3", "read but not committed: must be counted after the restart"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fault, func(t *testing.T) {
+			e := newEnv(t)
+			want := e.publish(t, threeDays(5000, 13), time.UTC)
+			p := e.spawn(t, "w", "ADLY_FAULT="+tt.fault, "BATCH_SIZE=700")
+			select {
+			case err := <-p.done:
+				var exit *exec.ExitError
+				require.True(t, errors.As(err, &exit), "exited at the fault point: %v", err)
+				require.Equal(t, 3, exit.ExitCode())
+				p.done <- nil
+			case <-time.After(20 * time.Second):
+				t.Fatal("the fault point never fired")
+			}
+			info, err := e.group.Info(context.Background())
+			require.NoError(t, err)
+			require.Positive(t, info.Pending, "the crash left entries pending (%s)", tt.why)
+
+			p = e.spawn(t, "w") // same consumer: starts with its own pending entries
+			e.drained(t, 30*time.Second)
+			p.stop(t)
+			requireCounts(t, want, e.counts(t))
+		})
+	}
+}
