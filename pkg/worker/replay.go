@@ -36,14 +36,16 @@ func Replay(ctx context.Context, client redis.UniversalClient, group *rdb.Group,
 	if err != nil {
 		return ReplayResult{}, fmt.Errorf("xinfo stream %s: %w", group.Stream(), err)
 	}
-	if info.MaxDeletedEntryID != "" && info.MaxDeletedEntryID != "0-0" {
-		gone, err := streamid.Parse(info.MaxDeletedEntryID)
+	// Entries are only ever removed from the front (trimming), so the stream still holds everything from the
+	// reset point on when nothing was removed, or when its oldest remaining entry is not after that point.
+	if removed := info.EntriesAdded - info.Length; removed > 0 && info.FirstEntry.ID != "" {
+		first, err := streamid.Parse(info.FirstEntry.ID)
 		if err != nil {
 			return ReplayResult{}, err
 		}
-		if gone.Ms >= uint64(max(resetMs, 0)) {
-			return ReplayResult{}, fmt.Errorf("%w from %s: the stream %s no longer holds all its entries (entries up to %s, %s, were trimmed); lower RETAIN_ENTRIES trimming or replay a later date",
-				ErrReplayImpossible, fromDate, group.Stream(), gone, time.UnixMilli(int64(gone.Ms)).In(loc).Format(time.RFC3339))
+		if first.Ms > uint64(max(resetMs, 0)) {
+			return ReplayResult{}, fmt.Errorf("%w from %s: the stream %s no longer holds all its entries (%d were trimmed; the oldest left is from %s); replay a later date",
+				ErrReplayImpossible, fromDate, group.Stream(), removed, time.UnixMilli(int64(first.Ms)).In(loc).Format(time.RFC3339))
 		}
 	}
 	reset := "0-0"

@@ -1,0 +1,189 @@
+package worker
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"adly/pkg/rdb"
+	"adly/pkg/store"
+)
+
+// Replay recounts the dates from --from on, exactly: not doubled, and entries of earlier dates that the
+// reset re-delivers are not counted again.
+func TestReplayRecountsExactly(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	want := e.publish(t, threeDays(6000, 17), time.UTC) // dates 11-19, 11-20, 11-21; stream IDs are all "now"
+	e.start(t, testOptions("a"))
+	e.drained(t, 20*time.Second)
+	requireCounts(t, want, e.counts(t))
+
+	for range 2 { // twice: a second replay must be as exact as the first
+		res, err := Replay(ctx, e.client, e.group, e.counter, "2026-11-20", time.UTC)
+		require.NoError(t, err)
+		require.Positive(t, res.ClearedRows)
+		e.drained(t, 20*time.Second)
+		requireCounts(t, want, e.counts(t))
+	}
+
+	// The recount is real: a day whose counts were damaged is repaired by a replay.
+	_, err := e.counter.Replay(ctx, "2026-11-21", func(context.Context) error { return nil }) // clear without moving the group
+	require.NoError(t, err)
+	got := e.counts(t)
+	for k := range got {
+		require.Less(t, k.date, "2026-11-21")
+	}
+	_, err = Replay(ctx, e.client, e.group, e.counter, "2026-11-21", time.UTC)
+	require.NoError(t, err)
+	e.drained(t, 20*time.Second)
+	requireCounts(t, want, e.counts(t))
+}
+
+// A replay that happens while a batch is in flight counts that batch once, whichever side of the replay
+// its commit lands on.
+func TestReplayWithBatchInFlight(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	want := e.publish(t, threeDays(3000, 5), time.UTC)
+	stop, _ := e.start(t, testOptions("a"))
+	e.drained(t, 20*time.Second)
+	stop()
+
+	more := e.publish(t, threeDays(1500, 5), time.UTC)
+	for k, n := range more {
+		want[k] += n
+	}
+	msgs, err := e.group.Read(ctx, "slow", ">", 700, -1) // in flight: read before the replay...
+	require.NoError(t, err)
+	require.Equal(t, 700, len(msgs))
+	_, err = Replay(ctx, e.client, e.group, e.counter, "2026-11-19", time.UTC)
+	require.NoError(t, err)
+	slow := newWorkerFor(t, e, "slow") // ...committed after it, through the worker's own code path
+	require.NoError(t, slow.handle(ctx, msgs, true))
+	e.start(t, testOptions("b"))
+	e.drained(t, 20*time.Second)
+	requireCounts(t, want, e.counts(t))
+}
+
+func TestReplayRefusesWhenTheEntriesAreGone(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.publish(t, threeDays(300, 3), time.UTC)
+	e.start(t, testOptions("a"))
+	e.drained(t, 10*time.Second)
+	require.NoError(t, e.client.XTrimMaxLen(ctx, e.group.Stream(), 10).Err()) // entries of today are gone
+
+	today := time.Now().UTC().Format(time.DateOnly)
+	_, err := Replay(ctx, e.client, e.group, e.counter, today, time.UTC)
+	require.ErrorIs(t, err, ErrReplayImpossible)
+	require.ErrorContains(t, err, "no longer holds all its entries")
+	_, err = Replay(ctx, e.client, e.group, e.counter, "21-11-2026", time.UTC)
+	require.ErrorIs(t, err, ErrReplayImpossible)
+
+	tomorrow := time.Now().UTC().Add(48 * time.Hour).Format(time.DateOnly)
+	_, err = Replay(ctx, e.client, e.group, e.counter, tomorrow, time.UTC)
+	require.NoError(t, err, "nothing of that date was trimmed")
+}
+
+func TestTrimKeepsEverythingUnconsumed(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, _, err := e.group.Trim(ctx, 0, 100000)
+	require.NoError(t, err, "no stream yet")
+	e.publish(t, threeDays(5000, 3), time.UTC)
+	n, reason, err := e.group.Trim(ctx, 0, 100000)
+	require.NoError(t, err)
+	require.Zero(t, n, "without a consumer group nothing is consumed, so nothing is trimmed: %s", reason)
+
+	stop, _ := e.start(t, testOptions("a"))
+	e.drained(t, 20*time.Second)
+	stop()
+	pendingMsgs, err := e.group.Read(ctx, "holder", ">", 1, -1)
+	require.NoError(t, err)
+	require.Empty(t, pendingMsgs)
+	e.publish(t, threeDays(300, 3), time.UTC)
+	held, err := e.group.Read(ctx, "holder", ">", 100, -1) // 100 pending, 200 undelivered
+	require.NoError(t, err)
+	require.Equal(t, 100, len(held))
+
+	n, _, err = e.group.Trim(ctx, 1000, 100000)
+	require.NoError(t, err)
+	require.Positive(t, n)
+	length := e.client.XLen(ctx, e.group.Stream()).Val()
+	require.GreaterOrEqual(t, length, int64(1300), "1000 retained plus the 300 still needed")
+	require.Less(t, length, int64(5300))
+	first, err := e.client.XRangeN(ctx, e.group.Stream(), held[0].RawID, held[0].RawID, 1).Result()
+	require.NoError(t, err)
+	require.Len(t, first, 1, "the oldest pending entry is still there")
+
+	n, _, err = e.group.Trim(ctx, 0, 100000)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, e.client.XLen(ctx, e.group.Stream()).Val(), int64(300), "retain 0 still keeps every entry a group needs")
+	all, err := e.client.XRange(ctx, e.group.Stream(), held[0].RawID, "+").Result()
+	require.NoError(t, err)
+	require.Len(t, all, 300)
+
+	n, reason, err = e.group.Trim(ctx, 0, 50)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.Contains(t, reason, "still needs more than 50 entries")
+}
+
+// Pruning keeps the ledger small and only drops rows no entry can come back to.
+func TestPruneLedger(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.publish(t, threeDays(5000, 3), time.UTC)
+	opts := testOptions("a")
+	opts.BatchSize = 500
+	stop, _ := e.start(t, opts)
+	e.drained(t, 20*time.Second)
+	stop()
+	rows, err := e.counter.LedgerRows(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 10, rows, "one row per contiguous batch of 500")
+
+	more := e.publish(t, threeDays(50, 3), time.UTC)
+	require.NotEmpty(t, more)
+	held, err := e.group.Read(ctx, "holder", ">", 50, -1)
+	require.NoError(t, err)
+	w := newWorkerFor(t, e, "holder")
+	// Counted, not yet acknowledged: its row must survive pruning.
+	var entries []store.Entry
+	for _, m := range held {
+		en, reason := parseEntry(m, time.UTC)
+		require.Empty(t, reason)
+		entries = append(entries, en)
+	}
+	_, err = e.counter.Commit(ctx, store.Batch{Entries: entries, Contiguous: true, First: held[0].ID, Last: held[len(held)-1].ID})
+	require.NoError(t, err)
+
+	w.prune(ctx)
+	rows, err = e.counter.LedgerRows(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, rows, "only the row of the unacknowledged batch is left")
+
+	require.NoError(t, e.group.Ack(ctx, ids(held)))
+	w.prune(ctx)
+	rows, err = e.counter.LedgerRows(ctx)
+	require.NoError(t, err)
+	require.Zero(t, rows)
+}
+
+func newWorkerFor(t *testing.T, e *env, consumer string) *Worker {
+	t.Helper()
+	return New(e.group, e.counter, zaptest.NewLogger(t), NewMetrics(prometheus.NewRegistry(), e.group.Stream(), e.group.Name()), testOptions(consumer))
+}
+
+func ids(msgs []rdb.Message) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.RawID
+	}
+	return out
+}
