@@ -136,5 +136,6 @@ echo
 echo "Try:"
 echo "  curl \"http://$api_dial/track_impression.php?ad_id=123\""
 echo "  $redis_cli XRANGE impressions_stream - +"
+echo "  mariadb -h $DB_HOST -P $DB_PORT -u $DB_USER $DB_NAME -e 'SELECT * FROM ad_daily_impressions'   # a moment later"
 echo
 echo "Stop everything with: scripts/stop.sh"
