@@ -229,3 +229,25 @@ func TestRemovesDeadConsumersOnly(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, gone)
 }
+
+// Pending entries whose data is gone (trimmed by someone else) are counted in a metric, not skipped silently,
+// and leave the pending list.
+func TestDeletedPendingEntriesAreCounted(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.publish(t, threeDays(100, 3), time.UTC)
+	require.NoError(t, e.group.Ensure(ctx))
+	msgs, err := e.group.Read(ctx, "dead-consumer", ">", 100, -1)
+	require.NoError(t, err)
+	require.Equal(t, 100, len(msgs))
+	require.NoError(t, e.client.XTrimMaxLen(ctx, e.group.Stream(), 0).Err()) // an operator's careless XTRIM
+
+	opts := testOptions("b")
+	opts.ClaimMinIdle, opts.ClaimInterval = 100*time.Millisecond, 100*time.Millisecond
+	_, reg := e.start(t, opts)
+	require.Eventually(t, func() bool { return metric(t, reg, "adly_worker_deleted_entries_total") == 100 }, 10*time.Second, 20*time.Millisecond)
+	info, err := e.group.Info(ctx)
+	require.NoError(t, err)
+	require.Zero(t, info.Pending)
+	require.Empty(t, e.counts(t))
+}
