@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Load benchmarks, measured with wrk over loopback on this machine.
+# Load benchmarks, measured over loopback on this machine.
 #
 #   scripts/bench.sh api    ingest API against bare204, a Go server that only
 #                           answers 204 (the HTTP ceiling of this machine)
+#   scripts/bench.sh worker impression-worker draining a pre-filled stream,
+#                           against a bare XREADGROUP + XACK loop (the Redis
+#                           ceiling of this machine)
 #
 # Mode api runs ROUNDS interleaved rounds of three wrk runs each: bare204,
 # GET /track/impression?ad_id=123 and POST /track/batch with 100 impression
@@ -21,18 +24,40 @@
 #
 # Events go to Redis under the key prefix bench:<pid>:, which is emptied after
 # every API run and on exit, so the benchmark leaves Redis as it found it.
+#
+# Mode worker fills impressions_stream once with ENTRIES entries (10,000
+# ad_ids, three dates), then runs ROUNDS interleaved rounds over all of it: the
+# ceiling (XREADGROUP COUNT 1000 + XACK, no database), impression-worker with
+# one consumer, and with two consumer processes. Each worker run starts from a
+# fresh group and empty tables and ends when nothing is pending and the last
+# entry was delivered; the counts in MariaDB must then equal what was written,
+# or the benchmark fails. scripts/bench/workerbench does the measuring.
+#
+# Environment for mode worker (defaults):
+#   ENTRIES (2000000)  stream entries; each run reads all of them
+#   ROUNDS (3)         rounds; the machine is noisy, so the summary uses medians
+#   GOMAXPROCS         passed to the workers and the ceiling loop when set
+#   REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, DB_HOST, DB_PORT,
+#   DB_USER, DB_PASS as for the workers (both on loopback). DB_NAME is not
+#   used: each run creates a database adly_bench_<random> and drops it.
+#
+# Its keys live under bench:<pid>: as well; they and the database are removed
+# on exit, Ctrl-C included.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/services.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/services.sh"
 cd "$ADLY_ROOT"
 
-MODES=(api)
+MODES=(api worker)
 
 usage() {
 	printf 'usage: %s MODE\n\nmodes:\n' "${0##*/}" >&2
 	printf '  api    ingest API (GET impression, POST batch of 100) against a bare 204 server\n' >&2
-	printf '\nROUNDS (default 5) and DURATION (default 10s) set the length; see the header of this script.\n' >&2
+	printf '  worker impression-worker (1 and 2 consumers) against a bare XREADGROUP + XACK loop\n' >&2
+	printf '\napi: ROUNDS (default 5) and DURATION (default 10s) set the length.\n' >&2
+	printf 'worker: ENTRIES (default 2000000) and ROUNDS (default 3) set the length.\n' >&2
+	printf 'See the header of this script.\n' >&2
 	exit 2
 }
 
@@ -147,6 +172,15 @@ cleanup() {
 		wait "$WRK_PID" 2>/dev/null || true
 	fi
 	stop_servers
+	# workerbench removes its keys and database itself; the rest of cleanup only
+	# catches what it could not.
+	if [[ -n ${BENCH_PID:-} ]]; then
+		stop_bench "$BENCH_PID"
+		BENCH_PID=
+	fi
+	if [[ -n ${BENCH_DB:-} ]] && ! drop_bench_db; then
+		warn "could not drop database $BENCH_DB; drop it with: mariadb -h $DB_HOST -P $DB_PORT -u $DB_USER -e 'DROP DATABASE IF EXISTS \`$BENCH_DB\`'"
+	fi
 	if [[ ${REDIS_READY:-0} -eq 1 ]]; then
 		if ! redis_clean; then
 			warn "could not remove the Redis keys under ${PREFIX}; remove them with: redis-cli -n $REDIS_DB --scan --pattern '${PREFIX}*' | xargs -r -n 1000 redis-cli -n $REDIS_DB unlink"
@@ -218,9 +252,10 @@ med() {
 	awk -v f="$1" -v n="$2" '$2 == n { print $f }' "$WORK/results" | median
 }
 
-# Median over rounds of NAME's req/s divided by bare204's in the same round.
+# med_ratio NAME [BASE]: median over rounds of NAME's rate (column 3) divided
+# by BASE's (default bare, i.e. bare204) in the same round.
 med_ratio() {
-	awk -v n="$1" '$2 == "bare" { b[$1] = $3 } $2 == n { x[$1] = $3 }
+	awk -v n="$1" -v base="${2:-bare}" '$2 == base { b[$1] = $3 } $2 == n { x[$1] = $3 }
 		END { for (r in x) if (b[r] > 0) print x[r] / b[r] }' "$WORK/results" | median
 }
 
@@ -421,11 +456,179 @@ EOF
 	[[ $non2xx -eq 0 ]] || return 1
 }
 
+# --------------------------------------------------------------- mode worker
+
+# stop_bench PID: lets workerbench finish its own cleanup (it stops its
+# workers, unlinks its keys and drops its database), killing it only if that
+# hangs. Its workers die with it either way.
+stop_bench() {
+	local pid=$1 i
+	if pid_alive "$pid"; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < 900; i++)); do
+			pid_alive "$pid" || break
+			sleep 0.1
+		done
+		if pid_alive "$pid"; then
+			warn "workerbench did not finish cleaning up within 90s; killing it"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+drop_bench_db() {
+	[[ ${DB_READY:-0} -eq 1 ]] || return 0
+	db_client --connect-timeout=5 -e "DROP DATABASE IF EXISTS \`$BENCH_DB\`" >/dev/null 2>&1
+}
+
+bench_worker() {
+	ROUNDS="${ROUNDS:-3}"
+	ENTRIES="${ENTRIES:-2000000}"
+	[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
+	if ! [[ $ENTRIES =~ ^[1-9][0-9]{0,8}$ ]] || ((ENTRIES > 100000000)); then
+		die "ENTRIES must be an integer between 1 and 100000000, got '$ENTRIES'"
+	fi
+
+	if [[ -n ${GOMAXPROCS:-} ]]; then
+		[[ $GOMAXPROCS =~ ^[1-9][0-9]*$ ]] || die "GOMAXPROCS must be a positive integer, got '$GOMAXPROCS'"
+		# Exported so the workers and the ceiling loop run with the same value.
+		export GOMAXPROCS
+	fi
+	# Remote servers would put a network between the numbers and this machine.
+	is_loopback "$REDIS_HOST" || die "REDIS_HOST=$REDIS_HOST: the benchmark runs on loopback only (use 127.0.0.1)"
+	is_loopback "$DB_HOST" || die "DB_HOST=$DB_HOST: the benchmark runs on loopback only (use 127.0.0.1)"
+	[[ -z ${REDIS_CLUSTER_ADDRS:-} ]] || die "unset REDIS_CLUSTER_ADDRS: the benchmark uses REDIS_HOST/REDIS_PORT"
+	REDIS_DB="${REDIS_DB:-0}"
+	[[ $REDIS_DB =~ ^[0-9]+$ ]] || die "REDIS_DB must be a non-negative integer, got '$REDIS_DB'"
+	export REDIS_DB
+
+	# Rough figures of a 2-core VM, for the estimate only: fill, ceiling, one
+	# worker and two workers in entries/s, 2s around each run, and about 23
+	# bytes per entry of stream in Redis.
+	local est est_secs est_human est_mb
+	est=$(awk -v n="$ENTRIES" -v r="$ROUNDS" 'BEGIN {
+		s = int(n / 400000 + r * (n / 450000 + n / 75000 + n / 85000 + 3 * 2) + 0.5)
+		printf "%d %dm%02ds %.0f", s, s / 60, s % 60, n * 23 / 1048576 + 1
+	}')
+	read -r est_secs est_human est_mb <<<"$est"
+	log "mode worker: $ENTRIES entries, $ROUNDS rounds x 3 runs (ceiling, 1 consumer, 2 consumers) over all of them: about ${est_secs}s ($est_human) on a 2-core VM, plus build; the stream takes about ${est_mb} MB in Redis"
+
+	ensure_go
+	ensure_redis
+	ensure_mariadb
+
+	PREFIX="bench:$$:"
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/adly-bench.XXXXXX") || die "cannot create a temporary directory"
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	REDIS_READY=1
+	DB_READY=1
+	BENCH_DB="adly_bench_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+	[[ $BENCH_DB =~ ^adly_bench_[0-9a-f]{12}$ ]] || die "cannot make a random database name"
+	# A pid reused from a run that was killed hard may have left keys behind.
+	redis_clean || die "cannot list or remove keys under $PREFIX in Redis"
+
+	log "building impression-worker and workerbench into $WORK"
+	go build -o "$WORK/" ./cmd/impression-worker || die "go build ./cmd/impression-worker failed"
+	go build -o "$WORK/workerbench" ./scripts/bench/workerbench || die "go build ./scripts/bench/workerbench failed"
+
+	local gmp_note
+	if [[ -n ${GOMAXPROCS:-} ]]; then
+		gmp_note="GOMAXPROCS=$GOMAXPROCS (workers and ceiling loop alike)"
+	else
+		gmp_note="GOMAXPROCS unset (Go default, workers and ceiling loop alike)"
+	fi
+	log "database $BENCH_DB, Redis keys under $PREFIX; $gmp_note"
+
+	# In the background and waited for, as wrk in mode api: bash runs the Ctrl-C
+	# trap at once during `wait`; cleanup then lets workerbench finish its own.
+	: >"$WORK/results"
+	local rc=0
+	"$WORK/workerbench" -worker "$WORK/impression-worker" -entries "$ENTRIES" -rounds "$ROUNDS" \
+		-prefix "$PREFIX" -db "$BENCH_DB" -schema "$ADLY_ROOT/sql/schema.sql" \
+		-workdir "$WORK" -results "$WORK/results" </dev/null &
+	BENCH_PID=$!
+	wait "$BENCH_PID" || rc=$?
+	BENCH_PID=
+	case $rc in
+	0) ;;
+	# Interrupted: workerbench has cleaned up and said so.
+	130 | 143) exit "$rc" ;;
+	*) die "the worker benchmark failed (workerbench exit status $rc); no figures to report" ;;
+	esac
+
+	local ceil w1 w2 ratio1 ratio2 rr1 rr2 rss1 rss2 rss_max
+	ceil=$(med 3 ceiling)
+	w1=$(med 3 w1)
+	w2=$(med 3 w2)
+	ratio1=$(awk -v a="$w1" -v b="$ceil" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+	ratio2=$(awk -v a="$w2" -v b="$ceil" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+	rr1=$(med_ratio w1 ceiling)
+	rr2=$(med_ratio w2 ceiling)
+	# Peak RSS in MB: the largest of any worker process over all rounds.
+	rss1=$(awk '$2 == "w1" && $5 > m { m = $5 } END { printf "%.1f", m / 1024 }' "$WORK/results")
+	rss2=$(awk '$2 == "w2" && $5 > m { m = $5 } END { printf "%.1f", m / 1024 }' "$WORK/results")
+	rss_max=$(awk -v a="$rss1" -v b="$rss2" 'BEGIN { printf "%.1f", (a > b ? a : b) }')
+
+	local t_speed t_mem
+	t_speed=$(awk -v r="$ratio1" 'BEGIN { print (r >= 0.40 ? "met" : "NOT met") }')
+	t_mem=$(awk -v m="$rss_max" 'BEGIN { print (m < 100 ? "met" : "NOT met") }')
+
+	printf '\nsummary (median of %d rounds, %d entries per run)\n' "$ROUNDS" "$ENTRIES"
+	printf '  %-12s %9.0f entries/s  (XREADGROUP COUNT 1000 + XACK, no database)\n' ceiling "$ceil"
+	printf '  %-12s %9.0f entries/s  worker/ceiling %s (median of per-round ratios %.3f)  target >= 0.40: %s\n' \
+		"1 consumer" "$w1" "$ratio1" "$rr1" "$t_speed"
+	printf '  %-12s %9.0f entries/s  worker/ceiling %s (median of per-round ratios %.3f)\n' \
+		"2 consumers" "$w2" "$ratio2" "$rr2"
+	printf '  peak RSS of a worker process: %s MB (1 consumer %s MB, 2 consumers %s MB)  target < 100 MB: %s\n' \
+		"$rss_max" "$rss1" "$rss2" "$t_mem"
+	printf '  counts: exact after every worker run (SUM(impressions) = %d, every (ad_id, date) as written)\n' "$ENTRIES"
+
+	# Machine and versions for the Markdown block.
+	local cmd cpu mem goversion redisversion dbversion commit
+	cmd="ENTRIES=$ENTRIES ROUNDS=$ROUNDS"
+	[[ -n ${GOMAXPROCS:-} ]] && cmd="GOMAXPROCS=$GOMAXPROCS $cmd"
+	cmd+=" scripts/bench.sh worker"
+	cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null) || true
+	mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null) || true
+	goversion=$(go version | awk '{ print $3 }')
+	redisversion=$(rcli info server 2>/dev/null | tr -d '\r' | awk -F: '$1 == "redis_version" { print $2 }') || true
+	dbversion=$(db_client -N -e 'SELECT VERSION()' 2>/dev/null) || true
+	commit=$(git rev-parse --short HEAD 2>/dev/null) || commit=unknown
+	if [[ $commit != unknown && -n $(git status --porcelain --untracked-files=no 2>/dev/null) ]]; then
+		commit+=" (with uncommitted changes)"
+	fi
+
+	printf '\n----- Markdown -----\n'
+	cat <<MD
+### adly impression-worker benchmark
+
+- Command: \`$cmd\`
+- Date: $(date -u)
+- Commit: $commit
+- Machine: $(nproc) CPUs (nproc), ${cpu:-unknown CPU}, ${mem:-unknown} RAM, kernel $(uname -r)
+- Software: $goversion, Redis ${redisversion:-unknown}, MariaDB ${dbversion:-unknown}
+- Load: \`impressions_stream\` pre-filled with $ENTRIES entries (10,000 ad_ids, 3 dates); every run reads all of them from a fresh group at 0 with XREADGROUP COUNT 1000 over loopback; worker runs start with empty tables and are timed from process start until nothing is pending and the last entry was delivered; $ROUNDS interleaved rounds (ceiling, 1 consumer, 2 consumers); $gmp_note
+
+| Run (median of $ROUNDS rounds) | entries/s | vs ceiling (ratio of medians) | (median of per-round ratios) | peak RSS | target |
+|---|--:|--:|--:|--:|---|
+| ceiling: XREADGROUP + XACK loop, no database | $(printf '%.0f' "$ceil") | 1.000 | 1.000 | – | |
+| impression-worker, 1 consumer | $(printf '%.0f' "$w1") | $ratio1 | $(printf '%.3f' "$rr1") | $rss1 MB | ≥ 0.40 of ceiling: $t_speed |
+| impression-worker, 2 consumers | $(printf '%.0f' "$w2") | $ratio2 | $(printf '%.3f' "$rr2") | $rss2 MB | |
+
+Peak memory (VmHWM, largest worker process): $rss_max MB, target < 100 MB: $t_mem. Counts exact after every worker run: SUM(impressions) = $ENTRIES and every (ad_id, date) as written.
+MD
+	printf -- '----- end -----\n'
+}
+
 # --------------------------------------------------------------------- main
 
 [[ $# -eq 1 ]] || usage
 case "$1" in
 api) bench_api ;;
+worker) bench_worker ;;
 *)
 	printf 'unknown mode: %s (modes: %s)\n' "$1" "${MODES[*]}" >&2
 	usage
