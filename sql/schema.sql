@@ -58,3 +58,13 @@ CREATE TABLE IF NOT EXISTS stream_replays (
   created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
   KEY stream_replays_group (stream, grp)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Path sync bookkeeping: one row per committed sync chunk. A chunk's counters are added to path_counters in
+-- the same transaction that inserts its row, so a chunk left in Redis by a crash is committed at most once.
+CREATE TABLE IF NOT EXISTS path_sync_log (
+  sync_id VARCHAR(64) NOT NULL PRIMARY KEY,
+  paths INT UNSIGNED NOT NULL,
+  hits BIGINT UNSIGNED NOT NULL,
+  created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  KEY path_sync_log_created (created_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -14,6 +14,10 @@ const (
 	impressionGroup   = "impression_group"
 	clickGroup        = "click_group"
 	hitKeyPrefix      = "analytics:hit:"
+	parkedKeyPrefix   = "analytics:parked:"
+	syncLockKey       = "analytics:sync:lock"
+	syncPendingKey    = "analytics:sync:pending"
+	syncStagingPrefix = "analytics:sync:staging:"
 )
 
 // Names hands out every Redis name adly uses. The zero value has no prefix.
@@ -55,6 +59,28 @@ func (n Names) Stream(t event.Type) string {
 // HitKey is the counter of a normalised path: analytics:hit:<path>, the path-hits design's format, so
 // counters written by any producer that follows it are synced alike.
 func (n Names) HitKey(path string) string { return n.prefix + hitKeyPrefix + path }
+
+// PathOfHitKey is the path part of a hit counter key; ok is false for keys of another shape.
+func (n Names) PathOfHitKey(key string) (string, bool) {
+	p := n.prefix + hitKeyPrefix
+	if len(key) < len(p) || key[:len(p)] != p {
+		return "", false
+	}
+	return key[len(p):], true
+}
+
+// ParkedKey is where a hit counter that cannot be synced is moved: analytics:parked:<path>.
+func (n Names) ParkedKey(path string) string { return n.prefix + parkedKeyPrefix + path }
+
+// SyncLock is the key of the path syncer's lock.
+func (n Names) SyncLock() string { return n.prefix + syncLockKey }
+
+// SyncPending is the set of sync chunks whose counters were moved out of the hit keys and are not yet known
+// to be committed to MariaDB.
+func (n Names) SyncPending() string { return n.prefix + syncPendingKey }
+
+// SyncStaging is the hash that holds one sync chunk's counters (path -> hits) between move and commit.
+func (n Names) SyncStaging(syncID string) string { return n.prefix + syncStagingPrefix + syncID }
 
 // HitKeyPattern matches every path counter (for SCAN MATCH). Glob characters in the prefix are escaped.
 func (n Names) HitKeyPattern() string { return escapeGlob(n.prefix+hitKeyPrefix) + "*" }

@@ -74,4 +74,3 @@ func TestRecoversFromOutages(t *testing.T) {
 	e.drained(t, 30*time.Second)
 	requireCounts(t, want, e.counts(t))
 }
-

@@ -1,0 +1,100 @@
+package pathsync
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"adly/pkg/config"
+)
+
+// Config is cmd/path-syncer's configuration, read from the environment once in main.
+type Config struct {
+	config.Redis
+	config.DB
+	config.Log
+
+	AdminAddr string `envconfig:"ADMIN_ADDR" default:"127.0.0.1:9094"`
+	// FrequencyMinutes is the path-hits design's ANALYTICS_SYNC_FREQUENCY.
+	FrequencyMinutes int `envconfig:"ANALYTICS_SYNC_FREQUENCY" default:"15"`
+	// Interval, when set, overrides FrequencyMinutes with any duration (tests, busy sites).
+	Interval        time.Duration `envconfig:"SYNC_INTERVAL"`
+	ChunkPaths      int           `envconfig:"SYNC_CHUNK_PATHS" default:"5000"`
+	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"60s"`
+	// Fault makes the process exit at a chosen point, for crash tests only: after_move or after_commit,
+	// optionally ":N" to fire on the Nth chunk.
+	Fault string `envconfig:"ADLY_FAULT"`
+}
+
+// Every is the time between syncs.
+func (c *Config) Every() time.Duration {
+	if c.Interval > 0 {
+		return c.Interval
+	}
+	return time.Duration(c.FrequencyMinutes) * time.Minute
+}
+
+// Validate names the first bad variable.
+func (c *Config) Validate() error {
+	for _, v := range []interface{ Validate() error }{c.Redis, c.DB, c.Log} {
+		if err := v.Validate(); err != nil {
+			return err
+		}
+	}
+	if err := config.CheckAddr("ADMIN_ADDR", c.AdminAddr); err != nil {
+		return err
+	}
+	if c.FrequencyMinutes < 1 {
+		return fmt.Errorf("ANALYTICS_SYNC_FREQUENCY must be at least 1 (minutes), got %d", c.FrequencyMinutes)
+	}
+	if c.Interval < 0 {
+		return fmt.Errorf("SYNC_INTERVAL must be positive, got %s", c.Interval)
+	}
+	if c.ChunkPaths < 1 || c.ChunkPaths > 100000 {
+		return fmt.Errorf("SYNC_CHUNK_PATHS must be between 1 and 100000, got %d", c.ChunkPaths)
+	}
+	if err := config.Positive("SHUTDOWN_TIMEOUT", c.ShutdownTimeout); err != nil {
+		return err
+	}
+	_, _, err := parseFault(c.Fault)
+	return err
+}
+
+func parseFault(s string) (string, int, error) {
+	if s == "" {
+		return "", 0, nil
+	}
+	point, nth, hasN := strings.Cut(s, ":")
+	if point != "after_move" && point != "after_commit" {
+		return "", 0, fmt.Errorf("ADLY_FAULT=%q: the point must be after_move or after_commit", s)
+	}
+	n := 1
+	if hasN {
+		v, err := strconv.Atoi(nth)
+		if err != nil || v < 1 {
+			return "", 0, fmt.Errorf("ADLY_FAULT=%q: N must be a positive integer", s)
+		}
+		n = v
+	}
+	return point, n, nil
+}
+
+// FaultHooks returns hooks that call die at the configured point on the Nth chunk (crash tests only).
+func FaultHooks(spec string, die func()) Hooks {
+	point, n, err := parseFault(spec)
+	if err != nil || point == "" {
+		return Hooks{}
+	}
+	seen := 0
+	fire := func() {
+		seen++
+		if seen == n {
+			die()
+		}
+	}
+	if point == "after_move" {
+		return Hooks{AfterMove: fire}
+	}
+	return Hooks{AfterCommit: fire}
+}

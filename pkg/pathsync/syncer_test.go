@@ -1,0 +1,211 @@
+package pathsync
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"adly/pkg/rdb"
+	"adly/pkg/rdb/rdbtest"
+	"adly/pkg/store"
+	"adly/pkg/store/storetest"
+)
+
+type env struct {
+	client redis.UniversalClient
+	names  rdb.Names
+	hits   *rdb.HitCounters
+	paths  *store.PathCounts
+	dbName string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	client, names := rdbtest.New(t)
+	db, cfg := storetest.New(t)
+	return &env{client: client, names: names, hits: rdb.NewHitCounters(client, names), paths: store.NewPathCounts(db), dbName: cfg.Name}
+}
+
+func (e *env) syncer(t *testing.T, opts Options) *Syncer {
+	t.Helper()
+	return New(e.hits, e.paths, zaptest.NewLogger(t), NewMetrics(prometheus.NewRegistry()), opts)
+}
+
+func (e *env) table(t *testing.T) map[string]uint64 {
+	t.Helper()
+	rows, err := e.paths.All(context.Background())
+	require.NoError(t, err)
+	out := map[string]uint64{}
+	for _, r := range rows {
+		out[r.Path] = r.HitCount
+	}
+	return out
+}
+
+// left is what is still in Redis counters (not yet synced).
+func (e *env) left(t *testing.T) map[string]uint64 {
+	t.Helper()
+	ctx := context.Background()
+	out := map[string]uint64{}
+	iter := e.client.Scan(ctx, 0, e.names.HitKeyPattern(), 1000).Iterator()
+	for iter.Next(ctx) {
+		path, _ := e.names.PathOfHitKey(iter.Val())
+		n, err := e.client.Get(ctx, iter.Val()).Uint64()
+		if err == nil {
+			out[path] += n
+		}
+	}
+	require.NoError(t, iter.Err())
+	return out
+}
+
+func TestSyncAddsTheRedisValueAsTheIncrement(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.syncer(t, Options{ChunkPaths: 2})
+	for path, n := range map[string]int64{"/": 3, "/checking/a": 5, "home": 1, "/café": 2} {
+		require.NoError(t, e.client.Set(ctx, e.names.HitKey(path), n, 0).Err())
+	}
+	res, err := s.Sync(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 4, res.Paths)
+	require.EqualValues(t, 11, res.Hits)
+	require.Empty(t, res.Errors)
+	require.Equal(t, map[string]uint64{"/": 3, "/checking/a": 5, "home": 1, "/café": 2}, e.table(t))
+	require.Empty(t, e.left(t))
+
+	first, err := e.paths.All(ctx)
+	require.NoError(t, err)
+	time.Sleep(1100 * time.Millisecond) // timestamps have second resolution
+	require.NoError(t, e.client.IncrBy(ctx, e.names.HitKey("/checking/a"), 4).Err())
+	res, err = s.Sync(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Paths)
+	require.Equal(t, uint64(9), e.table(t)["/checking/a"], "5 + 4: the Redis value is the increment")
+	second, err := e.paths.All(ctx)
+	require.NoError(t, err)
+	for i := range first {
+		if first[i].Path == "/checking/a" {
+			require.Equal(t, first[i].CreatedAt, second[i].CreatedAt, "created_at kept")
+			require.True(t, second[i].UpdatedAt.After(first[i].UpdatedAt), "updated_at bumped")
+		}
+	}
+}
+
+func TestBadKeysAreParkedAndNeverStopTheOthers(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	long := "/" + fmt.Sprintf("%0300d", 0)
+	bad := map[string]any{
+		long:       1,
+		"/bad\xff": 1,
+		"/nan":     "abc",
+		"/neg":     -3,
+		"/float":   "1.5",
+		"/ctl\x01": 2,
+	}
+	for path, v := range bad {
+		require.NoError(t, e.client.Set(ctx, e.names.HitKey(path), v, 0).Err())
+	}
+	require.NoError(t, e.client.HSet(ctx, e.names.HitKey("/hash"), "x", 1).Err())
+	require.NoError(t, e.client.Set(ctx, e.names.HitKey("/good"), 7, 0).Err())
+
+	s := e.syncer(t, Options{})
+	res, err := s.Sync(ctx)
+	require.NoError(t, err)
+	require.Equal(t, map[string]uint64{"/good": 7}, e.table(t))
+	require.Len(t, res.Errors, len(bad)+1)
+	for path := range bad {
+		require.EqualValues(t, 0, e.client.Exists(ctx, e.names.HitKey(path)).Val(), "not retried forever: %q", path)
+		require.EqualValues(t, 1, e.client.Exists(ctx, e.names.ParkedKey(path)).Val(), "not deleted silently: %q", path)
+	}
+	require.Equal(t, "abc", e.client.Get(ctx, e.names.ParkedKey("/nan")).Val())
+	res, err = s.Sync(ctx)
+	require.NoError(t, err)
+	require.Empty(t, res.Errors, "parked keys are reported once")
+}
+
+func TestOneSyncAtATime(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ok, err := e.hits.AcquireLock(ctx, "someone-else", time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	s := e.syncer(t, Options{})
+	_, err = s.Sync(ctx)
+	require.ErrorIs(t, err, ErrLocked)
+	require.NoError(t, e.hits.ReleaseLock(ctx, "not-the-owner"))
+	_, err = s.Sync(ctx)
+	require.ErrorIs(t, err, ErrLocked, "only the owner releases the lock")
+	require.NoError(t, e.hits.ReleaseLock(ctx, "someone-else"))
+	_, err = s.Sync(ctx)
+	require.NoError(t, err)
+	ok, err = e.hits.AcquireLock(ctx, "next", time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok, "a finished sync releases its lock")
+}
+
+// Storm: many goroutines INCR random paths while syncs run back to back; every hit ends up exactly once in
+// path_counters or still in Redis.
+func TestStormNoHitLostOrDoubled(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.syncer(t, Options{ChunkPaths: 50, ScanCount: 20})
+	var made sync.Map
+	var total atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 7))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				path := "/p/" + strconv.Itoa(rng.IntN(300))
+				if err := e.client.Incr(ctx, e.names.HitKey(path)).Err(); err != nil {
+					t.Errorf("incr: %v", err)
+					return
+				}
+				v, _ := made.LoadOrStore(path, new(atomic.Int64))
+				v.(*atomic.Int64).Add(1)
+				total.Add(1)
+			}
+		})
+	}
+	syncs := 0
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		_, err := s.Sync(ctx)
+		require.NoError(t, err)
+		syncs++
+	}
+	close(stop)
+	wg.Wait()
+
+	got := e.table(t)
+	for path, n := range e.left(t) {
+		got[path] += n
+	}
+	var sum uint64
+	made.Range(func(k, v any) bool {
+		require.Equal(t, uint64(v.(*atomic.Int64).Load()), got[k.(string)], k)
+		sum += uint64(v.(*atomic.Int64).Load())
+		return true
+	})
+	require.EqualValues(t, total.Load(), sum)
+	t.Logf("%d hits over %d syncs: exact", total.Load(), syncs)
+	require.Greater(t, syncs, 5)
+}

@@ -1,0 +1,168 @@
+package tracking
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"adly/pkg/rdb"
+	"adly/pkg/rdb/rdbtest"
+)
+
+func app() *http.ServeMux {
+	mux := http.NewServeMux()
+	ok := func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }
+	mux.HandleFunc("GET /checking/{slug}", ok)
+	mux.HandleFunc("/plain/", ok)
+	mux.HandleFunc("/admin/", ok)
+	mux.HandleFunc("/created", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusCreated) })
+	mux.HandleFunc("/silent", func(http.ResponseWriter, *http.Request) {}) // writes nothing: an implicit 200
+	return mux
+}
+
+// run serves the app wrapped by the middleware; stop flushes and returns the middleware's metrics.
+func run(t *testing.T, client redis.UniversalClient, names rdb.Names, opts Options) (*httptest.Server, *Middleware, func()) {
+	t.Helper()
+	m := New(rdb.NewHitCounters(client, names), zaptest.NewLogger(t), prometheus.NewRegistry(), opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = m.Run(ctx); close(done) }()
+	srv := httptest.NewServer(m.Wrap(app()))
+	stop := func() { srv.Close(); cancel(); <-done }
+	t.Cleanup(func() {
+		select {
+		case <-done:
+		default:
+			stop()
+		}
+	})
+	return srv, m, stop
+}
+
+func hit(t *testing.T, srv *httptest.Server, method, path string) {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+path, nil)
+	require.NoError(t, err)
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+}
+
+func TestCountsSuccessfulGETsOnPatternOrPath(t *testing.T) {
+	tests := []struct {
+		name   string
+		opts   Options
+		want   map[string]string
+		absent []string
+	}{
+		{
+			name:   "pattern, falling back to the path",
+			opts:   Options{Exclude: []string{"/admin/"}},
+			want:   map[string]string{"/checking/{slug}": "3", "/plain/": "1", "/silent": "1"},
+			absent: []string{"/checking/a", "/plain/x", "/admin/", "/admin/users", "/created", "/nope"},
+		},
+		{
+			name:   "URL path",
+			opts:   Options{Source: URLPath, Exclude: []string{"/admin/"}},
+			want:   map[string]string{"/checking/a": "2", "/checking/b": "1", "/plain/x": "1", "/silent": "1"},
+			absent: []string{"/checking/{slug}", "/admin/users", "/created"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client, names := rdbtest.New(t)
+			srv, _, stop := run(t, client, names, tt.opts)
+			hit(t, srv, "GET", "/checking/a")
+			hit(t, srv, "GET", "/checking/a?utm=1")
+			hit(t, srv, "GET", "/checking/b")
+			hit(t, srv, "POST", "/checking/a") // not a GET (and 405)
+			hit(t, srv, "HEAD", "/plain/x")    // not a GET
+			hit(t, srv, "GET", "/plain/x")
+			hit(t, srv, "GET", "/admin/users") // excluded
+			hit(t, srv, "GET", "/created")     // 201, not 200
+			hit(t, srv, "GET", "/nope")        // 404
+			hit(t, srv, "GET", "/silent")
+			stop() // flushes what is queued
+			ctx := context.Background()
+			for path, n := range tt.want {
+				require.Equal(t, n, client.Get(ctx, names.HitKey(path)).Val(), path)
+			}
+			for _, path := range tt.absent {
+				require.Zero(t, client.Exists(ctx, names.HitKey(path)).Val(), path)
+			}
+		})
+	}
+}
+
+// Redis down: the wrapped handler still answers, no slower than the bound, and the lost hits are counted.
+func TestRedisDownFailsOpen(t *testing.T) {
+	cfg := rdbtest.Config(t)
+	proxy := rdbtest.NewProxy(t, cfg.Addr())
+	cfg.Host, cfg.Port = "127.0.0.1", proxy.Port()
+	client := rdb.NewClient(cfg, rdb.ClientOptions{NoRetries: true})
+	t.Cleanup(func() { _ = client.Close() })
+	names := rdb.NewNames(rdbtest.Prefix(t))
+	proxy.SetDown(true)
+
+	srv, m, stop := run(t, client, names, Options{Timeout: 20 * time.Millisecond})
+	for range 50 {
+		start := time.Now()
+		req, _ := http.NewRequest("GET", srv.URL+"/plain/x", nil)
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Less(t, time.Since(start), 20*time.Millisecond, "no request waits for Redis")
+	}
+	stop()
+	require.Equal(t, 50.0, testutil.ToFloat64(m.metrics.queued))
+	require.Equal(t, 50.0, testutil.ToFloat64(m.metrics.dropped.WithLabelValues("redis_error")))
+
+	proxy.SetDown(false) // and it recovers by itself
+	direct, _ := rdbtest.New(t)
+	srv2, _, stop2 := run(t, client, names, Options{})
+	hit(t, srv2, "GET", "/plain/x")
+	stop2()
+	require.Equal(t, "1", direct.Get(context.Background(), names.HitKey("/plain/")).Val())
+}
+
+// BenchmarkMiddlewareOverhead measures what the middleware adds to a request: the wrapped handler against
+// the bare one, in-process, with a healthy Redis behind the flusher.
+func BenchmarkMiddlewareOverhead(b *testing.B) {
+	client, names := rdbtest.New(b)
+	m := New(rdb.NewHitCounters(client, names), zaptest.NewLogger(b), prometheus.NewRegistry(), Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = m.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	bare := app()
+	wrapped := m.Wrap(app())
+	req := httptest.NewRequest("GET", "/checking/abc", nil)
+	for _, bc := range []struct {
+		name string
+		h    http.Handler
+	}{{"bare", bare}, {"wrapped", wrapped}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			durations := make([]time.Duration, 0, b.N)
+			for b.Loop() {
+				start := time.Now()
+				bc.h.ServeHTTP(httptest.NewRecorder(), req)
+				durations = append(durations, time.Since(start))
+			}
+			slices.Sort(durations)
+			b.ReportMetric(float64(durations[len(durations)/2].Nanoseconds()), "p50-ns")
+			b.ReportMetric(float64(durations[len(durations)*99/100].Nanoseconds()), "p99-ns")
+		})
+	}
+	b.ReportMetric(testutil.ToFloat64(m.metrics.dropped.WithLabelValues("queue_full")), "dropped")
+}
