@@ -64,7 +64,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		os.Exit(3)
 	})
 	syncer := New(rdb.NewHitCounters(client, rdb.NewNames(cfg.KeyPrefix)), paths, log.Named("sync"), NewMetrics(reg),
-		Options{ChunkPaths: cfg.ChunkPaths, Hooks: hooks})
+		Options{ChunkPaths: cfg.ChunkPaths, LockTTL: cfg.LockTTL, Hooks: hooks})
 
 	if *once {
 		return runOnce(ctx, syncer, stdout, stderr)

@@ -19,8 +19,10 @@ type Config struct {
 	// FrequencyMinutes is the path-hits design's ANALYTICS_SYNC_FREQUENCY.
 	FrequencyMinutes int `envconfig:"ANALYTICS_SYNC_FREQUENCY" default:"15"`
 	// Interval, when set, overrides FrequencyMinutes with any duration (tests, busy sites).
-	Interval        time.Duration `envconfig:"SYNC_INTERVAL"`
-	ChunkPaths      int           `envconfig:"SYNC_CHUNK_PATHS" default:"5000"`
+	Interval   time.Duration `envconfig:"SYNC_INTERVAL"`
+	ChunkPaths int           `envconfig:"SYNC_CHUNK_PATHS" default:"5000"`
+	// LockTTL is how long the sync lock outlives a syncer that died holding it; renewed while syncing.
+	LockTTL         time.Duration `envconfig:"SYNC_LOCK_TTL" default:"60s"`
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"60s"`
 	// Fault makes the process exit at a chosen point, for crash tests only: after_move or after_commit,
 	// optionally ":N" to fire on the Nth chunk.
@@ -56,6 +58,9 @@ func (c *Config) Validate() error {
 	}
 	if err := config.Positive("SHUTDOWN_TIMEOUT", c.ShutdownTimeout); err != nil {
 		return err
+	}
+	if c.LockTTL < 100*time.Millisecond {
+		return fmt.Errorf("SYNC_LOCK_TTL must be at least 100ms, got %s", c.LockTTL)
 	}
 	_, _, err := parseFault(c.Fault)
 	return err

@@ -188,19 +188,23 @@ func (s *Syncer) moveAndCommit(ctx context.Context, res *Result) error {
 			return err
 		}
 		keys = s.parkInvalid(ctx, keys, chunkID, res)
-		moved, parked, err := s.hits.Move(ctx, chunkID, keys)
-		if err != nil {
-			return err
-		}
-		for _, p := range parked {
-			s.reportParked(p.Key, p.Reason, res)
-		}
-		for path, n := range moved {
-			chunk[path] += n
-		}
-		if len(chunk) >= s.opts.ChunkPaths {
-			if err := flush(); err != nil {
+		for len(keys) > 0 { // never let a chunk grow past ChunkPaths, whatever SCAN's page size
+			part := keys[:min(len(keys), max(s.opts.ChunkPaths-len(chunk), 1))]
+			keys = keys[len(part):]
+			moved, parked, err := s.hits.Move(ctx, chunkID, part)
+			if err != nil {
 				return err
+			}
+			for _, p := range parked {
+				s.reportParked(p.Key, p.Reason, res)
+			}
+			for path, n := range moved {
+				chunk[path] += n
+			}
+			if len(chunk) >= s.opts.ChunkPaths {
+				if err := flush(); err != nil {
+					return err
+				}
 			}
 		}
 		if next == 0 {

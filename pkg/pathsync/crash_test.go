@@ -1,0 +1,258 @@
+package pathsync
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// These tests run the real path-syncer binary, kill it with SIGKILL at random moments or make it exit at
+// injected fault points around the commit, while hits keep arriving; the totals must stay exact.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func syncerBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "adly-syncer-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "path-syncer")
+		if out, err := exec.Command("go", "build", "-o", binPath, "adly/cmd/path-syncer").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("%v: %s", err, out)
+		}
+	})
+	require.NoError(t, buildErr)
+	return binPath
+}
+
+func (e *env) command(t *testing.T, args []string, extra ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(syncerBinary(t), args...)
+	cmd.Env = append(os.Environ(), "REDIS_KEY_PREFIX="+e.names.Prefix(), "DB_NAME="+e.dbName,
+		"ADMIN_ADDR=127.0.0.1:0", "LOG_LEVEL=error", "SYNC_CHUNK_PATHS=20", "SYNC_INTERVAL=30ms",
+		"SYNC_LOCK_TTL=300ms") // a killed syncer's lock expires quickly
+	cmd.Env = append(cmd.Env, extra...)
+	return cmd
+}
+
+// once runs `path-syncer --once` and returns its exit code and output, waiting out the lock a killed
+// syncer may have left.
+func (e *env) once(t *testing.T, extra ...string) (int, string) {
+	t.Helper()
+	for range 50 {
+		code, out := e.onceRaw(t, extra...)
+		if !strings.Contains(out, ErrLocked.Error()) {
+			return code, out
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("the sync lock was never released")
+	return 0, ""
+}
+
+func (e *env) onceRaw(t *testing.T, extra ...string) (int, string) {
+	t.Helper()
+	cmd := e.command(t, []string{"--once"}, extra...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode(), out.String()
+	}
+	require.NoError(t, err)
+	return 0, out.String()
+}
+
+// storm INCRs random paths until stop is closed and returns how many hits it made per path.
+func (e *env) storm(t *testing.T, stop chan struct{}) func() map[string]uint64 {
+	t.Helper()
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	made := map[string]uint64{}
+	for g := range 4 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 11))
+			local := map[string]uint64{}
+			defer func() {
+				mu.Lock()
+				for k, v := range local {
+					made[k] += v
+				}
+				mu.Unlock()
+			}()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				path := "/s/" + strconv.Itoa(rng.IntN(500))
+				if err := e.client.Incr(context.Background(), e.names.HitKey(path)).Err(); err != nil {
+					t.Errorf("incr: %v", err)
+					return
+				}
+				local[path]++
+			}
+		})
+	}
+	var once sync.Once
+	finish := func() map[string]uint64 {
+		once.Do(func() {
+			select {
+			case <-stop:
+			default:
+				t.Fatal("stop the storm before waiting for it")
+			}
+			wg.Wait()
+		})
+		return made
+	}
+	t.Cleanup(func() { // a test that fails early still stops its storm before Redis is closed
+		select {
+		case <-stop:
+		default:
+			close(stop)
+		}
+		wg.Wait()
+	})
+	return finish
+}
+
+func (e *env) requireExact(t *testing.T, made map[string]uint64) {
+	t.Helper()
+	got := e.table(t)
+	for path, n := range e.left(t) {
+		got[path] += n
+	}
+	for path, n := range made {
+		require.Equal(t, n, got[path], "path %s", path)
+	}
+	require.Len(t, got, len(made), "no path appeared from nowhere")
+}
+
+func TestCrashChaosExactTotals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test")
+	}
+	e := newEnv(t)
+	stop := make(chan struct{})
+	wait := e.storm(t, stop)
+
+	rng := rand.New(rand.NewPCG(5, 6))
+	kills := 0
+	until := time.Now().Add(6 * time.Second)
+	for time.Now().Before(until) {
+		cmd := e.command(t, nil)
+		require.NoError(t, cmd.Start())
+		time.Sleep(time.Duration(50+rng.IntN(250)) * time.Millisecond)
+		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+		_ = cmd.Wait()
+		kills++
+	}
+	close(stop)
+	made := wait()
+	code, out := e.once(t) // a clean run finishes whatever the last kill left
+	require.Equal(t, 0, code, out)
+	e.requireExact(t, made)
+	var hits uint64
+	for _, n := range made {
+		hits += n
+	}
+	rows, err := e.paths.All(context.Background())
+	require.NoError(t, err)
+	t.Logf("%d hits on %d paths, %d SIGKILLs: exact", hits, len(rows), kills)
+	require.GreaterOrEqual(t, kills, 15)
+}
+
+func TestFaultPointsAroundTheCommit(t *testing.T) {
+	for _, fault := range []string{"after_move:1", "after_move:3", "after_commit:1", "after_commit:3"} {
+		t.Run(fault, func(t *testing.T) {
+			e := newEnv(t)
+			stop := make(chan struct{})
+			wait := e.storm(t, stop)
+			time.Sleep(200 * time.Millisecond)
+			code, out := e.once(t, "ADLY_FAULT="+fault)
+			require.Equal(t, 3, code, "exited at the fault point: %s", out)
+			pending, err := e.hits.Pending(context.Background())
+			require.NoError(t, err)
+			require.NotEmpty(t, pending, "the crash left a staged chunk behind")
+			time.Sleep(100 * time.Millisecond)
+			close(stop)
+			made := wait()
+			code, out = e.once(t)
+			require.Equal(t, 0, code, out)
+			require.Contains(t, out, "Finished 1 chunks left by an interrupted sync")
+			e.requireExact(t, made)
+		})
+	}
+}
+
+func TestOnceReportsAndExitCodes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	require.NoError(t, e.client.Set(ctx, e.names.HitKey("/a"), 2, 0).Err())
+	require.NoError(t, e.client.Set(ctx, e.names.HitKey("/b"), 1, 0).Err())
+	code, out := e.once(t)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "Synced 2 paths")
+
+	require.NoError(t, e.client.Set(ctx, e.names.HitKey("/c"), "x", 0).Err())
+	require.NoError(t, e.client.Set(ctx, e.names.HitKey("/d"), 4, 0).Err())
+	code, out = e.once(t)
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "Synced 1 paths")
+	require.Contains(t, out, `Errors: 1`)
+	require.Contains(t, out, `is not a non-negative integer`)
+
+	code, out = e.once(t, "ANALYTICS_SYNC_FREQUENCY=soon")
+	require.Equal(t, 2, code)
+	require.Contains(t, out, `ANALYTICS_SYNC_FREQUENCY="soon" is not a valid integer`)
+}
+
+// SIGTERM during the daemon: the sync in progress finishes and the process exits 0.
+func TestDaemonStopsCleanly(t *testing.T) {
+	e := newEnv(t)
+	stop := make(chan struct{})
+	wait := e.storm(t, stop)
+	cmd := e.command(t, nil)
+	require.NoError(t, cmd.Start())
+	time.Sleep(700 * time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exit within 10s of SIGTERM")
+	}
+	close(stop)
+	made := wait()
+	pending, err := e.hits.Pending(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, pending, "nothing left half-synced")
+	require.NotEmpty(t, e.table(t))
+	e.requireExact(t, made)
+}
