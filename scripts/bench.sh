@@ -6,6 +6,9 @@
 #   scripts/bench.sh worker impression-worker draining a pre-filled stream,
 #                           against a bare XREADGROUP + XACK loop (the Redis
 #                           ceiling of this machine)
+#   scripts/bench.sh syncer path-syncer --once moving path hit counters into
+#                           MariaDB, against a bare SCAN + GET pass over the
+#                           same counters (the Redis ceiling of this machine)
 #
 # Mode api runs ROUNDS interleaved rounds of three wrk runs each: bare204,
 # GET /track/impression?ad_id=123 and POST /track/batch with 100 impression
@@ -43,20 +46,45 @@
 #
 # Its keys live under bench:<pid>: as well; they and the database are removed
 # on exit, Ctrl-C included.
+#
+# Mode syncer writes PATHS hit counters (analytics:hit:/bench/page/<n>, each
+# holding 1 + n%7, by pipelined INCRBY) before each of ROUNDS interleaved
+# rounds, since a sync empties them. A round is the ceiling (SCAN MATCH COUNT
+# 1000 and a pipelined GET of each page, no database) and one path-syncer
+# --once on empty path_counters and path_sync_log, timed from its start to its
+# exit. The sync must then exit 0, print "Synced PATHS paths", leave PATHS rows
+# in path_counters holding every hit written, and leave no counter in Redis,
+# or the benchmark fails. Targets: 1,000,000 paths in 10 s or less, and at
+# least 0.40 of the ceiling's keys/s. scripts/bench/syncbench does the
+# measuring.
+#
+# Environment for mode syncer (defaults):
+#   PATHS (1000000)    distinct paths written before every round
+#   ROUNDS (3)         rounds; the machine is noisy, so the summary uses medians
+#   SYNC_CHUNK_PATHS   passed to path-syncer when set (its default is 5000)
+#   GOMAXPROCS         passed to path-syncer and the ceiling loop when set
+#   REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, DB_HOST, DB_PORT,
+#   DB_USER, DB_PASS as for path-syncer (both on loopback). DB_NAME is not
+#   used: each run creates a database adly_bench_<random> and drops it.
+#
+# Its keys live under bench:<pid>-<random>:; they and the database are
+# removed on exit, Ctrl-C included.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/services.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/services.sh"
 cd "$ADLY_ROOT"
 
-MODES=(api worker)
+MODES=(api worker syncer)
 
 usage() {
 	printf 'usage: %s MODE\n\nmodes:\n' "${0##*/}" >&2
 	printf '  api    ingest API (GET impression, POST batch of 100) against a bare 204 server\n' >&2
 	printf '  worker impression-worker (1 and 2 consumers) against a bare XREADGROUP + XACK loop\n' >&2
+	printf '  syncer path-syncer --once (Redis counters to MariaDB) against a bare SCAN + GET pass\n' >&2
 	printf '\napi: ROUNDS (default 5) and DURATION (default 10s) set the length.\n' >&2
 	printf 'worker: ENTRIES (default 2000000) and ROUNDS (default 3) set the length.\n' >&2
+	printf 'syncer: PATHS (default 1000000) and ROUNDS (default 3) set the length.\n' >&2
 	printf 'See the header of this script.\n' >&2
 	exit 2
 }
@@ -172,8 +200,8 @@ cleanup() {
 		wait "$WRK_PID" 2>/dev/null || true
 	fi
 	stop_servers
-	# workerbench removes its keys and database itself; the rest of cleanup only
-	# catches what it could not.
+	# workerbench and syncbench remove their keys and database themselves; the
+	# rest of cleanup only catches what they could not.
 	if [[ -n ${BENCH_PID:-} ]]; then
 		stop_bench "$BENCH_PID"
 		BENCH_PID=
@@ -458,9 +486,10 @@ EOF
 
 # --------------------------------------------------------------- mode worker
 
-# stop_bench PID: lets workerbench finish its own cleanup (it stops its
-# workers, unlinks its keys and drops its database), killing it only if that
-# hangs. Its workers die with it either way.
+# stop_bench PID: lets the measuring program (BENCH_NAME: workerbench or
+# syncbench) finish its own cleanup (it stops its workers or syncer, unlinks
+# its keys and drops its database), killing it only if that hangs. Its
+# children die with it either way.
 stop_bench() {
 	local pid=$1 i
 	if pid_alive "$pid"; then
@@ -470,7 +499,7 @@ stop_bench() {
 			sleep 0.1
 		done
 		if pid_alive "$pid"; then
-			warn "workerbench did not finish cleaning up within 90s; killing it"
+			warn "${BENCH_NAME:-the benchmark helper} did not finish cleaning up within 90s; killing it"
 			kill -KILL "$pid" 2>/dev/null || true
 		fi
 	fi
@@ -530,6 +559,7 @@ bench_worker() {
 	# A pid reused from a run that was killed hard may have left keys behind.
 	redis_clean || die "cannot list or remove keys under $PREFIX in Redis"
 
+	BENCH_NAME=workerbench
 	log "building impression-worker and workerbench into $WORK"
 	go build -o "$WORK/" ./cmd/impression-worker || die "go build ./cmd/impression-worker failed"
 	go build -o "$WORK/workerbench" ./scripts/bench/workerbench || die "go build ./scripts/bench/workerbench failed"
@@ -623,12 +653,173 @@ MD
 	printf -- '----- end -----\n'
 }
 
+# --------------------------------------------------------------- mode syncer
+
+bench_syncer() {
+	ROUNDS="${ROUNDS:-3}"
+	PATHS="${PATHS:-1000000}"
+	[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
+	if ! [[ $PATHS =~ ^[1-9][0-9]{0,8}$ ]] || ((PATHS > 100000000)); then
+		die "PATHS must be an integer between 1 and 100000000, got '$PATHS'"
+	fi
+	local chunk_note="SYNC_CHUNK_PATHS unset (path-syncer default: 5000)"
+	if [[ -n ${SYNC_CHUNK_PATHS:-} ]]; then
+		if ! [[ $SYNC_CHUNK_PATHS =~ ^[1-9][0-9]{0,5}$ ]] || ((SYNC_CHUNK_PATHS > 100000)); then
+			die "SYNC_CHUNK_PATHS must be an integer between 1 and 100000, got '$SYNC_CHUNK_PATHS'"
+		fi
+		# Exported so path-syncer, started by syncbench, reads it.
+		export SYNC_CHUNK_PATHS
+		chunk_note="SYNC_CHUNK_PATHS=$SYNC_CHUNK_PATHS"
+	fi
+
+	if [[ -n ${GOMAXPROCS:-} ]]; then
+		[[ $GOMAXPROCS =~ ^[1-9][0-9]*$ ]] || die "GOMAXPROCS must be a positive integer, got '$GOMAXPROCS'"
+		# Exported so path-syncer and the ceiling loop run with the same value.
+		export GOMAXPROCS
+	fi
+	# Remote servers would put a network between the numbers and this machine.
+	is_loopback "$REDIS_HOST" || die "REDIS_HOST=$REDIS_HOST: the benchmark runs on loopback only (use 127.0.0.1)"
+	is_loopback "$DB_HOST" || die "DB_HOST=$DB_HOST: the benchmark runs on loopback only (use 127.0.0.1)"
+	[[ -z ${REDIS_CLUSTER_ADDRS:-} ]] || die "unset REDIS_CLUSTER_ADDRS: the benchmark uses REDIS_HOST/REDIS_PORT"
+	REDIS_DB="${REDIS_DB:-0}"
+	[[ $REDIS_DB =~ ^[0-9]+$ ]] || die "REDIS_DB must be a non-negative integer, got '$REDIS_DB'"
+	export REDIS_DB
+
+	# Rough figures of a 2-core VM, for the estimate only: fill, ceiling and
+	# sync in keys/s, the checks after each sync, 2s around each round, and
+	# about 115 bytes per counter in Redis.
+	local est est_secs est_human est_mb
+	est=$(awk -v n="$PATHS" -v r="$ROUNDS" 'BEGIN {
+		s = int(r * (n / 400000 + n / 500000 + n / 120000 + n / 1000000 + 2) + 0.5)
+		printf "%d %dm%02ds %.0f", s, s / 60, s % 60, n * 115 / 1048576 + 1
+	}')
+	read -r est_secs est_human est_mb <<<"$est"
+	log "mode syncer: $PATHS paths, $ROUNDS rounds x (fill, ceiling, path-syncer --once) over all of them: about ${est_secs}s ($est_human) on a 2-core VM, plus build; the counters take about ${est_mb} MB in Redis"
+
+	ensure_go
+	ensure_redis
+	ensure_mariadb
+
+	BENCH_DB="adly_bench_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+	[[ $BENCH_DB =~ ^adly_bench_[0-9a-f]{12}$ ]] || die "cannot make a random database name"
+	# The random part keeps the prefix apart from any other run on this Redis.
+	PREFIX="bench:$$-${BENCH_DB#adly_bench_}:"
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/adly-bench.XXXXXX") || die "cannot create a temporary directory"
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	REDIS_READY=1
+	DB_READY=1
+	BENCH_NAME=syncbench
+
+	log "building path-syncer and syncbench into $WORK"
+	go build -o "$WORK/" ./cmd/path-syncer || die "go build ./cmd/path-syncer failed"
+	go build -o "$WORK/syncbench" ./scripts/bench/syncbench || die "go build ./scripts/bench/syncbench failed"
+
+	local gmp_note
+	if [[ -n ${GOMAXPROCS:-} ]]; then
+		gmp_note="GOMAXPROCS=$GOMAXPROCS (path-syncer and ceiling loop alike)"
+	else
+		gmp_note="GOMAXPROCS unset (Go default, path-syncer and ceiling loop alike)"
+	fi
+	log "database $BENCH_DB, Redis keys under $PREFIX; $chunk_note; $gmp_note"
+
+	# In the background and waited for, as wrk in mode api: bash runs the Ctrl-C
+	# trap at once during `wait`; cleanup then lets syncbench finish its own.
+	: >"$WORK/results"
+	local rc=0
+	"$WORK/syncbench" -syncer "$WORK/path-syncer" -paths "$PATHS" -rounds "$ROUNDS" \
+		-prefix "$PREFIX" -db "$BENCH_DB" -schema "$ADLY_ROOT/sql/schema.sql" \
+		-workdir "$WORK" -results "$WORK/results" </dev/null &
+	BENCH_PID=$!
+	wait "$BENCH_PID" || rc=$?
+	BENCH_PID=
+	case $rc in
+	0) ;;
+	# Interrupted: syncbench has cleaned up and said so.
+	130 | 143) exit "$rc" ;;
+	*) die "the path-syncer benchmark failed (syncbench exit status $rc); no figures to report" ;;
+	esac
+
+	local ceil ceil_s sync sync_s ratio rr rss hits cycles rest
+	ceil=$(med 3 ceiling)
+	ceil_s=$(med 4 ceiling)
+	sync=$(med 3 sync)
+	sync_s=$(med 4 sync)
+	ratio=$(awk -v a="$sync" -v b="$ceil" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+	rr=$(med_ratio sync ceiling)
+	# Peak RSS in MB: the largest of any path-syncer run.
+	rss=$(awk '$2 == "sync" && $5 > m { m = $5 } END { printf "%.1f", m / 1024 }' "$WORK/results")
+	# What every fill writes: the sum of 1 + n%7 for n = 1..PATHS, i.e. 21 more
+	# than PATHS per full cycle of 7, plus 1 + ... + rest for the last one.
+	cycles=$((PATHS / 7))
+	rest=$((PATHS % 7))
+	hits=$((PATHS + 21 * cycles + rest * (rest + 1) / 2))
+
+	# The time target is for 1,000,000 paths; at another size, only say what
+	# the measured rate would give.
+	local t_time t_ratio per_million
+	per_million=$(awk -v r="$sync" 'BEGIN { printf "%.1f", (r > 0 ? 1000000 / r : 0) }')
+	if [[ $PATHS -eq 1000000 ]]; then
+		t_time=$(awk -v s="$sync_s" 'BEGIN { print (s <= 10 ? "met" : "NOT met") }')
+	else
+		t_time="not judged (PATHS=$PATHS; at this rate 1,000,000 paths take about ${per_million}s)"
+	fi
+	t_ratio=$(awk -v r="$ratio" 'BEGIN { print (r >= 0.40 ? "met" : "NOT met") }')
+
+	printf '\nsummary (median of %d rounds, %d paths per run)\n' "$ROUNDS" "$PATHS"
+	printf '  %-8s %9.0f keys/s %8.2fs  (SCAN MATCH COUNT 1000 + pipelined GET, no database)\n' ceiling "$ceil" "$ceil_s"
+	printf '  %-8s %9.0f keys/s %8.2fs  sync/ceiling %s (median of per-round ratios %.3f), peak RSS %s MB\n' \
+		sync "$sync" "$sync_s" "$ratio" "$rr" "$rss"
+	printf '  target: 1,000,000 paths in <= 10 s: %s\n' "$t_time"
+	printf '  target: sync >= 0.40 of the ceiling'\''s keys/s: %s (%s)\n' "$t_ratio" "$ratio"
+	printf '  checks: passed after every sync (exit 0, "Synced %d paths", %d rows, SUM(hit_count) = %d, each row as written, no counter left in Redis)\n' \
+		"$PATHS" "$PATHS" "$hits"
+
+	# Machine and versions for the Markdown block.
+	local cmd cpu mem goversion redisversion dbversion commit
+	cmd="PATHS=$PATHS ROUNDS=$ROUNDS"
+	[[ -n ${SYNC_CHUNK_PATHS:-} ]] && cmd="SYNC_CHUNK_PATHS=$SYNC_CHUNK_PATHS $cmd"
+	[[ -n ${GOMAXPROCS:-} ]] && cmd="GOMAXPROCS=$GOMAXPROCS $cmd"
+	cmd+=" scripts/bench.sh syncer"
+	cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null) || true
+	mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null) || true
+	goversion=$(go version | awk '{ print $3 }')
+	redisversion=$(rcli info server 2>/dev/null | tr -d '\r' | awk -F: '$1 == "redis_version" { print $2 }') || true
+	dbversion=$(db_client -N -e 'SELECT VERSION()' 2>/dev/null) || true
+	commit=$(git rev-parse --short HEAD 2>/dev/null) || commit=unknown
+	if [[ $commit != unknown && -n $(git status --porcelain --untracked-files=no 2>/dev/null) ]]; then
+		commit+=" (with uncommitted changes)"
+	fi
+
+	printf '\n----- Markdown -----\n'
+	cat <<MD
+### adly path-syncer benchmark
+
+- Command: \`$cmd\`
+- Date: $(date -u)
+- Commit: $commit
+- Machine: $(nproc) CPUs (nproc), ${cpu:-unknown CPU}, ${mem:-unknown} RAM, kernel $(uname -r)
+- Software: $goversion, Redis ${redisversion:-unknown}, MariaDB ${dbversion:-unknown}
+- Load: $PATHS distinct path hit counters (\`analytics:hit:/bench/page/<n>\`, each 1 + n%7, $hits hits), written by pipelined INCRBY before every round; the ceiling reads them all with SCAN MATCH COUNT 1000 and a pipelined GET per page; \`path-syncer --once\` starts on empty \`path_counters\` and \`path_sync_log\` and is timed from process start to exit, over loopback; $ROUNDS interleaved rounds (ceiling, sync); $chunk_note; $gmp_note
+
+| Run (median of $ROUNDS rounds) | keys/s | seconds | vs ceiling (ratio of medians) | (median of per-round ratios) | peak RSS | target |
+|---|--:|--:|--:|--:|--:|---|
+| ceiling: SCAN + pipelined GET, no database | $(printf '%.0f' "$ceil") | $(printf '%.2f' "$ceil_s") | 1.000 | 1.000 | – | |
+| \`path-syncer --once\` | $(printf '%.0f' "$sync") | $(printf '%.2f' "$sync_s") | $ratio | $(printf '%.3f' "$rr") | $rss MB | 1,000,000 paths ≤ 10 s: $t_time; ≥ 0.40 of ceiling: $t_ratio |
+
+Checks passed after every sync: exit status 0, \`Synced $PATHS paths\`, $PATHS rows in \`path_counters\` with SUM(hit_count) = $hits and every row's count as written, no hit counter or staged chunk left in Redis.
+MD
+	printf -- '----- end -----\n'
+}
+
 # --------------------------------------------------------------------- main
 
 [[ $# -eq 1 ]] || usage
 case "$1" in
 api) bench_api ;;
 worker) bench_worker ;;
+syncer) bench_syncer ;;
 *)
 	printf 'unknown mode: %s (modes: %s)\n' "$1" "${MODES[*]}" >&2
 	usage

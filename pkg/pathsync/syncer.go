@@ -165,21 +165,60 @@ func (s *Syncer) recoverPending(ctx context.Context, res *Result) error {
 	return nil
 }
 
-// moveAndCommit scans every counter once, moving them into chunks and committing each full chunk.
+// moveAndCommit scans every counter once, moving them into chunks; a second goroutine commits each full chunk
+// while the next one is being moved, so Redis and MariaDB work at the same time. Each chunk is staged (and
+// registered as pending) before it is handed over, so an error or a crash on either side leaves nothing that
+// the next sync's recovery does not finish.
 func (s *Syncer) moveAndCommit(ctx context.Context, res *Result) error {
-	chunkID := newID()
-	chunk := map[string]int64{}
-	flush := func() error {
+	type chunk struct {
+		id     string
+		counts map[string]int64
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	full := make(chan chunk, 1)
+	committed := make(chan error, 1)
+	go func() {
+		var err error
+		for c := range full {
+			if err != nil {
+				continue // drain; the chunks stay staged for the next sync
+			}
+			if _, err = s.commit(ctx, c.id, c.counts); err != nil {
+				cancel()
+				continue
+			}
+			res.Paths += len(c.counts)
+			res.Hits += sum(c.counts)
+		}
+		committed <- err
+	}()
+	moveErr := s.move(ctx, func(id string, counts map[string]int64) bool {
+		select {
+		case full <- chunk{id, counts}:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}, res)
+	close(full)
+	commitErr := <-committed
+	if commitErr != nil {
+		return commitErr
+	}
+	return moveErr
+}
+
+// move scans the counters and hands each full chunk (and the last one) to emit.
+func (s *Syncer) move(ctx context.Context, emit func(string, map[string]int64) bool, res *Result) error {
+	chunkID, chunk := newID(), map[string]int64{}
+	flush := func() bool {
 		if len(chunk) == 0 {
-			return nil
+			return true
 		}
-		if _, err := s.commit(ctx, chunkID, chunk); err != nil {
-			return err
-		}
-		res.Paths += len(chunk)
-		res.Hits += sum(chunk)
+		ok := emit(chunkID, chunk)
 		chunkID, chunk = newID(), map[string]int64{}
-		return nil
+		return ok
 	}
 	var cursor uint64
 	for {
@@ -201,14 +240,15 @@ func (s *Syncer) moveAndCommit(ctx context.Context, res *Result) error {
 			for path, n := range moved {
 				chunk[path] += n
 			}
-			if len(chunk) >= s.opts.ChunkPaths {
-				if err := flush(); err != nil {
-					return err
-				}
+			if len(chunk) >= s.opts.ChunkPaths && !flush() {
+				return ctx.Err()
 			}
 		}
 		if next == 0 {
-			return flush()
+			if !flush() {
+				return ctx.Err()
+			}
+			return nil
 		}
 		cursor = next
 	}
