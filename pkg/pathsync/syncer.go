@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -165,8 +166,12 @@ func (s *Syncer) recoverPending(ctx context.Context, res *Result) error {
 	return nil
 }
 
-// moveAndCommit scans every counter once, moving them into chunks; a second goroutine commits each full chunk
-// while the next one is being moved, so Redis and MariaDB work at the same time. Each chunk is staged (and
+// committers is how many chunks are committed to MariaDB at once. Chunks hold different paths (a path in two
+// chunks only waits for the other's row lock: every upsert takes its rows in path order, so no deadlock).
+const committers = 2
+
+// moveAndCommit scans every counter once, moving them into chunks; other goroutines commit the full chunks
+// while the next ones are being moved, so Redis and MariaDB work at the same time. Each chunk is staged (and
 // registered as pending) before it is handed over, so an error or a crash on either side leaves nothing that
 // the next sync's recovery does not finish.
 func (s *Syncer) moveAndCommit(ctx context.Context, res *Result) error {
@@ -176,23 +181,28 @@ func (s *Syncer) moveAndCommit(ctx context.Context, res *Result) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	full := make(chan chunk, 1)
-	committed := make(chan error, 1)
-	go func() {
-		var err error
-		for c := range full {
-			if err != nil {
-				continue // drain; the chunks stay staged for the next sync
+	full := make(chan chunk, committers)
+	committed := make(chan error, committers)
+	var mu sync.Mutex // guards res
+	for range committers {
+		go func() {
+			var err error
+			for c := range full {
+				if err != nil {
+					continue // drain; the chunks stay staged for the next sync
+				}
+				if _, err = s.commit(ctx, c.id, c.counts); err != nil {
+					cancel()
+					continue
+				}
+				mu.Lock()
+				res.Paths += len(c.counts)
+				res.Hits += sum(c.counts)
+				mu.Unlock()
 			}
-			if _, err = s.commit(ctx, c.id, c.counts); err != nil {
-				cancel()
-				continue
-			}
-			res.Paths += len(c.counts)
-			res.Hits += sum(c.counts)
-		}
-		committed <- err
-	}()
+			committed <- err
+		}()
+	}
 	moveErr := s.move(ctx, func(id string, counts map[string]int64) bool {
 		select {
 		case full <- chunk{id, counts}:
@@ -202,7 +212,12 @@ func (s *Syncer) moveAndCommit(ctx context.Context, res *Result) error {
 		}
 	}, res)
 	close(full)
-	commitErr := <-committed
+	var commitErr error
+	for range committers {
+		if err := <-committed; err != nil && commitErr == nil {
+			commitErr = err
+		}
+	}
 	if commitErr != nil {
 		return commitErr
 	}
