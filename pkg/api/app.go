@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"adly/pkg/admin"
+	"adly/pkg/demo"
 	"adly/pkg/rdb"
 )
 
@@ -39,6 +40,7 @@ func New(cfg Config, log *zap.Logger, client redis.UniversalClient, now func() t
 	h := NewHandler(pub, log.Named("http"), NewMetrics(reg), HandlerOptions{
 		AllowedOrigins: cfg.AllowedOrigins, MaxBodyBytes: cfg.MaxBodyBytes, MaxBatchEvents: cfg.MaxBatchEvents, Now: now,
 	})
+	demo.Register(h.Mux())
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTPAddr, err)

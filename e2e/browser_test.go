@@ -1,0 +1,172 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"adly/pkg/rdb"
+	"adly/pkg/rdb/rdbtest"
+	"adly/pkg/store"
+	"adly/pkg/store/storetest"
+)
+
+func build(t *testing.T, dir string, cmds ...string) {
+	t.Helper()
+	for _, c := range cmds {
+		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, c), "adly/cmd/"+c).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().String()
+}
+
+func start(t *testing.T, bin string, env ...string) {
+	t.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+}
+
+// artifactsDir is where the screenshot goes: $ADLY_ARTIFACTS_DIR, or .run/artifacts at the repository root.
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	if d := os.Getenv("ADLY_ARTIFACTS_DIR"); d != "" {
+		require.NoError(t, os.MkdirAll(d, 0o755))
+		return d
+	}
+	d := filepath.Join(filepath.Dir(filepath.Dir(storetest.SchemaPath(t))), ".run", "artifacts")
+	require.NoError(t, os.MkdirAll(d, 0o755))
+	return d
+}
+
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Fatal("Chromium is needed for the browser test: apt-get install chromium (scripts/test.sh installs it)")
+	return ""
+}
+
+// The demo page with the real tracker in a real browser: a banner out of view is not counted; one scrolled
+// into view for over a second is, once; a click is counted once; the workers turn them into exact rows.
+func TestBrowserTracksImpressionsAndClicksIntoMariaDB(t *testing.T) {
+	prefix := rdbtest.Prefix(t)
+	db, dbCfg := storetest.New(t)
+	bin := t.TempDir()
+	build(t, bin, "api", "impression-worker", "click-worker")
+	httpAddr := freeAddr(t)
+	common := []string{"REDIS_KEY_PREFIX=" + prefix, "DB_NAME=" + dbCfg.Name, "LOG_LEVEL=warn", "ADMIN_ADDR=127.0.0.1:0", "BLOCK=200ms"}
+	start(t, filepath.Join(bin, "api"), append(common, "HTTP_ADDR="+httpAddr)...)
+	start(t, filepath.Join(bin, "impression-worker"), common...)
+	start(t, filepath.Join(bin, "click-worker"), common...)
+	base := "http://" + httpAddr
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/")
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 15*time.Second, 50*time.Millisecond, "the API serves the demo page")
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 800),
+	)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	// The first Run starts the browser; it must not carry a timeout (that would stop the browser).
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("about:blank")))
+	stopTimer := time.AfterFunc(60*time.Second, cancel) // bound the whole test
+	defer stopTimer.Stop()
+
+	lines := func(ad int, typ string) int {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](
+			fmt.Sprintf(`document.querySelectorAll('#log-%d [data-type=%q]').length`, ad, typ)))
+		require.NoError(t, err)
+		return n
+	}
+	text := func(sel string) string {
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		require.NoError(t, err)
+		return s
+	}
+
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#ad-101"))))
+	require.Eventually(t, func() bool { return lines(101, "impression") == 1 && lines(102, "impression") == 1 },
+		10*time.Second, 100*time.Millisecond, "the banners in view are counted after a second")
+	require.Contains(t, text("#log-101"), "stream_id", "the page shows the API's answer")
+	time.Sleep(1500 * time.Millisecond)
+	require.Zero(t, lines(103, "impression"), "a banner out of view is not counted")
+
+	names := rdb.NewNames(prefix)
+	direct, _ := rdbtest.New(t)
+	msgs, err := direct.XRange(context.Background(), names.ImpressionsStream(), "-", "+").Result()
+	require.NoError(t, err)
+	for _, m := range msgs {
+		require.NotEqual(t, "103", m.Values["ad_id"], "nothing was sent for the banner out of view")
+	}
+
+	require.NoError(t, chromedp.Do(ctx, chromedp.ScrollIntoView(chromedp.CSS("#ad-103"))))
+	require.Eventually(t, func() bool { return lines(103, "impression") == 1 }, 10*time.Second, 100*time.Millisecond,
+		"seen for over a second: counted")
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#ad-103"))))
+	require.Eventually(t, func() bool { return lines(103, "click") == 1 }, 10*time.Second, 100*time.Millisecond)
+	require.Contains(t, text("#log-103"), "sendBeacon")
+
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
+	require.NoError(t, err)
+	shot := filepath.Join(artifactsDir(t), "demo-page.png")
+	require.NoError(t, os.WriteFile(shot, png, 0o644))
+	t.Logf("screenshot: %s", shot)
+
+	// The workers turn them into rows: exactly one impression per banner seen, exactly one click.
+	imps := store.NewCounter(db, store.Impressions, names.ImpressionsStream(), names.ImpressionGroup())
+	clicks := store.NewCounter(db, store.Clicks, names.ClicksStream(), names.ClickGroup())
+	total := func(c *store.Counter) map[int64]int64 {
+		rows, err := c.Counts(context.Background())
+		require.NoError(t, err)
+		out := map[int64]int64{}
+		for _, r := range rows {
+			out[r.AdID] += r.Count
+		}
+		return out
+	}
+	wantImps, wantClicks := map[int64]int64{101: 1, 102: 1, 103: 1}, map[int64]int64{103: 1}
+	require.Eventually(t, func() bool {
+		return fmt.Sprint(total(imps)) == fmt.Sprint(wantImps) && fmt.Sprint(total(clicks)) == fmt.Sprint(wantClicks)
+	}, 20*time.Second, 100*time.Millisecond, "rows in MariaDB")
+	time.Sleep(1500 * time.Millisecond) // and nothing more arrives: once per banner per page view
+	require.Equal(t, wantImps, total(imps))
+	require.Equal(t, wantClicks, total(clicks))
+	require.Equal(t, 1, strings.Count(text("#log-103"), "impression"))
+}
