@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's single test command; CI runs exactly this (through .ci/run).
 #
-#   scripts/test.sh                       gofmt, go vet, go test -race, short fuzz pass
+#   scripts/test.sh                       gofmt, go vet, docker-compose config, go test -race, short fuzz pass
 #   scripts/test.sh -run TestX ./pkg/api  only: go test -race -count=1 <args>
 #
 # FUZZ_TIME (default 10s) is how long each fuzz target runs.
@@ -110,6 +110,17 @@ run_fuzz() {
 	[[ $fails -eq 0 ]]
 }
 
+# docker-compose.yml must stay valid for docker-compose 1.x (Debian's package, the oldest we support).
+# `config` only parses and checks the file, so no Docker engine is needed. The install runs in a subshell
+# so that a failure fails this step instead of ending the run.
+check_compose() {
+	if ! command -v docker-compose >/dev/null 2>&1; then
+		(apt_install docker-compose) || return 1
+	fi
+	docker-compose -f docker-compose.yml config -q || return 1
+	echo "docker-compose.yml: valid ($(docker-compose version --short 2>/dev/null || echo 'version unknown'))"
+}
+
 # With arguments: just the tests asked for.
 if [[ $# -gt 0 ]]; then
 	run_step "go test -race -count=1 $*" go test -race -count=1 "$@"
@@ -120,6 +131,7 @@ fi
 # Later steps still run after a failure so one run shows every problem.
 run_step "gofmt -l" check_gofmt
 run_step "go vet ./..." go vet ./...
+run_step "docker-compose config -q" check_compose
 run_step "go test -race -count=1 -timeout 12m ./..." go test -race -count=1 -timeout 12m ./...
 run_step "fuzz (FUZZ_TIME=$FUZZ_TIME per target)" run_fuzz
 summary
