@@ -23,6 +23,10 @@ if ! command -v gcc >/dev/null 2>&1 && ! command -v cc >/dev/null 2>&1; then
 fi
 ensure_redis
 ensure_mariadb
+# The end-to-end test (e2e/) drives Debian's Chromium headless.
+if ! command -v chromium >/dev/null 2>&1 && [[ -z ${CHROMIUM:-} ]]; then
+	apt_install chromium
+fi
 
 results=()
 failed=0
