@@ -93,6 +93,20 @@ fuzz_targets() {
 }
 
 # Each target on its own: -fuzz must match exactly one target in one package.
+# fuzz_one DIR NAME: a failure that recorded a failing input is real and final. A failure that recorded
+# none is the fuzzing engine itself giving up (a worker reported as hung on a loaded 2-core machine): it is
+# said so and retried once.
+fuzz_one() {
+	local dir=$1 name=$2 corpus before after
+	corpus="$dir/testdata/fuzz/$name"
+	before=$(find "$corpus" -type f 2>/dev/null | wc -l)
+	go test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZ_TIME" "./$dir" && return 0
+	after=$(find "$corpus" -type f 2>/dev/null | wc -l)
+	[[ $after -gt $before ]] && return 1
+	warn "fuzz $name failed without recording a failing input (engine error, not a finding); retrying once"
+	go test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZ_TIME" "./$dir"
+}
+
 run_fuzz() {
 	local -a targets
 	local line dir name fails=0
@@ -105,10 +119,11 @@ run_fuzz() {
 		dir=${line% *}
 		name=${line#* }
 		log "fuzz $name in ./$dir for $FUZZ_TIME"
-		if ! go test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZ_TIME" "./$dir"; then
-			echo "FAIL: fuzz $name (./$dir); a failing input is saved under ./$dir/testdata/fuzz/$name/" >&2
-			fails=$((fails + 1))
+		if fuzz_one "$dir" "$name"; then
+			continue
 		fi
+		echo "FAIL: fuzz $name (./$dir); a failing input is saved under ./$dir/testdata/fuzz/$name/" >&2
+		fails=$((fails + 1))
 	done
 	echo "fuzz: ${#targets[@]} targets, $fails failed"
 	[[ $fails -eq 0 ]]
