@@ -2,7 +2,10 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"adly/pkg/rdb"
 )
 
 // consume is the main loop: first the consumer's own pending entries (ID 0: delivered to it before a crash or
@@ -10,32 +13,71 @@ import (
 // its pending entries, so nothing delivered to it is left behind.
 func (w *Worker) consume(ctx context.Context) {
 	bo := backoff{min: 100 * time.Millisecond, max: 10 * time.Second}
-	pendingFirst := true
 	for ctx.Err() == nil {
-		start, block := ">", w.opts.Block
-		if pendingFirst {
-			start, block = "0", -1
-		}
-		msgs, err := w.group.Read(ctx, w.opts.Consumer, start, w.opts.BatchSize, block)
-		if err == nil && pendingFirst && len(msgs) == 0 {
-			pendingFirst = false
-			continue
-		}
+		err := w.consumePending(ctx)
 		if err == nil {
-			// Entries that arrived with the read are handled even if shutdown began meanwhile.
-			err = w.boundedHandle(ctx, msgs, !pendingFirst)
+			err = w.consumeNew(ctx, bo.reset)
 		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			w.fail("read", "consume", err)
-			pendingFirst = true
-			if !sleep(ctx, bo.next()) {
-				return
-			}
+		if err == nil || ctx.Err() != nil {
 			continue
 		}
-		bo.reset()
+		w.fail("read", "consume", err)
+		if !sleep(ctx, bo.next()) {
+			return
+		}
 	}
+}
+
+// consumePending handles the consumer's own pending entries until none is left.
+func (w *Worker) consumePending(ctx context.Context) error {
+	for ctx.Err() == nil {
+		msgs, err := w.group.Read(ctx, w.opts.Consumer, "0", w.opts.BatchSize, -1)
+		if err != nil {
+			return err
+		}
+		if len(msgs) == 0 {
+			return nil
+		}
+		if err := w.boundedHandle(ctx, msgs, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// consumeNew reads new entries one batch ahead: while a batch is being counted in MariaDB, the next one is
+// already being read from Redis. It returns the first error (the entries read ahead stay pending and are
+// re-read by consumePending) or nil when ctx ends; every batch read before that is handled.
+func (w *Worker) consumeNew(ctx context.Context, progressed func()) error {
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	batches := make(chan []rdb.Message, 1)
+	var readErr error
+	go func() {
+		defer close(batches)
+		for rctx.Err() == nil {
+			msgs, err := w.group.Read(rctx, w.opts.Consumer, ">", w.opts.BatchSize, w.opts.Block)
+			if err != nil {
+				readErr = err // published by close(batches)
+				return
+			}
+			if len(msgs) > 0 {
+				batches <- msgs // the handler takes every batch until the channel is closed
+			}
+		}
+	}()
+	for msgs := range batches {
+		// Entries that arrived with the read are handled even if shutdown began meanwhile.
+		if err := w.boundedHandle(ctx, msgs, true); err != nil {
+			stop()
+			for range batches { // drain: what was read ahead stays pending
+			}
+			return err
+		}
+		progressed()
+	}
+	if readErr != nil && !errors.Is(readErr, context.Canceled) {
+		return readErr
+	}
+	return nil
 }

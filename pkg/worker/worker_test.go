@@ -139,7 +139,9 @@ func TestSlowConsumerReclaimedWhileWorkingCountsOnce(t *testing.T) {
 	require.Eventually(t, func() bool { return metric(t, slowReg, "adly_worker_batches_total") >= 1 }, 10*time.Second, 10*time.Millisecond)
 	e.drained(t, 20*time.Second)
 	requireCounts(t, want, e.counts(t))
-	require.Equal(t, 500.0, metric(t, slowReg, "adly_worker_duplicates_skipped_total"), "the slow consumer found its batch already counted")
+	// The slow consumer found its held batch already counted (and the batches it had read ahead meanwhile,
+	// which the fast one reclaimed too).
+	require.GreaterOrEqual(t, metric(t, slowReg, "adly_worker_duplicates_skipped_total"), 500.0)
 }
 
 // An entry delivered more than MAX_DELIVERIES times is dead-lettered, by Redis's delivery count.
