@@ -2,11 +2,10 @@ package pathsync
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"adly/pkg/config"
+	"adly/pkg/fault"
 )
 
 // Config is cmd/path-syncer's configuration, read from the environment once in main.
@@ -66,40 +65,23 @@ func (c *Config) Validate() error {
 	return err
 }
 
-func parseFault(s string) (string, int, error) {
-	if s == "" {
-		return "", 0, nil
+func parseFault(s string) (fault.Spec, int64, error) {
+	spec, err := fault.Parse(s, "after_move", "after_commit")
+	if err != nil || spec.Point == "" {
+		return spec, 0, err
 	}
-	point, nth, hasN := strings.Cut(s, ":")
-	if point != "after_move" && point != "after_commit" {
-		return "", 0, fmt.Errorf("ADLY_FAULT=%q: the point must be after_move or after_commit", s)
-	}
-	n := 1
-	if hasN {
-		v, err := strconv.Atoi(nth)
-		if err != nil || v < 1 {
-			return "", 0, fmt.Errorf("ADLY_FAULT=%q: N must be a positive integer", s)
-		}
-		n = v
-	}
-	return point, n, nil
+	n, err := spec.N()
+	return spec, n, err
 }
 
 // FaultHooks returns hooks that call die at the configured point on the Nth chunk (crash tests only).
-func FaultHooks(spec string, die func()) Hooks {
-	point, n, err := parseFault(spec)
-	if err != nil || point == "" {
+func FaultHooks(s string, die func()) Hooks {
+	spec, n, err := parseFault(s)
+	if err != nil || spec.Point == "" {
 		return Hooks{}
 	}
-	seen := 0
-	fire := func() {
-		seen++
-		if seen == n {
-			die()
-		}
+	if spec.Point == "after_move" {
+		return Hooks{AfterMove: fault.OnNth(n, die)}
 	}
-	if point == "after_move" {
-		return Hooks{AfterMove: fire}
-	}
-	return Hooks{AfterCommit: fire}
+	return Hooks{AfterCommit: fault.OnNth(n, die)}
 }

@@ -72,7 +72,7 @@ func (c *Config) Validate() error {
 	if c.RetainEntries < 0 {
 		return fmt.Errorf("RETAIN_ENTRIES must be >= 0, got %d", c.RetainEntries)
 	}
-	if _, _, err := parseFault(c.Fault); err != nil {
+	if _, err := parseFault(c.Fault); err != nil {
 		return err
 	}
 	return nil
