@@ -125,6 +125,7 @@ echo
 echo "adly is running."
 if [[ " ${present[*]} " == *" api "* ]]; then
 	echo "  API:    http://$api_dial  (HTTP_ADDR=$HTTP_ADDR)"
+	echo "  demo:   http://$api_dial/  (scroll and click the banners; then scripts/inspect.sh)"
 fi
 echo "  admin:"
 for name in "${present[@]}"; do
