@@ -27,9 +27,10 @@
 //     delivered again (to this consumer on restart, which first re-reads its own pending entries, or to
 //     another through XAUTOCLAIM). At least once plus at most once is exactly once.
 //  4. Pruning keeps the ledger small without breaking (3): a row is deleted only when it lies wholly below
-//     the group's oldest pending entry (or below its last delivered one when nothing is pending); entries
-//     there were acknowledged and cannot be delivered again. Pruning takes the same lock, so no replay moves
-//     the group meanwhile.
+//     the group's oldest pending entry (or below its last delivered one when nothing is pending) and below
+//     the stream's oldest entry. Entries there were acknowledged and are gone from the stream, so neither the
+//     group nor a replay can deliver them again; the ledger thus holds about one row per batch of the
+//     RETAIN_ENTRIES kept for replay. Pruning takes the same lock, so no replay moves the group meanwhile.
 //  5. Replay clears the counts of the dates from --from on and, instead of deleting ledger rows, records that
 //     rows written so far no longer vouch for entries of those dates; then it moves the group back. Re-delivered
 //     entries of those dates are counted again (once: the new commit writes new rows), entries of earlier

@@ -47,10 +47,24 @@ func (w *Worker) observe(ctx context.Context) {
 	w.metrics.oldestPending.Set(age.Seconds())
 }
 
+// prune deletes ledger rows no entry can come back to: below the group's safe point (everything there was
+// acknowledged) and below the stream's oldest entry. The second bound matters for replay: a replay moves the
+// group back over entries still in the stream, and the rows vouching for their earlier-dated entries must
+// still be there, or those entries would be counted twice.
 func (w *Worker) prune(ctx context.Context) {
 	n, err := w.counter.Prune(ctx, func(ctx context.Context) (streamid.ID, bool, error) {
 		id, err := w.group.SafePoint(ctx)
-		return id, err == nil, err
+		if err != nil {
+			return id, false, err
+		}
+		first, ok, err := w.group.FirstEntry(ctx)
+		if err != nil {
+			return id, false, err
+		}
+		if ok && first.Less(id) {
+			id = first
+		}
+		return id, true, nil
 	})
 	if err != nil {
 		if ctx.Err() == nil {

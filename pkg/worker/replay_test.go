@@ -22,6 +22,8 @@ func TestReplayRecountsExactly(t *testing.T) {
 	e.start(t, testOptions("a"))
 	e.drained(t, 20*time.Second)
 	requireCounts(t, want, e.counts(t))
+	// Everything is acknowledged: a prune now must still keep what a replay needs (it once did not).
+	newWorkerFor(t, e, "pruner").prune(ctx)
 
 	for range 2 { // twice: a second replay must be as exact as the first
 		res, err := Replay(ctx, e.client, e.group, e.counter, "2026-11-20", time.UTC)
@@ -148,7 +150,21 @@ func TestPruneLedger(t *testing.T) {
 	w.prune(ctx) // the worker prunes too (every minute, and at start), so only count after an explicit prune
 	rows, err := e.counter.LedgerRows(ctx)
 	require.NoError(t, err)
-	require.Zero(t, rows, "every batch was acknowledged: no row is needed any more")
+	require.EqualValues(t, 10, rows, "all acknowledged, but still in the stream: a replay may re-deliver them")
+
+	// Once the stream no longer holds those entries, their rows go.
+	last, err := e.client.XRevRangeN(ctx, e.group.Stream(), "+", "-", 1).Result()
+	require.NoError(t, err)
+	require.NoError(t, e.client.XTrimMinID(ctx, e.group.Stream(), last[0].ID).Err())
+	w.prune(ctx)
+	rows, err = e.counter.LedgerRows(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, rows, "only the row of the batch holding the last entry is left")
+	require.NoError(t, e.client.XTrimMaxLen(ctx, e.group.Stream(), 0).Err())
+	w.prune(ctx)
+	rows, err = e.counter.LedgerRows(ctx)
+	require.NoError(t, err)
+	require.Zero(t, rows)
 
 	more := e.publish(t, threeDays(50, 3), time.UTC)
 	require.NotEmpty(t, more)
@@ -164,10 +180,11 @@ func TestPruneLedger(t *testing.T) {
 	_, err = e.counter.Commit(ctx, store.Batch{Entries: entries, Contiguous: true, First: held[0].ID, Last: held[len(held)-1].ID})
 	require.NoError(t, err)
 
+	require.NoError(t, e.client.XTrimMaxLen(ctx, e.group.Stream(), 0).Err()) // even trimmed away...
 	w.prune(ctx)
 	rows, err = e.counter.LedgerRows(ctx)
 	require.NoError(t, err)
-	require.EqualValues(t, 1, rows, "only the row of the unacknowledged batch is left")
+	require.EqualValues(t, 1, rows, "...the row of the unacknowledged batch stays")
 
 	require.NoError(t, e.group.Ack(ctx, ids(held)))
 	w.prune(ctx)
