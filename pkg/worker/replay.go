@@ -32,21 +32,10 @@ func Replay(ctx context.Context, client redis.UniversalClient, group *rdb.Group,
 		return ReplayResult{}, fmt.Errorf("%w: --from %q is not a date (YYYY-MM-DD)", ErrReplayImpossible, fromDate)
 	}
 	resetMs := day.Add(-ReplaySlack).UnixMilli()
-	info, err := client.XInfoStream(ctx, group.Stream()).Result()
-	if err != nil {
-		return ReplayResult{}, fmt.Errorf("xinfo stream %s: %w", group.Stream(), err)
-	}
-	// Entries are only ever removed from the front (trimming), so the stream still holds everything from the
-	// reset point on when nothing was removed, or when its oldest remaining entry is not after that point.
-	if removed := info.EntriesAdded - info.Length; removed > 0 && info.FirstEntry.ID != "" {
-		first, err := streamid.Parse(info.FirstEntry.ID)
-		if err != nil {
-			return ReplayResult{}, err
-		}
-		if first.Ms > uint64(max(resetMs, 0)) {
-			return ReplayResult{}, fmt.Errorf("%w from %s: the stream %s no longer holds all its entries (%d were trimmed; the oldest left is from %s); replay a later date",
-				ErrReplayImpossible, fromDate, group.Stream(), removed, time.UnixMilli(int64(first.Ms)).In(loc).Format(time.RFC3339))
-		}
+	// Checked before (to refuse early) and again after the group has moved back: from then on the trimmer
+	// keeps everything the group needs, so a trim racing with the replay is caught by the second check.
+	if err := holdsFrom(ctx, client, group, resetMs, fromDate, loc); err != nil {
+		return ReplayResult{}, err
 	}
 	reset := "0-0"
 	if resetMs > 0 {
@@ -63,12 +52,40 @@ func Replay(ctx context.Context, client redis.UniversalClient, group *rdb.Group,
 			reset = info.LastDelivered.String()
 			return nil
 		}
-		return group.SetID(ctx, reset)
+		if err := group.SetID(ctx, reset); err != nil {
+			return err
+		}
+		// If this fails the counts are not cleared (the transaction rolls back); the group re-reads entries
+		// the ledger still vouches for, and skips them.
+		return holdsFrom(ctx, client, group, resetMs, fromDate, loc)
 	})
 	if err != nil {
 		return ReplayResult{}, err
 	}
 	return ReplayResult{ClearedRows: cleared, ResetTo: reset}, nil
+}
+
+// holdsFrom checks that the stream still holds every entry from resetMs on. Entries are only ever removed
+// from the front (trimming), so it does when nothing was removed, or when its oldest remaining entry is not
+// after that point.
+func holdsFrom(ctx context.Context, client redis.UniversalClient, group *rdb.Group, resetMs int64, fromDate string, loc *time.Location) error {
+	info, err := client.XInfoStream(ctx, group.Stream()).Result()
+	if err != nil {
+		return fmt.Errorf("xinfo stream %s: %w", group.Stream(), err)
+	}
+	removed := info.EntriesAdded - info.Length
+	if removed <= 0 || info.FirstEntry.ID == "" {
+		return nil
+	}
+	first, err := streamid.Parse(info.FirstEntry.ID)
+	if err != nil {
+		return err
+	}
+	if first.Ms > uint64(max(resetMs, 0)) {
+		return fmt.Errorf("%w from %s: the stream %s no longer holds all its entries (%d were trimmed; the oldest left is from %s); replay a later date",
+			ErrReplayImpossible, fromDate, group.Stream(), removed, time.UnixMilli(int64(first.Ms)).In(loc).Format(time.RFC3339))
+	}
+	return nil
 }
 
 // ReplayResult says what a replay did.
