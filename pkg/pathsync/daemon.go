@@ -26,8 +26,13 @@ func (s *Syncer) Run(ctx context.Context, every, shutdownTimeout time.Duration) 
 			s.log.Info("synced", zap.Int("paths", res.Paths), zap.Int64("hits", res.Hits),
 				zap.Int("recovered_chunks", res.Recovered), zap.Int("errors", len(res.Errors)))
 		}
-		if _, err := s.paths.PruneLog(ctx, 7*24*time.Hour); err != nil && ctx.Err() == nil {
-			s.log.Warn("prune sync log", zap.Error(err))
+		// Only after a sync that succeeded: it finished every chunk left pending, so no log row that a
+		// recovery could still need is old enough to go (a Redis outage of a week must not let a committed,
+		// unfinished chunk lose its row and be committed again).
+		if err == nil {
+			if _, err := s.paths.PruneLog(ctx, 7*24*time.Hour); err != nil && ctx.Err() == nil {
+				s.log.Warn("prune sync log", zap.Error(err))
+			}
 		}
 		select {
 		case <-ctx.Done():
