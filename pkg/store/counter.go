@@ -36,11 +36,16 @@ type Entry struct {
 
 // Batch is what one commit counts.
 type Batch struct {
-	// Entries are the valid entries, sorted by ID.
+	// Entries are the valid entries.
 	Entries []Entry
-	// Contiguous is set for a batch read with '>': then [First, Last] is the whole run of entries Redis
-	// delivered (valid or not) and one ledger row covers it. Otherwise each entry gets its own row.
-	Contiguous  bool
+	// Ranges are the contiguous runs of entries Redis delivered with '>' (valid or not), one [first, last]
+	// per read: one ledger row covers each. Without ranges (entries re-read from the pending list or
+	// reclaimed) each entry counted gets its own row.
+	Ranges []Range
+}
+
+// Range is a contiguous run of stream entries, first and last included.
+type Range struct {
 	First, Last streamid.ID
 }
 
@@ -115,7 +120,7 @@ func (c *Counter) commitOnce(ctx context.Context, b Batch) (Result, error) {
 	if err := c.lock(ctx, tx); err != nil {
 		return Result{}, err
 	}
-	if len(b.Entries) == 0 && !b.Contiguous {
+	if len(b.Entries) == 0 && len(b.Ranges) == 0 {
 		return Result{}, tx.Commit()
 	}
 	lo, hi := b.bounds()
@@ -174,9 +179,9 @@ func (b Batch) bounds() (lo, hi streamid.ID) {
 		}
 		first = false
 	}
-	if b.Contiguous {
-		widen(b.First)
-		widen(b.Last)
+	for _, r := range b.Ranges {
+		widen(r.First)
+		widen(r.Last)
 	}
 	for _, e := range b.Entries {
 		widen(e.ID)
@@ -299,15 +304,14 @@ func (c *Counter) upsert(ctx context.Context, tx *sqlx.Tx, rows []countRow) erro
 	return nil
 }
 
-// record writes the ledger rows for the batch: one range for a contiguous batch, else one row per entry
-// counted now (entries skipped as duplicates are already vouched for).
+// record writes the ledger rows for the batch: one per contiguous run, else one per entry counted now
+// (entries skipped as duplicates are already vouched for).
 func (c *Counter) record(ctx context.Context, tx *sqlx.Tx, b Batch, fresh []Entry) error {
-	var ranges [][2]streamid.ID
-	if b.Contiguous {
-		ranges = append(ranges, [2]streamid.ID{b.First, b.Last})
-	} else {
+	ranges := b.Ranges
+	if len(ranges) == 0 {
+		ranges = make([]Range, 0, len(fresh))
 		for _, e := range fresh {
-			ranges = append(ranges, [2]streamid.ID{e.ID, e.ID})
+			ranges = append(ranges, Range{e.ID, e.ID})
 		}
 	}
 	for start := 0; start < len(ranges); start += chunkRows {
@@ -320,7 +324,7 @@ func (c *Counter) record(ctx context.Context, tx *sqlx.Tx, b Batch, fresh []Entr
 				q.WriteByte(',')
 			}
 			q.WriteString("(?,?,?,?,?,?)")
-			args = append(args, c.stream, c.group, r[0].Ms, r[0].Seq, r[1].Ms, r[1].Seq)
+			args = append(args, c.stream, c.group, r.First.Ms, r.First.Seq, r.Last.Ms, r.Last.Seq)
 		}
 		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			return fmt.Errorf("record ledger: %w", err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"adly/pkg/rdb"
+	"adly/pkg/store"
 )
 
 // consume is the main loop: first the consumer's own pending entries (ID 0: delivered to it before a crash or
@@ -38,20 +39,26 @@ func (w *Worker) consumePending(ctx context.Context) error {
 		if len(msgs) == 0 {
 			return nil
 		}
-		if err := w.boundedHandle(ctx, msgs, false); err != nil {
+		if err := w.boundedHandle(ctx, msgs, nil); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// consumeNew reads new entries one batch ahead: while a batch is being counted in MariaDB, the next one is
-// already being read from Redis. It returns the first error (the entries read ahead stay pending and are
-// re-read by consumePending) or nil when ctx ends; every batch read before that is handled.
+// mergeReads is how many '>' reads waiting in hand one transaction may count together. Under a backlog this
+// shares the transaction's fixed cost and sums more entries per (ad_id, date) row; at rest every read goes
+// alone, as soon as it arrives.
+const mergeReads = 4
+
+// consumeNew reads new entries ahead: while a batch is being counted in MariaDB, the next ones are already
+// being read from Redis, and reads waiting in hand are counted together (up to mergeReads). It returns the
+// first error (the entries read ahead stay pending and are re-read by consumePending) or nil when ctx ends;
+// every batch read before that is handled.
 func (w *Worker) consumeNew(ctx context.Context, progressed func()) error {
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
-	batches := make(chan []rdb.Message, 1)
+	batches := make(chan []rdb.Message, mergeReads)
 	var readErr error
 	go func() {
 		defer close(batches)
@@ -67,8 +74,22 @@ func (w *Worker) consumeNew(ctx context.Context, progressed func()) error {
 		}
 	}()
 	for msgs := range batches {
+		ranges := []store.Range{span(msgs)}
+	merge:
+		for len(ranges) < mergeReads {
+			select {
+			case more, ok := <-batches:
+				if !ok {
+					break merge
+				}
+				msgs = append(msgs, more...)
+				ranges = append(ranges, span(more))
+			default:
+				break merge
+			}
+		}
 		// Entries that arrived with the read are handled even if shutdown began meanwhile.
-		if err := w.boundedHandle(ctx, msgs, true); err != nil {
+		if err := w.boundedHandle(ctx, msgs, ranges); err != nil {
 			stop()
 			for range batches { // drain: what was read ahead stays pending
 			}

@@ -66,7 +66,7 @@ func TestReplayWithBatchInFlight(t *testing.T) {
 	_, err = Replay(ctx, e.client, e.group, e.counter, "2026-11-19", time.UTC)
 	require.NoError(t, err)
 	slow := newWorkerFor(t, e, "slow") // ...committed after it, through the worker's own code path
-	require.NoError(t, slow.handle(ctx, msgs, true))
+	require.NoError(t, slow.handle(ctx, msgs, []store.Range{span(msgs)}))
 	e.start(t, testOptions("b"))
 	e.drained(t, 20*time.Second)
 	requireCounts(t, want, e.counts(t))
@@ -177,7 +177,7 @@ func TestPruneLedger(t *testing.T) {
 		require.Empty(t, reason)
 		entries = append(entries, en)
 	}
-	_, err = e.counter.Commit(ctx, store.Batch{Entries: entries, Contiguous: true, First: held[0].ID, Last: held[len(held)-1].ID})
+	_, err = e.counter.Commit(ctx, store.Batch{Entries: entries, Ranges: []store.Range{span(held)}})
 	require.NoError(t, err)
 
 	require.NoError(t, e.client.XTrimMaxLen(ctx, e.group.Stream(), 0).Err()) // even trimmed away...

@@ -76,15 +76,16 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-// handle counts one batch and acknowledges it. contiguous is true for a batch read with '>'. On error
-// nothing is acknowledged except dead letters, so the entries stay pending and come back.
-func (w *Worker) handle(ctx context.Context, msgs []rdb.Message, contiguous bool) error {
+// handle counts one batch and acknowledges it. ranges are the contiguous runs the batch was read as with
+// '>' (one per read; nil for entries re-read from the pending list or reclaimed). On error nothing is
+// acknowledged except dead letters, so the entries stay pending and come back.
+func (w *Worker) handle(ctx context.Context, msgs []rdb.Message, ranges []store.Range) error {
 	if len(msgs) == 0 {
 		return nil
 	}
 	start := time.Now()
 	var deliveries map[string]int64
-	if !contiguous {
+	if len(ranges) == 0 {
 		var err error
 		deliveries, err = w.group.DeliveryCounts(ctx, w.opts.Consumer, msgs[0].RawID, msgs[len(msgs)-1].RawID, 2*len(msgs)+w.opts.BatchSize)
 		if err != nil {
@@ -122,7 +123,7 @@ func (w *Worker) handle(ctx context.Context, msgs []rdb.Message, contiguous bool
 		call(w.opts.Hooks.BeforeCommit)
 		cstart := time.Now()
 		var err error
-		res, err = w.counter.Commit(ctx, store.Batch{Entries: valid, Contiguous: contiguous, First: msgs[0].ID, Last: msgs[len(msgs)-1].ID})
+		res, err = w.counter.Commit(ctx, store.Batch{Entries: valid, Ranges: ranges})
 		w.metrics.commitSeconds.Observe(time.Since(cstart).Seconds())
 		if err != nil {
 			w.metrics.errors.WithLabelValues("commit").Inc()
@@ -170,10 +171,15 @@ func (w *Worker) deadLetter(ctx context.Context, m rdb.Message, reason, label st
 
 // boundedHandle runs handle under a context that survives shutdown but not BatchTimeout: the batch in hand
 // is finished, never abandoned half-way because SIGTERM arrived.
-func (w *Worker) boundedHandle(ctx context.Context, msgs []rdb.Message, contiguous bool) error {
+func (w *Worker) boundedHandle(ctx context.Context, msgs []rdb.Message, ranges []store.Range) error {
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.BatchTimeout)
 	defer cancel()
-	return w.handle(hctx, msgs, contiguous)
+	return w.handle(hctx, msgs, ranges)
+}
+
+// span is the contiguous run one '>' read delivered.
+func span(msgs []rdb.Message) store.Range {
+	return store.Range{First: msgs[0].ID, Last: msgs[len(msgs)-1].ID}
 }
 
 // fail counts an error and logs it at most once a minute per operation.
