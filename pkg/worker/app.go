@@ -40,7 +40,7 @@ func NewApp(cfg Config, kind Kind, log *zap.Logger, client redis.UniversalClient
 		consumer = DefaultConsumerName()
 	}
 	w := New(rdb.NewGroup(client, stream, groupName), counter, log.Named("worker"), NewMetrics(reg, stream, groupName), Options{
-		Consumer: consumer, BatchSize: cfg.BatchSize, Block: cfg.Block, Location: loc,
+		Consumer: consumer, BatchSize: cfg.BatchSize, MergeReads: cfg.MergeReads, Block: cfg.Block, Location: loc,
 		ClaimMinIdle: cfg.ClaimMinIdle, ClaimInterval: cfg.ClaimInterval, MaxDeliveries: cfg.MaxDeliveries,
 		RetainEntries: cfg.RetainEntries, TrimInterval: cfg.TrimInterval, DeadConsumerAge: cfg.DeadConsumerAge,
 		BatchTimeout: cfg.ShutdownTimeout, Hooks: hooks,

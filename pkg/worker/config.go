@@ -17,6 +17,8 @@ type Config struct {
 	AdminAddr    string `envconfig:"ADMIN_ADDR"`
 	ConsumerName string `envconfig:"CONSUMER_NAME"`
 	BatchSize    int    `envconfig:"BATCH_SIZE" default:"1000"`
+	// MergeReads reads already in hand (a backlog) may share one MariaDB transaction.
+	MergeReads int `envconfig:"MERGE_READS" default:"20"`
 	// Block is how long one XREADGROUP waits for new entries; short, so shutdown is prompt.
 	Block         time.Duration `envconfig:"BLOCK" default:"2s"`
 	Timezone      string        `envconfig:"TIMEZONE" default:"UTC"`
@@ -48,6 +50,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BatchSize < 1 || c.BatchSize > 100000 {
 		return fmt.Errorf("BATCH_SIZE must be between 1 and 100000, got %d", c.BatchSize)
+	}
+	if c.MergeReads < 1 || c.MergeReads > 100 {
+		return fmt.Errorf("MERGE_READS must be between 1 and 100, got %d", c.MergeReads)
 	}
 	if c.Block < 100*time.Millisecond || c.Block > 10*time.Second {
 		return fmt.Errorf("BLOCK must be between 100ms and 10s, got %s", c.Block)

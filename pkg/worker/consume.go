@@ -46,19 +46,17 @@ func (w *Worker) consumePending(ctx context.Context) error {
 	return nil
 }
 
-// mergeReads is how many '>' reads waiting in hand one transaction may count together. Under a backlog this
-// shares the transaction's fixed cost and sums more entries per (ad_id, date) row; at rest every read goes
-// alone, as soon as it arrives.
-const mergeReads = 4
-
 // consumeNew reads new entries ahead: while a batch is being counted in MariaDB, the next ones are already
-// being read from Redis, and reads waiting in hand are counted together (up to mergeReads). It returns the
+// being read from Redis, and reads waiting in hand are counted together (up to MergeReads: under a backlog
+// this shares the transaction's fixed cost and sums more entries per (ad_id, date) row; at rest every read
+// goes alone, as soon as it arrives). It returns the
 // first error (the entries read ahead stay pending and are re-read by consumePending) or nil when ctx ends;
 // every batch read before that is handled.
 func (w *Worker) consumeNew(ctx context.Context, progressed func()) error {
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
-	batches := make(chan []rdb.Message, mergeReads)
+	merge := max(w.opts.MergeReads, 1)
+	batches := make(chan []rdb.Message, merge)
 	var readErr error
 	go func() {
 		defer close(batches)
@@ -75,17 +73,17 @@ func (w *Worker) consumeNew(ctx context.Context, progressed func()) error {
 	}()
 	for msgs := range batches {
 		ranges := []store.Range{span(msgs)}
-	merge:
-		for len(ranges) < mergeReads {
+	more:
+		for len(ranges) < merge {
 			select {
-			case more, ok := <-batches:
+			case next, ok := <-batches:
 				if !ok {
-					break merge
+					break more
 				}
-				msgs = append(msgs, more...)
-				ranges = append(ranges, span(more))
+				msgs = append(msgs, next...)
+				ranges = append(ranges, span(next))
 			default:
-				break merge
+				break more
 			}
 		}
 		// Entries that arrived with the read are handled even if shutdown began meanwhile.

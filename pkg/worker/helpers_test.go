@@ -43,7 +43,7 @@ func newEnv(t *testing.T) *env {
 
 func testOptions(consumer string) Options {
 	return Options{
-		Consumer: consumer, BatchSize: 1000, Block: 200 * time.Millisecond, Location: time.UTC,
+		Consumer: consumer, BatchSize: 1000, MergeReads: 4, Block: 200 * time.Millisecond, Location: time.UTC,
 		ClaimMinIdle: time.Hour, ClaimInterval: time.Hour, MaxDeliveries: 10, RetainEntries: 1000000,
 		TrimInterval: time.Hour, DeadConsumerAge: time.Hour, BatchTimeout: 10 * time.Second,
 	}

@@ -15,8 +15,10 @@ import (
 
 // Options tune a Worker.
 type Options struct {
-	Consumer        string
-	BatchSize       int
+	Consumer  string
+	BatchSize int
+	// MergeReads is how many reads waiting in hand one transaction may count together.
+	MergeReads      int
 	Block           time.Duration
 	Location        *time.Location
 	ClaimMinIdle    time.Duration
