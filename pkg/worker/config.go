@@ -18,7 +18,7 @@ type Config struct {
 	ConsumerName string `envconfig:"CONSUMER_NAME"`
 	BatchSize    int    `envconfig:"BATCH_SIZE" default:"1000"`
 	// MergeReads reads already in hand (a backlog) may share one MariaDB transaction.
-	MergeReads int `envconfig:"MERGE_READS" default:"20"`
+	MergeReads int `envconfig:"MERGE_READS" default:"100"`
 	// Block is how long one XREADGROUP waits for new entries; short, so shutdown is prompt.
 	Block         time.Duration `envconfig:"BLOCK" default:"2s"`
 	Timezone      string        `envconfig:"TIMEZONE" default:"UTC"`

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"adly/pkg/rdb"
 	"adly/pkg/store"
 )
 
@@ -39,7 +38,7 @@ func (w *Worker) consumePending(ctx context.Context) error {
 		if len(msgs) == 0 {
 			return nil
 		}
-		if err := w.boundedHandle(ctx, msgs, nil); err != nil {
+		if err := w.boundedHandle(ctx, w.prepare(msgs, true), nil); err != nil {
 			return err
 		}
 	}
@@ -56,7 +55,11 @@ func (w *Worker) consumeNew(ctx context.Context, progressed func()) error {
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	merge := max(w.opts.MergeReads, 1)
-	batches := make(chan []rdb.Message, merge)
+	type read struct {
+		items []item
+		span  store.Range
+	}
+	batches := make(chan read, merge)
 	var readErr error
 	go func() {
 		defer close(batches)
@@ -66,13 +69,13 @@ func (w *Worker) consumeNew(ctx context.Context, progressed func()) error {
 				readErr = err // published by close(batches)
 				return
 			}
-			if len(msgs) > 0 {
-				batches <- msgs // the handler takes every batch until the channel is closed
+			if len(msgs) > 0 { // parsed here, so reads waiting in hand hold no go-redis maps
+				batches <- read{w.prepare(msgs, false), span(msgs)} // taken until the channel is closed
 			}
 		}
 	}()
-	for msgs := range batches {
-		ranges := []store.Range{span(msgs)}
+	for r := range batches {
+		items, ranges := r.items, []store.Range{r.span}
 	more:
 		for len(ranges) < merge {
 			select {
@@ -80,14 +83,14 @@ func (w *Worker) consumeNew(ctx context.Context, progressed func()) error {
 				if !ok {
 					break more
 				}
-				msgs = append(msgs, next...)
-				ranges = append(ranges, span(next))
+				items = append(items, next.items...)
+				ranges = append(ranges, next.span)
 			default:
 				break more
 			}
 		}
 		// Entries that arrived with the read are handled even if shutdown began meanwhile.
-		if err := w.boundedHandle(ctx, msgs, ranges); err != nil {
+		if err := w.boundedHandle(ctx, items, ranges); err != nil {
 			stop()
 			for range batches { // drain: what was read ahead stays pending
 			}

@@ -14,8 +14,8 @@ import (
 const maxTS = 4102444800
 
 // parseEntry validates a stream entry and dates it in loc: the day of its ts there. The reason is empty for
-// a valid entry.
-func parseEntry(m rdb.Message, loc *time.Location) (store.Entry, string) {
+// a valid entry. dates, when not nil, caches date strings per quarter hour across the calls of one batch.
+func parseEntry(m rdb.Message, loc *time.Location, dates map[int64]string) (store.Entry, string) {
 	adRaw, ok := m.Values["ad_id"].(string)
 	if !ok {
 		return store.Entry{}, "missing ad_id"
@@ -32,7 +32,22 @@ func parseEntry(m rdb.Message, loc *time.Location) (store.Entry, string) {
 	if err != nil || ts <= 0 || ts > maxTS {
 		return store.Entry{}, fmt.Sprintf("malformed ts %q: want unix seconds", truncate(tsRaw))
 	}
-	return store.Entry{ID: m.ID, AdID: adID, Date: DateOf(ts, loc)}, ""
+	return store.Entry{ID: m.ID, AdID: adID, Date: cachedDate(ts, loc, dates)}, ""
+}
+
+// cachedDate is DateOf, computed once per quarter hour: every time zone's offset, and every change of it, is
+// a whole number of quarter hours, so all the seconds of a quarter hour share one date.
+func cachedDate(ts int64, loc *time.Location, dates map[int64]string) string {
+	if dates == nil {
+		return DateOf(ts, loc)
+	}
+	q := ts / 900
+	if d, ok := dates[q]; ok {
+		return d
+	}
+	d := DateOf(ts, loc)
+	dates[q] = d
+	return d
 }
 
 // DateOf is the calendar date (YYYY-MM-DD) of unix time ts in loc.

@@ -40,7 +40,7 @@ func (w *Worker) reclaim(ctx context.Context) error {
 		}
 		if len(msgs) > 0 {
 			w.metrics.reclaimed.Add(float64(len(msgs)))
-			if err := w.boundedHandle(ctx, msgs, nil); err != nil {
+			if err := w.boundedHandle(ctx, w.prepare(msgs, true), nil); err != nil {
 				return err
 			}
 		}

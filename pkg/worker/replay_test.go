@@ -66,7 +66,7 @@ func TestReplayWithBatchInFlight(t *testing.T) {
 	_, err = Replay(ctx, e.client, e.group, e.counter, "2026-11-19", time.UTC)
 	require.NoError(t, err)
 	slow := newWorkerFor(t, e, "slow") // ...committed after it, through the worker's own code path
-	require.NoError(t, slow.handle(ctx, msgs, []store.Range{span(msgs)}))
+	require.NoError(t, slow.handle(ctx, slow.prepare(msgs, false), []store.Range{span(msgs)}))
 	e.start(t, testOptions("b"))
 	e.drained(t, 20*time.Second)
 	requireCounts(t, want, e.counts(t))
@@ -173,7 +173,7 @@ func TestPruneLedger(t *testing.T) {
 	// Counted, not yet acknowledged: its row must survive pruning.
 	var entries []store.Entry
 	for _, m := range held {
-		en, reason := parseEntry(m, time.UTC)
+		en, reason := parseEntry(m, time.UTC, nil)
 		require.Empty(t, reason)
 		entries = append(entries, en)
 	}

@@ -78,46 +78,79 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
+// item is one delivered entry, parsed as soon as it is read: valid entries keep only what is counted, so a
+// backlog of reads in hand costs little memory. Fields are kept where a dead letter may need them.
+type item struct {
+	raw     string
+	entry   store.Entry // ID always set; the rest for valid entries
+	reason  string      // why it cannot be counted (poison)
+	deleted bool        // Redis no longer has its data
+	values  map[string]any
+}
+
+func (it item) message() rdb.Message {
+	return rdb.Message{ID: it.entry.ID, RawID: it.raw, Values: it.values}
+}
+
+// prepare parses delivered entries. keepValues keeps every entry's fields (needed for entries that may be
+// dead-lettered for too many deliveries: those re-read or reclaimed); otherwise only poison entries keep them.
+func (w *Worker) prepare(msgs []rdb.Message, keepValues bool) []item {
+	items := make([]item, len(msgs))
+	dates := map[int64]string{}
+	for i, m := range msgs {
+		it := item{raw: m.RawID, entry: store.Entry{ID: m.ID}, deleted: m.Deleted}
+		if !m.Deleted {
+			it.entry, it.reason = parseEntry(m, w.opts.Location, dates)
+			it.entry.ID = m.ID
+			if keepValues || it.reason != "" {
+				it.values = m.Values
+			}
+		}
+		items[i] = it
+	}
+	return items
+}
+
 // handle counts one batch and acknowledges it. ranges are the contiguous runs the batch was read as with
-// '>' (one per read; nil for entries re-read from the pending list or reclaimed). On error nothing is
-// acknowledged except dead letters, so the entries stay pending and come back.
-func (w *Worker) handle(ctx context.Context, msgs []rdb.Message, ranges []store.Range) error {
-	if len(msgs) == 0 {
+// '>' (one per read; nil for entries re-read from the pending list or reclaimed, which must have been
+// prepared with their values). On error nothing is acknowledged except dead letters, so the entries stay
+// pending and come back.
+func (w *Worker) handle(ctx context.Context, items []item, ranges []store.Range) error {
+	if len(items) == 0 {
 		return nil
 	}
 	start := time.Now()
 	var deliveries map[string]int64
 	if len(ranges) == 0 {
 		var err error
-		deliveries, err = w.group.DeliveryCounts(ctx, w.opts.Consumer, msgs[0].RawID, msgs[len(msgs)-1].RawID, 2*len(msgs)+w.opts.BatchSize)
+		deliveries, err = w.group.DeliveryCounts(ctx, w.opts.Consumer, items[0].raw, items[len(items)-1].raw, 2*len(items)+w.opts.BatchSize)
 		if err != nil {
 			return err
 		}
 	}
-	valid := make([]store.Entry, 0, len(msgs))
-	ack := make([]string, 0, len(msgs))
+	valid := make([]store.Entry, 0, len(items))
+	ack := make([]string, 0, len(items))
 	deleted := 0
-	for _, m := range msgs {
-		if m.Deleted {
+	for _, it := range items {
+		if it.deleted {
 			deleted++
-			ack = append(ack, m.RawID)
+			ack = append(ack, it.raw)
 			continue
 		}
-		if n := deliveries[m.RawID]; n > w.opts.MaxDeliveries {
-			if err := w.deadLetter(ctx, m, fmt.Sprintf("delivered %d times (MAX_DELIVERIES=%d)", n, w.opts.MaxDeliveries), "max_deliveries"); err != nil {
+		if n := deliveries[it.raw]; n > w.opts.MaxDeliveries {
+			if err := w.deadLetter(ctx, it.message(), fmt.Sprintf("delivered %d times (MAX_DELIVERIES=%d)", n, w.opts.MaxDeliveries), "max_deliveries"); err != nil {
 				return err
 			}
 			continue
 		}
-		e, reason := parseEntry(m, w.opts.Location)
-		if reason != "" {
-			if err := w.deadLetter(ctx, m, reason, "poison"); err != nil {
+		if it.reason != "" {
+			if err := w.deadLetter(ctx, it.message(), it.reason, "poison"); err != nil {
 				return err
 			}
 			continue
 		}
-		valid = append(valid, e)
-		ack = append(ack, m.RawID)
+		valid = append(valid, it.entry)
+		ack = append(ack, it.raw)
 	}
 
 	var res store.Result
@@ -173,10 +206,10 @@ func (w *Worker) deadLetter(ctx context.Context, m rdb.Message, reason, label st
 
 // boundedHandle runs handle under a context that survives shutdown but not BatchTimeout: the batch in hand
 // is finished, never abandoned half-way because SIGTERM arrived.
-func (w *Worker) boundedHandle(ctx context.Context, msgs []rdb.Message, ranges []store.Range) error {
+func (w *Worker) boundedHandle(ctx context.Context, items []item, ranges []store.Range) error {
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.BatchTimeout)
 	defer cancel()
-	return w.handle(hctx, msgs, ranges)
+	return w.handle(hctx, items, ranges)
 }
 
 // span is the contiguous run one '>' read delivered.

@@ -253,3 +253,17 @@ func TestDeletedPendingEntriesAreCounted(t *testing.T) {
 	require.Zero(t, info.Pending)
 	require.Empty(t, e.counts(t))
 }
+
+// The per-quarter-hour date cache gives the same dates as DateOf, across midnight, in zones with odd offsets
+// and across a DST change.
+func TestCachedDateMatchesDateOf(t *testing.T) {
+	for _, name := range []string{"UTC", "Asia/Kolkata", "Asia/Kathmandu", "America/New_York", "Australia/Lord_Howe"} {
+		loc, err := time.LoadLocation(name)
+		require.NoError(t, err)
+		cache := map[int64]string{}
+		start := time.Date(2026, 3, 7, 0, 0, 0, 0, time.UTC).Unix() // spans the US DST change of 2026-03-08
+		for ts := start; ts < start+3*86400; ts += 37 {
+			require.Equal(t, DateOf(ts, loc), cachedDate(ts, loc, cache), "%s at %d", name, ts)
+		}
+	}
+}
