@@ -78,18 +78,29 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-// item is one delivered entry, parsed as soon as it is read: valid entries keep only what is counted, so a
-// backlog of reads in hand costs little memory. Fields are kept where a dead letter may need them.
+// item is one delivered entry, parsed as soon as it is read. A valid entry read with '>' keeps only what is
+// counted (48 bytes, its date string shared), so a backlog of reads in hand costs little memory; the rest is
+// kept only where a dead letter may need it.
 type item struct {
-	raw     string
-	entry   store.Entry // ID always set; the rest for valid entries
-	reason  string      // why it cannot be counted (poison)
-	deleted bool        // Redis no longer has its data
+	entry store.Entry // ID always set; AdID and Date for valid entries
+	extra *itemExtra  // nil for a valid entry without kept fields
+}
+
+type itemExtra struct {
+	reason  string // why it cannot be counted (poison)
+	deleted bool   // Redis no longer has its data
 	values  map[string]any
 }
 
+// raw is the entry's ID as Redis writes it (IDs are canonical, so this is the string Redis sent).
+func (it item) raw() string { return it.entry.ID.String() }
+
 func (it item) message() rdb.Message {
-	return rdb.Message{ID: it.entry.ID, RawID: it.raw, Values: it.values}
+	m := rdb.Message{ID: it.entry.ID, RawID: it.raw()}
+	if it.extra != nil {
+		m.Values = it.extra.values
+	}
+	return m
 }
 
 // prepare parses delivered entries. keepValues keeps every entry's fields (needed for entries that may be
@@ -98,13 +109,15 @@ func (w *Worker) prepare(msgs []rdb.Message, keepValues bool) []item {
 	items := make([]item, len(msgs))
 	dates := map[int64]string{}
 	for i, m := range msgs {
-		it := item{raw: m.RawID, entry: store.Entry{ID: m.ID}, deleted: m.Deleted}
-		if !m.Deleted {
-			it.entry, it.reason = parseEntry(m, w.opts.Location, dates)
-			it.entry.ID = m.ID
-			if keepValues || it.reason != "" {
-				it.values = m.Values
-			}
+		if m.Deleted {
+			items[i] = item{entry: store.Entry{ID: m.ID}, extra: &itemExtra{deleted: true}}
+			continue
+		}
+		e, reason := parseEntry(m, w.opts.Location, dates)
+		e.ID = m.ID
+		it := item{entry: e}
+		if keepValues || reason != "" {
+			it.extra = &itemExtra{reason: reason, values: m.Values}
 		}
 		items[i] = it
 	}
@@ -123,7 +136,7 @@ func (w *Worker) handle(ctx context.Context, items []item, ranges []store.Range)
 	var deliveries map[string]int64
 	if len(ranges) == 0 {
 		var err error
-		deliveries, err = w.group.DeliveryCounts(ctx, w.opts.Consumer, items[0].raw, items[len(items)-1].raw, 2*len(items)+w.opts.BatchSize)
+		deliveries, err = w.group.DeliveryCounts(ctx, w.opts.Consumer, items[0].raw(), items[len(items)-1].raw(), 2*len(items)+w.opts.BatchSize)
 		if err != nil {
 			return err
 		}
@@ -132,25 +145,26 @@ func (w *Worker) handle(ctx context.Context, items []item, ranges []store.Range)
 	ack := make([]string, 0, len(items))
 	deleted := 0
 	for _, it := range items {
-		if it.deleted {
+		raw := it.raw()
+		if it.extra != nil && it.extra.deleted {
 			deleted++
-			ack = append(ack, it.raw)
+			ack = append(ack, raw)
 			continue
 		}
-		if n := deliveries[it.raw]; n > w.opts.MaxDeliveries {
+		if n := deliveries[raw]; n > w.opts.MaxDeliveries {
 			if err := w.deadLetter(ctx, it.message(), fmt.Sprintf("delivered %d times (MAX_DELIVERIES=%d)", n, w.opts.MaxDeliveries), "max_deliveries"); err != nil {
 				return err
 			}
 			continue
 		}
-		if it.reason != "" {
-			if err := w.deadLetter(ctx, it.message(), it.reason, "poison"); err != nil {
+		if it.extra != nil && it.extra.reason != "" {
+			if err := w.deadLetter(ctx, it.message(), it.extra.reason, "poison"); err != nil {
 				return err
 			}
 			continue
 		}
 		valid = append(valid, it.entry)
-		ack = append(ack, it.raw)
+		ack = append(ack, raw)
 	}
 
 	var res store.Result
