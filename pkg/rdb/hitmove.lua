@@ -4,7 +4,8 @@
 -- 18 digits) is moved to the parked prefix instead, with the reason returned.
 -- KEYS[1] staging hash, KEYS[2] pending set, KEYS[3..] hit keys
 -- ARGV[1] sync id, ARGV[2] length of the hit key prefix, ARGV[3] parked key prefix
--- Returns {moved: {path, value, ...}, parked: {key, reason, ...}}.
+-- Returns {moved, parked}: moved[i] is the value taken from KEYS[i+2] ("" when nothing was moved from it),
+-- parked is {key, reason, ...}.
 local plen = tonumber(ARGV[2])
 local moved, parked = {}, {}
 local registered = false
@@ -17,6 +18,7 @@ local function parkTarget(path)
 end
 for i = 3, #KEYS do
   local k = KEYS[i]
+  moved[i - 2] = ''
   local v = redis.pcall('GETDEL', k)
   if type(v) == 'table' and v['err'] then
     -- not a string: park the key as it is
@@ -37,8 +39,7 @@ for i = 3, #KEYS do
         registered = true
       end
       redis.call('HINCRBY', KEYS[1], path, v)
-      table.insert(moved, path)
-      table.insert(moved, v)
+      moved[i - 2] = v
     end
   end
 end

@@ -74,14 +74,20 @@ func (h *HitCounters) Move(ctx context.Context, syncID string, keys []string) (m
 	}
 	movedRaw, _ := res[0].([]any)
 	parkedRaw, _ := res[1].([]any)
-	moved := make(map[string]int64, len(movedRaw)/2)
-	for i := 0; i+1 < len(movedRaw); i += 2 {
-		path, _ := movedRaw[i].(string)
-		v, _ := movedRaw[i+1].(string)
+	if len(movedRaw) != len(keys) {
+		return nil, nil, fmt.Errorf("move hit counters: %d values for %d keys", len(movedRaw), len(keys))
+	}
+	moved := make(map[string]int64, len(keys))
+	for i, raw := range movedRaw {
+		v, _ := raw.(string)
+		if v == "" {
+			continue // absent, zero or parked
+		}
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			return nil, nil, fmt.Errorf("move hit counters: value %q: %w", v, err)
 		}
+		path, _ := h.names.PathOfHitKey(keys[i])
 		moved[path] += n
 	}
 	var parked []Parked
