@@ -48,9 +48,8 @@ func (w *Worker) consumePending(ctx context.Context) error {
 // consumeNew reads new entries ahead: while a batch is being counted in MariaDB, the next ones are already
 // being read from Redis, and reads waiting in hand are counted together (up to MergeReads: under a backlog
 // this shares the transaction's fixed cost and sums more entries per (ad_id, date) row; at rest every read
-// goes alone, as soon as it arrives). It returns the
-// first error (the entries read ahead stay pending and are re-read by consumePending) or nil when ctx ends;
-// every batch read before that is handled.
+// goes alone, as soon as it arrives). It returns the first error (the entries read ahead stay pending and
+// are re-read by consumePending) or nil when ctx ends; every batch read before that is handled.
 func (w *Worker) consumeNew(ctx context.Context, progressed func()) error {
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
