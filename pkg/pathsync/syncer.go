@@ -7,12 +7,12 @@
 //
 // # Why no hit is lost or doubled
 //
-//  1. Move: a Lua script reads and deletes each counter and adds its value to a staging hash tagged with a
+//  1. Move: a Lua script reads and deletes each counter and appends its value to a staging record tagged with a
 //     chunk id, registering the id in a pending set — atomically. A hit after the move creates a new counter
 //     that the next sync takes. Every hit is thus in exactly one place: its counter, or one chunk's staging.
 //  2. Commit: the chunk's counts are added to path_counters and the chunk id is inserted into path_sync_log
 //     (primary key) in one MariaDB transaction: both or neither.
-//  3. Finish: the staging hash and the pending entry are dropped.
+//  3. Finish: the staging record and the pending entry are dropped.
 //  4. Recover: every sync starts by committing each pending chunk left by a crashed one. A chunk whose id is
 //     already in path_sync_log was committed before the crash and is only finished; any other is committed
 //     now. So a chunk reaches MariaDB exactly once whichever step a SIGKILL interrupted.

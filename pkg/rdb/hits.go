@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -56,7 +57,7 @@ type Parked struct {
 	Reason string
 }
 
-// Move moves the counters of keys into the staging hash of syncID (hitmove.lua) and returns what it moved
+// Move moves the counters of keys into the staging record of syncID (hitmove.lua) and returns what it moved
 // (path -> hits) and what it parked.
 func (h *HitCounters) Move(ctx context.Context, syncID string, keys []string) (map[string]int64, []Parked, error) {
 	if len(keys) == 0 {
@@ -116,19 +117,26 @@ func (h *HitCounters) Pending(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
-// Staged reads a chunk's staged counters.
+// Staged reads a chunk's staged counters ("path<TAB>value" lines; a path moved twice is summed).
 func (h *HitCounters) Staged(ctx context.Context, syncID string) (map[string]int64, error) {
-	raw, err := h.c.HGetAll(ctx, h.names.SyncStaging(syncID)).Result()
+	raw, err := h.c.Get(ctx, h.names.SyncStaging(syncID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return map[string]int64{}, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read staged chunk %s: %w", syncID, err)
 	}
-	out := make(map[string]int64, len(raw))
-	for p, v := range raw {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("staged chunk %s: path %q: %w", syncID, p, err)
+	out := map[string]int64{}
+	for line := range strings.SplitSeq(strings.TrimSuffix(raw, "\n"), "\n") {
+		if line == "" {
+			continue
 		}
-		out[p] = n
+		path, v, ok := strings.Cut(line, "\t")
+		n, err := strconv.ParseInt(v, 10, 64)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("staged chunk %s: bad line %q", syncID, line)
+		}
+		out[path] += n
 	}
 	return out, nil
 }

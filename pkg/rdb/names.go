@@ -79,7 +79,8 @@ func (n Names) SyncLock() string { return n.prefix + syncLockKey }
 // to be committed to MariaDB.
 func (n Names) SyncPending() string { return n.prefix + syncPendingKey }
 
-// SyncStaging is the hash that holds one sync chunk's counters (path -> hits) between move and commit.
+// SyncStaging is the string that holds one sync chunk's counters ("path<TAB>hits" lines) between move and
+// commit.
 func (n Names) SyncStaging(syncID string) string { return n.prefix + syncStagingPrefix + syncID }
 
 // HitKeyPattern matches every path counter (for SCAN MATCH). Glob characters in the prefix are escaped.

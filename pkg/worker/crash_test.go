@@ -172,19 +172,22 @@ func TestCrashChaosExactCounts(t *testing.T) {
 
 // Targeted fault points: the process exits at the worst moments, then a clean one finishes the work.
 func TestFaultPointsExactCounts(t *testing.T) {
+	// MERGE_READS=1 makes "the Nth commit" deterministic; the last case crashes a merged transaction.
 	tests := []struct {
 		fault string
+		merge string
 		why   string
 	}{
-		{"after_commit:2", "committed in MariaDB, never acknowledged: the ledger must stop the recount"},
-		{"mid_ack:2", "half the batch acknowledged: the other half comes back and is skipped"},
-		{"before_commit:3", "read but not committed: must be counted after the restart"},
+		{"after_commit:2", "1", "committed in MariaDB, never acknowledged: the ledger must stop the recount"},
+		{"mid_ack:2", "1", "half the batch acknowledged: the other half comes back and is skipped"},
+		{"before_commit:3", "1", "read but not committed: must be counted after the restart"},
+		{"after_commit:1", "100", "a merged transaction committed, never acknowledged"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.fault, func(t *testing.T) {
+		t.Run(tt.fault+"/merge="+tt.merge, func(t *testing.T) {
 			e := newEnv(t)
 			want := e.publish(t, threeDays(5000, 13), time.UTC)
-			p := e.spawn(t, "w", "ADLY_FAULT="+tt.fault, "BATCH_SIZE=700")
+			p := e.spawn(t, "w", "ADLY_FAULT="+tt.fault, "BATCH_SIZE=700", "MERGE_READS="+tt.merge)
 			select {
 			case err := <-p.done:
 				var exit *exec.ExitError
