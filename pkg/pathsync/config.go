@@ -19,7 +19,7 @@ type Config struct {
 	FrequencyMinutes int `envconfig:"ANALYTICS_SYNC_FREQUENCY" default:"15"`
 	// Interval, when set, overrides FrequencyMinutes with any duration (tests, busy sites).
 	Interval   time.Duration `envconfig:"SYNC_INTERVAL"`
-	ChunkPaths int           `envconfig:"SYNC_CHUNK_PATHS" default:"5000"`
+	ChunkPaths int           `envconfig:"SYNC_CHUNK_PATHS" default:"20000"`
 	// LockTTL is how long the sync lock outlives a syncer that died holding it; renewed while syncing.
 	LockTTL         time.Duration `envconfig:"SYNC_LOCK_TTL" default:"60s"`
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"60s"`

@@ -45,8 +45,8 @@ var ErrLocked = errors.New("another sync is running")
 
 // Options tune a Syncer.
 type Options struct {
-	ChunkPaths int           // paths per chunk (one MariaDB transaction); default 5000
-	ScanCount  int64         // SCAN COUNT hint; default 1000
+	ChunkPaths int           // paths per chunk (one MariaDB transaction); default 20000
+	ScanCount  int64         // SCAN COUNT hint; default 5000
 	LockTTL    time.Duration // default 60s, renewed while syncing
 	Hooks      Hooks
 }
@@ -69,10 +69,10 @@ type Syncer struct {
 // New builds a Syncer.
 func New(hits *rdb.HitCounters, paths *store.PathCounts, log *zap.Logger, metrics *Metrics, opts Options) *Syncer {
 	if opts.ChunkPaths <= 0 {
-		opts.ChunkPaths = 5000
+		opts.ChunkPaths = 20000
 	}
 	if opts.ScanCount <= 0 {
-		opts.ScanCount = 1000
+		opts.ScanCount = 5000
 	}
 	if opts.LockTTL <= 0 {
 		opts.LockTTL = 60 * time.Second
