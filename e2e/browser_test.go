@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,27 +14,12 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"adly/pkg/proctest"
 	"adly/pkg/rdb"
 	"adly/pkg/rdb/rdbtest"
 	"adly/pkg/store"
 	"adly/pkg/store/storetest"
 )
-
-func build(t *testing.T, dir string, cmds ...string) {
-	t.Helper()
-	for _, c := range cmds {
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, c), "adly/cmd/"+c).CombinedOutput()
-		require.NoError(t, err, "%s", out)
-	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().String()
-}
 
 func start(t *testing.T, bin string, env ...string) {
 	t.Helper()
@@ -77,13 +61,11 @@ func chromiumPath(t *testing.T) string {
 func TestBrowserTracksImpressionsAndClicksIntoMariaDB(t *testing.T) {
 	prefix := rdbtest.Prefix(t)
 	db, dbCfg := storetest.New(t)
-	bin := t.TempDir()
-	build(t, bin, "api", "impression-worker", "click-worker")
-	httpAddr := freeAddr(t)
+	httpAddr := proctest.FreeAddr(t)
 	common := []string{"REDIS_KEY_PREFIX=" + prefix, "DB_NAME=" + dbCfg.Name, "LOG_LEVEL=warn", "ADMIN_ADDR=127.0.0.1:0", "BLOCK=200ms"}
-	start(t, filepath.Join(bin, "api"), append(common, "HTTP_ADDR="+httpAddr)...)
-	start(t, filepath.Join(bin, "impression-worker"), common...)
-	start(t, filepath.Join(bin, "click-worker"), common...)
+	start(t, proctest.Binary(t, "api"), append(common, "HTTP_ADDR="+httpAddr)...)
+	start(t, proctest.Binary(t, "impression-worker"), common...)
+	start(t, proctest.Binary(t, "click-worker"), common...)
 	base := "http://" + httpAddr
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(base + "/")

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -16,28 +14,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"adly/pkg/proctest"
 	"adly/pkg/rdb/rdbtest"
 )
 
-// buildAPI compiles this command once per test binary run.
-func buildAPI(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "api")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	return bin
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().String()
-}
-
 func TestBadConfigurationExitsWithStatus2NamingTheVariable(t *testing.T) {
-	bin := buildAPI(t)
+	bin := proctest.Binary(t, "api")
 	tests := []struct{ env, want string }{
 		{"REDIS_PORT=abc", `REDIS_PORT="abc" is not a valid integer`},
 		{"REDIS_PORT=70000", "REDIS_PORT must be a port between 1 and 65535"},
@@ -64,9 +46,9 @@ func TestBadConfigurationExitsWithStatus2NamingTheVariable(t *testing.T) {
 
 // SIGTERM: the process stops accepting, finishes what it holds and exits 0.
 func TestSIGTERMExitsCleanly(t *testing.T) {
-	bin := buildAPI(t)
+	bin := proctest.Binary(t, "api")
 	prefix := rdbtest.Prefix(t)
-	httpAddr, adminAddr := freeAddr(t), freeAddr(t)
+	httpAddr, adminAddr := proctest.FreeAddr(t), proctest.FreeAddr(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "HTTP_ADDR="+httpAddr, "ADMIN_ADDR="+adminAddr, "REDIS_KEY_PREFIX="+prefix, "LOG_LEVEL=warn")
 	require.NoError(t, cmd.Start())

@@ -47,7 +47,7 @@ func (r Redis) Validate() error {
 	if r.DB < 0 {
 		return fmt.Errorf("REDIS_DB must be >= 0, got %d", r.DB)
 	}
-	return positive("REDIS_DIAL_TIMEOUT", r.DialTimeout)
+	return Positive("REDIS_DIAL_TIMEOUT", r.DialTimeout)
 }
 
 // DB is how a binary reaches MariaDB.
@@ -126,15 +126,13 @@ func checkPort(name string, p int) error {
 	return nil
 }
 
-func positive(name string, d time.Duration) error {
+// Positive reports an error naming the variable when d is not positive.
+func Positive(name string, d time.Duration) error {
 	if d <= 0 {
 		return fmt.Errorf("%s must be a positive duration, got %s", name, d)
 	}
 	return nil
 }
-
-// Positive reports an error naming the variable when d is not positive.
-func Positive(name string, d time.Duration) error { return positive(name, d) }
 
 // CheckAddr reports an error naming the variable when addr is not host:port.
 func CheckAddr(name, addr string) error {

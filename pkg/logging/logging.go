@@ -1,4 +1,5 @@
-// Package logging owns the construction of adly's zap loggers. It never logs by itself and keeps no global
+// Package logging owns the construction of adly's zap loggers, and Every, which keeps a repeated error
+// from flooding them. It never logs by itself and keeps no global
 // logger: each binary builds one root logger and hands components a child with log.Named("component").
 package logging
 

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,37 +15,16 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"adly/pkg/proctest"
 )
 
 // These tests run the real path-syncer binary, kill it with SIGKILL at random moments or make it exit at
 // injected fault points around the commit, while hits keep arriving; the totals must stay exact.
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-func syncerBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "adly-syncer-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "path-syncer")
-		if out, err := exec.Command("go", "build", "-o", binPath, "adly/cmd/path-syncer").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("%v: %s", err, out)
-		}
-	})
-	require.NoError(t, buildErr)
-	return binPath
-}
-
 func (e *env) command(t *testing.T, args []string, extra ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(syncerBinary(t), args...)
+	cmd := exec.Command(proctest.Binary(t, "path-syncer"), args...)
 	cmd.Env = append(os.Environ(), "REDIS_KEY_PREFIX="+e.names.Prefix(), "DB_NAME="+e.dbName,
 		"ADMIN_ADDR=127.0.0.1:0", "LOG_LEVEL=error", "SYNC_CHUNK_PATHS=20", "SYNC_INTERVAL=30ms",
 		"SYNC_LOCK_TTL=300ms") // a killed syncer's lock expires quickly

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"adly/pkg/event"
+	"adly/pkg/logging"
 )
 
 //go:embed publish.lua
@@ -75,7 +76,7 @@ type Publisher struct {
 
 	queue    chan *pending
 	offsetMs atomic.Int64 // Redis clock minus local clock, in ms
-	errLog   logLimiter
+	errLog   *logging.Every
 }
 
 // NewPublisher builds a Publisher. The client must be built with NoRetries.
@@ -91,7 +92,7 @@ func NewPublisher(client redis.UniversalClient, names Names, log *zap.Logger, me
 		margin:  min(opts.Timeout/4, 100*time.Millisecond),
 		cluster: cluster,
 		queue:   make(chan *pending, opts.QueueSize),
-		errLog:  logLimiter{every: 10 * time.Second},
+		errLog:  logging.NewEvery(10 * time.Second),
 	}
 }
 
@@ -248,17 +249,17 @@ func (p *Publisher) flush(batch []*pending) {
 		p.finish(live, fmt.Errorf("%w: the write could not start before its deadline", ErrUnavailable))
 		return
 	}
-	groups := p.build(live, cutoff.UnixMilli()+p.offsetMs.Load())
+	calls := p.build(live, cutoff.UnixMilli()+p.offsetMs.Load())
 
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	start := time.Now()
-	err := p.exec(ctx, groups)
+	err := p.exec(ctx, calls)
 	p.metrics.writeSeconds.Observe(time.Since(start).Seconds())
 	p.metrics.flushEvents.Observe(float64(events))
 	if err == nil {
-		for _, g := range groups {
-			if err = g.assign(); err != nil {
+		for _, c := range calls {
+			if err = c.assign(); err != nil {
 				break
 			}
 		}
@@ -285,19 +286,19 @@ func (p *Publisher) finish(live []*pending, err error) {
 	}
 }
 
-// exec runs every group's script in one pipeline (one round trip per node). A group answered NOSCRIPT (Redis
+// exec runs every script call in one pipeline (one round trip per node). A call answered NOSCRIPT (Redis
 // restarted and lost its script cache) was not executed, so sending it again with EVAL is safe.
-func (p *Publisher) exec(ctx context.Context, groups []*group) error {
+func (p *Publisher) exec(ctx context.Context, calls []*scriptCall) error {
 	pipe := p.client.Pipeline()
-	for _, g := range groups {
-		g.cmd = publishScript.EvalSha(ctx, pipe, g.keys, g.args...)
+	for _, c := range calls {
+		c.cmd = publishScript.EvalSha(ctx, pipe, c.keys, c.args...)
 	}
 	_, _ = pipe.Exec(ctx)
-	for _, g := range groups {
-		err := g.cmd.Err()
+	for _, c := range calls {
+		err := c.cmd.Err()
 		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			g.cmd = publishScript.Eval(ctx, p.client, g.keys, g.args...)
-			err = g.cmd.Err()
+			c.cmd = publishScript.Eval(ctx, p.client, c.keys, c.args...)
+			err = c.cmd.Err()
 		}
 		if err != nil {
 			return err
@@ -325,7 +326,7 @@ func (p *Publisher) classify(err error) error {
 		reason, out = "unavailable", fmt.Errorf("%w: %s", ErrUnavailable, msg)
 	}
 	p.metrics.errors.WithLabelValues(reason).Inc()
-	if p.errLog.allow() {
+	if p.errLog.Allow() {
 		p.log.Error("redis write failed", zap.String("reason", reason), zap.Error(err))
 	}
 	return out
@@ -334,16 +335,4 @@ func (p *Publisher) classify(err error) error {
 func isTimeout(err error) bool {
 	var t interface{ Timeout() bool }
 	return errors.As(err, &t) && t.Timeout()
-}
-
-// logLimiter lets one log line through per interval.
-type logLimiter struct {
-	every time.Duration
-	next  atomic.Int64
-}
-
-func (l *logLimiter) allow() bool {
-	now := time.Now().UnixNano()
-	next := l.next.Load()
-	return now >= next && l.next.CompareAndSwap(next, now+int64(l.every))
 }

@@ -13,13 +13,13 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"adly/pkg/event"
+	"adly/pkg/logging"
 	"adly/pkg/rdb"
 )
 
@@ -53,7 +53,7 @@ type Middleware struct {
 	opts    Options
 	queue   chan string
 	metrics metrics
-	lastLog atomic.Int64
+	errLog  *logging.Every
 }
 
 type metrics struct {
@@ -74,7 +74,7 @@ func New(hits *rdb.HitCounters, log *zap.Logger, reg prometheus.Registerer, opts
 	if opts.LogEvery <= 0 {
 		opts.LogEvery = time.Minute
 	}
-	m := &Middleware{hits: hits, log: log, opts: opts, queue: make(chan string, opts.QueueSize)}
+	m := &Middleware{hits: hits, log: log, opts: opts, queue: make(chan string, opts.QueueSize), errLog: logging.NewEvery(opts.LogEvery)}
 	m.metrics = metrics{
 		queued:  prometheus.NewCounter(prometheus.CounterOpts{Name: "adly_tracking_hits_queued_total", Help: "Hits counted by the middleware and queued for Redis."}),
 		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "adly_tracking_hits_written_total", Help: "Hits written to Redis."}),
@@ -184,8 +184,7 @@ func (m *Middleware) flush(counts map[string]int64) {
 	m.metrics.flushSecond.Observe(time.Since(start).Seconds())
 	if err != nil {
 		m.metrics.dropped.WithLabelValues("redis_error").Add(float64(total))
-		now := time.Now().UnixNano()
-		if last := m.lastLog.Load(); now-last >= int64(m.opts.LogEvery) && m.lastLog.CompareAndSwap(last, now) {
+		if m.errLog.Allow() {
 			m.log.Error("path hits not written to Redis (failing open; counted in adly_tracking_hits_dropped_total)", zap.Int64("hits", total), zap.Error(err))
 		}
 		return

@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,35 +16,12 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"adly/pkg/event"
+	"adly/pkg/proctest"
 	"adly/pkg/rdb"
 )
 
 // These tests run the real impression-worker binary and kill it with SIGKILL (or make it exit at injected
 // fault points) while it works, then compare every (ad_id, date) count with what was published, exactly.
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-func workerBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "adly-worker-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "impression-worker")
-		out, err := exec.Command("go", "build", "-o", binPath, "adly/cmd/impression-worker").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("%v: %s", err, out)
-		}
-	})
-	require.NoError(t, buildErr)
-	return binPath
-}
 
 // proc is one worker process.
 type proc struct {
@@ -56,7 +31,7 @@ type proc struct {
 
 func (e *env) spawn(t *testing.T, consumer string, extra ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(workerBinary(t))
+	cmd := exec.Command(proctest.Binary(t, "impression-worker"))
 	cmd.Env = append(os.Environ(),
 		"REDIS_KEY_PREFIX="+e.names.Prefix(), "DB_NAME="+e.dbName, "ADMIN_ADDR=127.0.0.1:0",
 		"CONSUMER_NAME="+consumer, "BLOCK=200ms", "CLAIM_MIN_IDLE=2s", "CLAIM_INTERVAL=300ms",

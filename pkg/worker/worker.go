@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"adly/pkg/logging"
 	"adly/pkg/rdb"
 	"adly/pkg/store"
 )
@@ -40,8 +41,8 @@ type Worker struct {
 	metrics *Metrics
 	opts    Options
 
-	mu      sync.Mutex
-	lastLog map[string]time.Time
+	mu     sync.Mutex
+	errLog map[string]*logging.Every // per operation
 }
 
 // New builds a Worker.
@@ -49,7 +50,7 @@ func New(group *rdb.Group, counter *store.Counter, log *zap.Logger, metrics *Met
 	if opts.Location == nil {
 		opts.Location = time.UTC
 	}
-	return &Worker{group: group, counter: counter, log: log, metrics: metrics, opts: opts, lastLog: map[string]time.Time{}}
+	return &Worker{group: group, counter: counter, log: log, metrics: metrics, opts: opts, errLog: map[string]*logging.Every{}}
 }
 
 // Run creates the group if needed, then runs the consume, reclaim, trim and maintenance loops until ctx
@@ -235,14 +236,13 @@ func span(msgs []rdb.Message) store.Range {
 func (w *Worker) fail(op, what string, err error) {
 	w.metrics.errors.WithLabelValues(op).Inc()
 	w.mu.Lock()
-	last := w.lastLog[op]
-	now := time.Now()
-	logIt := now.Sub(last) > time.Minute
-	if logIt {
-		w.lastLog[op] = now
+	every, ok := w.errLog[op]
+	if !ok {
+		every = logging.NewEvery(time.Minute)
+		w.errLog[op] = every
 	}
 	w.mu.Unlock()
-	if logIt && !errors.Is(err, context.Canceled) {
+	if every.Allow() && !errors.Is(err, context.Canceled) {
 		w.log.Error(what+" failed; retrying with backoff", zap.String("op", op), zap.Error(err))
 	}
 }

@@ -8,15 +8,15 @@ import (
 	"adly/pkg/event"
 )
 
-// group is one script call: the events of a flush whose keys live in one hash slot. Against a single node
-// every event of a flush is in one group; against a cluster there is one group per slot.
-type group struct {
+// scriptCall is one call of publish.lua: the events of a flush whose keys live in one hash slot. Against a
+// single node every event of a flush goes in one call; against a cluster there is one call per slot.
+type scriptCall struct {
 	keys []string
 	args []any
 	nx   int
 	// where each XADD entry's ID goes: refs[k] is the k-th entry's caller and event index.
 	refs []ref
-	hits map[string]int // hit key -> index into keys
+	hits map[string]int // hit key -> index into args
 	cmd  *redis.Cmd
 }
 
@@ -25,38 +25,26 @@ type ref struct {
 	idx int
 }
 
-// build lays out the script calls for the calls in live. cutoffMs is on the Redis clock.
-func (p *Publisher) build(live []*pending, cutoffMs int64) []*group {
+// build lays out the script calls for the calls in live. cutoffMs is on the Redis clock. Stream entries come
+// first in each call, hit counters after them, as publish.lua expects.
+func (p *Publisher) build(live []*pending, cutoffMs int64) []*scriptCall {
 	for _, pd := range live {
 		pd.ids = make([]string, len(pd.events))
 	}
-	if !p.cluster {
-		g := newGroup(cutoffMs)
-		for _, pd := range live {
-			for i, e := range pd.events {
-				g.addStream(p.names.Stream(e.Type), pd, i, e)
-			}
+	bySlot := map[uint16]*scriptCall{}
+	var order []*scriptCall
+	get := func(key string) *scriptCall {
+		var slot uint16
+		if p.cluster {
+			slot = Slot(key)
 		}
-		for _, pd := range live {
-			for _, e := range pd.events {
-				if e.Type == event.Hit {
-					g.addHit(p.names.HitKey(e.Path))
-				}
-			}
-		}
-		return []*group{g.finish()}
-	}
-	bySlot := map[uint16]*group{}
-	var order []*group
-	get := func(key string) *group {
-		s := Slot(key)
-		g, ok := bySlot[s]
+		c, ok := bySlot[slot]
 		if !ok {
-			g = newGroup(cutoffMs)
-			bySlot[s] = g
-			order = append(order, g)
+			c = newScriptCall(cutoffMs)
+			bySlot[slot] = c
+			order = append(order, c)
 		}
-		return g
+		return c
 	}
 	for _, pd := range live {
 		for i, e := range pd.events {
@@ -74,21 +62,18 @@ func (p *Publisher) build(live []*pending, cutoffMs int64) []*group {
 			}
 		}
 	}
-	for _, g := range order {
-		g.finish()
+	for _, c := range order {
+		c.finish()
 	}
 	return order
 }
 
-func newGroup(cutoffMs int64) *group {
-	return &group{args: []any{cutoffMs, 0}}
+func newScriptCall(cutoffMs int64) *scriptCall {
+	return &scriptCall{args: []any{cutoffMs, 0}}
 }
 
-// addStream adds one XADD entry; hits are skipped here and added by addHit after all entries.
-func (g *group) addStream(key string, pd *pending, i int, e event.Event) {
-	if e.Type == event.Hit {
-		return
-	}
+// addStream adds one XADD entry.
+func (g *scriptCall) addStream(key string, pd *pending, i int, e event.Event) {
 	g.keys = append(g.keys, key)
 	g.args = append(g.args, e.AdID, pd.ts)
 	g.refs = append(g.refs, ref{pd: pd, idx: i})
@@ -96,7 +81,7 @@ func (g *group) addStream(key string, pd *pending, i int, e event.Event) {
 }
 
 // addHit adds one to a path's counter; several hits on one path in a flush become one INCRBY.
-func (g *group) addHit(key string) {
+func (g *scriptCall) addHit(key string) {
 	if g.hits == nil {
 		g.hits = map[string]int{}
 	}
@@ -109,13 +94,13 @@ func (g *group) addHit(key string) {
 	g.hits[key] = len(g.args) - 1
 }
 
-func (g *group) finish() *group {
+// finish fills in the number of stream entries, publish.lua's ARGV[2].
+func (g *scriptCall) finish() {
 	g.args[1] = g.nx
-	return g
 }
 
 // assign hands each XADD entry's stream ID to its caller.
-func (g *group) assign() error {
+func (g *scriptCall) assign() error {
 	res, err := g.cmd.Slice()
 	if err != nil {
 		return err

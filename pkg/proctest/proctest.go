@@ -1,0 +1,51 @@
+// Package proctest owns what tests need to run adly's binaries as real processes (so that they can be killed
+// with SIGKILL): building a command once per test run, and picking a free loopback address. It is for tests
+// only and never starts anything by itself.
+package proctest
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	mu    sync.Mutex
+	built = map[string]string{} // command name -> binary path
+	dir   string
+)
+
+// Binary builds adly/cmd/<name> (once per test process) and returns the binary's path.
+func Binary(t testing.TB, name string) string {
+	t.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	if p, ok := built[name]; ok {
+		return p
+	}
+	if dir == "" {
+		d, err := os.MkdirTemp("", "adly-bin")
+		require.NoError(t, err)
+		dir = d
+	}
+	p := filepath.Join(dir, name)
+	out, err := exec.Command("go", "build", "-o", p, "adly/cmd/"+name).CombinedOutput()
+	require.NoError(t, err, "%s", fmt.Sprintf("go build adly/cmd/%s: %s", name, out))
+	built[name] = p
+	return p
+}
+
+// FreeAddr returns a loopback address that was free a moment ago.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().String()
+}
