@@ -61,7 +61,7 @@
 # Environment for mode syncer (defaults):
 #   PATHS (1000000)    distinct paths written before every round
 #   ROUNDS (3)         rounds; the machine is noisy, so the summary uses medians
-#   SYNC_CHUNK_PATHS   passed to path-syncer when set (its default is 5000)
+#   SYNC_CHUNK_PATHS   passed to path-syncer when set (its default is 20000)
 #   GOMAXPROCS         passed to path-syncer and the ceiling loop when set
 #   REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, DB_HOST, DB_PORT,
 #   DB_USER, DB_PASS as for path-syncer (both on loopback). DB_NAME is not
@@ -662,7 +662,7 @@ bench_syncer() {
 	if ! [[ $PATHS =~ ^[1-9][0-9]{0,8}$ ]] || ((PATHS > 100000000)); then
 		die "PATHS must be an integer between 1 and 100000000, got '$PATHS'"
 	fi
-	local chunk_note="SYNC_CHUNK_PATHS unset (path-syncer default: 5000)"
+	local chunk_note="SYNC_CHUNK_PATHS unset (path-syncer default: 20000)"
 	if [[ -n ${SYNC_CHUNK_PATHS:-} ]]; then
 		if ! [[ $SYNC_CHUNK_PATHS =~ ^[1-9][0-9]{0,5}$ ]] || ((SYNC_CHUNK_PATHS > 100000)); then
 			die "SYNC_CHUNK_PATHS must be an integer between 1 and 100000, got '$SYNC_CHUNK_PATHS'"

@@ -8,6 +8,7 @@ package event
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -127,4 +128,34 @@ func truncate(s string) string {
 		return s
 	}
 	return strings.ToValidUTF8(s[:max], "") + "…"
+}
+
+// PathCount is a number of hits on one path.
+type PathCount struct {
+	Path string
+	Hits int64
+}
+
+// MergePathCounts sorts counts by path (byte order) and sums the entries of a path that appears more than
+// once, in place, returning the shortened slice.
+func MergePathCounts(counts []PathCount) []PathCount {
+	slices.SortFunc(counts, func(a, b PathCount) int { return strings.Compare(a.Path, b.Path) })
+	out := counts[:0]
+	for _, c := range counts {
+		if n := len(out); n > 0 && out[n-1].Path == c.Path {
+			out[n-1].Hits += c.Hits
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// SumHits is the total of counts.
+func SumHits(counts []PathCount) int64 {
+	var t int64
+	for _, c := range counts {
+		t += c.Hits
+	}
+	return t
 }

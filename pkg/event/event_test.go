@@ -99,3 +99,27 @@ func TestParseType(t *testing.T) {
 	_, err = ParseType("")
 	require.ErrorContains(t, err, "type is required")
 }
+
+func TestMergePathCounts(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []PathCount
+		want []PathCount
+	}{
+		{"empty", nil, []PathCount{}},
+		{"one", []PathCount{{"/a", 2}}, []PathCount{{"/a", 2}}},
+		{"sorted by bytes", []PathCount{{"/b", 1}, {"/a", 2}, {"/B", 3}}, []PathCount{{"/B", 3}, {"/a", 2}, {"/b", 1}}},
+		{"duplicates summed", []PathCount{{"/x", 1}, {"/a", 2}, {"/x", 4}, {"/a", 1}, {"/x", 1}}, []PathCount{{"/a", 3}, {"/x", 6}}},
+		{"trailing space is another path", []PathCount{{"/a ", 1}, {"/a", 1}}, []PathCount{{"/a", 1}, {"/a ", 1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := MergePathCounts(tt.in)
+			if got == nil {
+				got = []PathCount{}
+			}
+			require.Equal(t, tt.want, got)
+			require.Equal(t, SumHits(tt.want), SumHits(got))
+		})
+	}
+}

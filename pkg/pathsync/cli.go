@@ -59,6 +59,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	paths := store.NewPathCounts(db)
+	defer func() { _ = paths.Close() }()
 	hooks := FaultHooks(cfg.Fault, func() {
 		log.Warn("ADLY_FAULT: exiting at the injected fault point", zap.String("fault", cfg.Fault))
 		os.Exit(3)

@@ -138,15 +138,13 @@ func TestCrashChaosExactTotals(t *testing.T) {
 	wait := e.storm(t, stop)
 
 	rng := rand.New(rand.NewPCG(5, 6))
-	kills := 0
-	until := time.Now().Add(6 * time.Second)
-	for time.Now().Before(until) {
+	const kills = 20
+	for range kills {
 		cmd := e.command(t, nil)
 		require.NoError(t, cmd.Start())
 		time.Sleep(time.Duration(50+rng.IntN(250)) * time.Millisecond)
 		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 		_ = cmd.Wait()
-		kills++
 	}
 	close(stop)
 	made := wait()
@@ -160,7 +158,6 @@ func TestCrashChaosExactTotals(t *testing.T) {
 	rows, err := e.paths.All(context.Background())
 	require.NoError(t, err)
 	t.Logf("%d hits on %d paths, %d SIGKILLs: exact", hits, len(rows), kills)
-	require.GreaterOrEqual(t, kills, 15)
 }
 
 func TestFaultPointsAroundTheCommit(t *testing.T) {

@@ -151,6 +151,7 @@ func (s *Syncer) recoverPending(ctx context.Context, res *Result) error {
 		if err != nil {
 			return err
 		}
+		counts = event.MergePathCounts(counts)
 		committed, err := s.commit(ctx, id, counts)
 		if err != nil {
 			return err
@@ -160,7 +161,7 @@ func (s *Syncer) recoverPending(ctx context.Context, res *Result) error {
 		res.Recovered++
 		if committed {
 			res.Paths += len(counts)
-			res.Hits += sum(counts)
+			res.Hits += event.SumHits(counts)
 		}
 	}
 	return nil
@@ -177,7 +178,7 @@ const committers = 2
 func (s *Syncer) moveAndCommit(ctx context.Context, res *Result) error {
 	type chunk struct {
 		id     string
-		counts map[string]int64
+		counts []event.PathCount
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -191,19 +192,20 @@ func (s *Syncer) moveAndCommit(ctx context.Context, res *Result) error {
 				if err != nil {
 					continue // drain; the chunks stay staged for the next sync
 				}
-				if _, err = s.commit(ctx, c.id, c.counts); err != nil {
+				counts := event.MergePathCounts(c.counts)
+				if _, err = s.commit(ctx, c.id, counts); err != nil {
 					cancel()
 					continue
 				}
 				mu.Lock()
-				res.Paths += len(c.counts)
-				res.Hits += sum(c.counts)
+				res.Paths += len(counts)
+				res.Hits += event.SumHits(counts)
 				mu.Unlock()
 			}
 			committed <- err
 		}()
 	}
-	moveErr := s.move(ctx, func(id string, counts map[string]int64) bool {
+	moveErr := s.move(ctx, func(id string, counts []event.PathCount) bool {
 		select {
 		case full <- chunk{id, counts}:
 			return true
@@ -224,15 +226,18 @@ func (s *Syncer) moveAndCommit(ctx context.Context, res *Result) error {
 	return moveErr
 }
 
-// move scans the counters and hands each full chunk (and the last one) to emit.
-func (s *Syncer) move(ctx context.Context, emit func(string, map[string]int64) bool, res *Result) error {
-	chunkID, chunk := newID(), map[string]int64{}
+// move scans the counters and hands each full chunk (and the last one) to emit. A chunk holds at most
+// ChunkPaths moved counters (a path moved twice, because SCAN returned it twice and a hit arrived in between,
+// counts twice here and is merged before the commit).
+func (s *Syncer) move(ctx context.Context, emit func(string, []event.PathCount) bool, res *Result) error {
+	newChunk := func() []event.PathCount { return make([]event.PathCount, 0, s.opts.ChunkPaths) }
+	chunkID, chunk := newID(), newChunk()
 	flush := func() bool {
 		if len(chunk) == 0 {
 			return true
 		}
 		ok := emit(chunkID, chunk)
-		chunkID, chunk = newID(), map[string]int64{}
+		chunkID, chunk = newID(), newChunk()
 		return ok
 	}
 	var cursor uint64
@@ -245,15 +250,13 @@ func (s *Syncer) move(ctx context.Context, emit func(string, map[string]int64) b
 		for len(keys) > 0 { // never let a chunk grow past ChunkPaths, whatever SCAN's page size
 			part := keys[:min(len(keys), max(s.opts.ChunkPaths-len(chunk), 1))]
 			keys = keys[len(part):]
-			moved, parked, err := s.hits.Move(ctx, chunkID, part)
-			if err != nil {
+			var parked []rdb.Parked
+			var err error
+			if chunk, parked, err = s.hits.Move(ctx, chunkID, part, chunk); err != nil {
 				return err
 			}
 			for _, p := range parked {
 				s.reportParked(p.Key, p.Reason, res)
-			}
-			for path, n := range moved {
-				chunk[path] += n
 			}
 			if len(chunk) >= s.opts.ChunkPaths && !flush() {
 				return ctx.Err()
@@ -269,8 +272,8 @@ func (s *Syncer) move(ctx context.Context, emit func(string, map[string]int64) b
 	}
 }
 
-// commit writes one staged chunk to MariaDB and drops its staging.
-func (s *Syncer) commit(ctx context.Context, id string, counts map[string]int64) (bool, error) {
+// commit writes one staged chunk (merged: sorted by path, each path once) to MariaDB and drops its staging.
+func (s *Syncer) commit(ctx context.Context, id string, counts []event.PathCount) (bool, error) {
 	call(s.opts.Hooks.AfterMove)
 	committed, err := s.paths.CommitChunk(ctx, id, counts)
 	if err != nil {
@@ -282,7 +285,7 @@ func (s *Syncer) commit(ctx context.Context, id string, counts map[string]int64)
 	}
 	if committed {
 		s.metrics.paths.Add(float64(len(counts)))
-		s.metrics.hits.Add(float64(sum(counts)))
+		s.metrics.hits.Add(float64(event.SumHits(counts)))
 	}
 	return committed, nil
 }
@@ -327,14 +330,6 @@ func (s *Syncer) reportParked(key, reason string, res *Result) {
 		zap.String("parked_as", s.hits.Names().ParkedKey(path)))
 	res.Errors = append(res.Errors, fmt.Sprintf("%q: %s (parked under %q)", key, reason, s.hits.Names().ParkedKey(path)))
 	s.metrics.badKeys.Inc()
-}
-
-func sum(m map[string]int64) int64 {
-	var t int64
-	for _, n := range m {
-		t += n
-	}
-	return t
 }
 
 func newID() string {

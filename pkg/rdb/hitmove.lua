@@ -1,50 +1,60 @@
--- Moves hit counters into a sync chunk's staging record, atomically per call: each counter is read and
--- deleted in one step (GETDEL), so a hit that arrives afterwards creates a new counter for the next sync and is
--- never lost. The staging record is a string of "path<TAB>value<LF>" lines, appended once per call (paths
--- hold no control characters: the syncer parks those keys before moving). A key that is not a counter (another type, or a value that is not a non-negative integer of at most
--- 18 digits) is moved to the parked prefix instead, with the reason returned.
+-- Moves hit counters into a sync chunk's staging record, atomically per call: the counters are read (MGET) and
+-- deleted (DEL) inside one script, so a hit that arrives afterwards creates a new counter for the next sync and
+-- is never lost. Native multi-key commands, not one call per key, and no string built per key: a script's
+-- per-call and per-string overheads would cost more than the counters themselves. The staging record is a string
+-- of "key<LF>value<LF>" pairs, appended once per call (keys hold no control characters: the syncer parks those
+-- before moving). A key that is not a counter (another type, or a value that is not a non-negative integer of at
+-- most 18 digits) is renamed to the parked prefix instead, with the reason returned.
 -- KEYS[1] staging string, KEYS[2] pending set, KEYS[3..] hit keys
 -- ARGV[1] sync id, ARGV[2] length of the hit key prefix, ARGV[3] parked key prefix
--- Returns {moved, parked}: moved[i] is the value taken from KEYS[i+2] ("" when nothing was moved from it),
+-- Returns {pairs, parked}: pairs is what was appended to the staging record ("" when nothing was moved),
 -- parked is {key, reason, ...}.
 local plen = tonumber(ARGV[2])
-local moved, parked, lines = {}, {}, {}
-local registered = false
-local function parkTarget(path)
+local parked, lines, nl = {}, {}, 0
+local function park(k, path, reason)
   local target = ARGV[3] .. path
   if redis.call('EXISTS', target) == 1 then
     target = target .. ':' .. ARGV[1]
   end
-  return target
+  redis.call('RENAME', k, target)
+  parked[#parked + 1] = k
+  parked[#parked + 1] = reason
 end
-for i = 3, #KEYS do
-  local k = KEYS[i]
-  moved[i - 2] = ''
-  local v = redis.pcall('GETDEL', k)
-  if type(v) == 'table' and v['err'] then
-    -- not a string: park the key as it is
-    local path = string.sub(k, plen + 1)
-    local typ = redis.call('TYPE', k)['ok']
-    redis.call('RENAME', k, parkTarget(path))
-    table.insert(parked, k)
-    table.insert(parked, 'holds a ' .. typ .. ', not a counter')
-  elseif v then
-    local path = string.sub(k, plen + 1)
-    if #v > 18 or not string.match(v, '^%d+$') then
-      redis.call('SET', parkTarget(path), v)
-      table.insert(parked, k)
-      table.insert(parked, 'value "' .. string.sub(v, 1, 40) .. '" is not a non-negative integer')
-    elseif v ~= '0' then
-      if not registered then
-        redis.call('SADD', KEYS[2], ARGV[1])
-        registered = true
+local slice = 1000 -- keys per MGET/DEL: stays far below Lua's limit on unpacked arguments
+for first = 3, #KEYS, slice do
+  local last = math.min(first + slice - 1, #KEYS)
+  local vals = redis.call('MGET', unpack(KEYS, first, last))
+  local del, nd = {}, 0
+  for j = 1, last - first + 1 do
+    local k, v = KEYS[first + j - 1], vals[j]
+    if v then
+      if #v > 18 or not string.match(v, '^%d+$') then
+        park(k, string.sub(k, plen + 1), 'value "' .. string.sub(v, 1, 40) .. '" is not a non-negative integer')
+      else
+        nd = nd + 1
+        del[nd] = k
+        if v ~= '0' then
+          lines[nl + 1] = k
+          lines[nl + 2] = v
+          nl = nl + 2
+        end
       end
-      lines[#lines + 1] = path .. '\t' .. v .. '\n'
-      moved[i - 2] = v
+    else
+      -- MGET answers nil for a missing key and for a key of another type
+      local typ = redis.call('TYPE', k)['ok']
+      if typ ~= 'none' then
+        park(k, string.sub(k, plen + 1), 'holds a ' .. typ .. ', not a counter')
+      end
     end
   end
+  if nd > 0 then
+    redis.call('DEL', unpack(del))
+  end
 end
-if #lines > 0 then
-  redis.call('APPEND', KEYS[1], table.concat(lines))
+local out = ''
+if nl > 0 then
+  out = table.concat(lines, '\n') .. '\n'
+  redis.call('SADD', KEYS[2], ARGV[1])
+  redis.call('APPEND', KEYS[1], out)
 end
-return {moved, parked}
+return {out, parked}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"adly/pkg/event"
 )
 
 //go:embed hitmove.lua
@@ -57,39 +59,26 @@ type Parked struct {
 	Reason string
 }
 
-// Move moves the counters of keys into the staging record of syncID (hitmove.lua) and returns what it moved
-// (path -> hits) and what it parked.
-func (h *HitCounters) Move(ctx context.Context, syncID string, keys []string) (map[string]int64, []Parked, error) {
+// Move moves the counters of keys into the staging record of syncID (hitmove.lua), appends what it moved to
+// into (a key that vanished or held 0 adds nothing) and returns it with what it parked.
+func (h *HitCounters) Move(ctx context.Context, syncID string, keys []string, into []event.PathCount) ([]event.PathCount, []Parked, error) {
 	if len(keys) == 0 {
-		return nil, nil, nil
+		return into, nil, nil
 	}
 	all := make([]string, 0, len(keys)+2)
 	all = append(all, h.names.SyncStaging(syncID), h.names.SyncPending())
 	all = append(all, keys...)
 	res, err := hitMoveScript.Run(ctx, h.c, all, syncID, len(h.names.HitKey("")), h.names.ParkedKey("")).Slice()
 	if err != nil {
-		return nil, nil, fmt.Errorf("move hit counters: %w", err)
+		return into, nil, fmt.Errorf("move hit counters: %w", err)
 	}
 	if len(res) != 2 {
-		return nil, nil, errors.New("move hit counters: unexpected reply")
+		return into, nil, errors.New("move hit counters: unexpected reply")
 	}
-	movedRaw, _ := res[0].([]any)
+	pairs, _ := res[0].(string)
 	parkedRaw, _ := res[1].([]any)
-	if len(movedRaw) != len(keys) {
-		return nil, nil, fmt.Errorf("move hit counters: %d values for %d keys", len(movedRaw), len(keys))
-	}
-	moved := make(map[string]int64, len(keys))
-	for i, raw := range movedRaw {
-		v, _ := raw.(string)
-		if v == "" {
-			continue // absent, zero or parked
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return nil, nil, fmt.Errorf("move hit counters: value %q: %w", v, err)
-		}
-		path, _ := h.names.PathOfHitKey(keys[i])
-		moved[path] += n
+	if into, err = h.appendStaged(into, pairs); err != nil {
+		return into, nil, fmt.Errorf("move hit counters: %w", err)
 	}
 	var parked []Parked
 	for i := 0; i+1 < len(parkedRaw); i += 2 {
@@ -97,7 +86,7 @@ func (h *HitCounters) Move(ctx context.Context, syncID string, keys []string) (m
 		r, _ := parkedRaw[i+1].(string)
 		parked = append(parked, Parked{Key: k, Reason: r})
 	}
-	return moved, parked, nil
+	return into, parked, nil
 }
 
 // Park moves a hit key aside (to analytics:parked:<path>) so that it is neither synced nor retried forever.
@@ -117,28 +106,37 @@ func (h *HitCounters) Pending(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
-// Staged reads a chunk's staged counters ("path<TAB>value" lines; a path moved twice is summed).
-func (h *HitCounters) Staged(ctx context.Context, syncID string) (map[string]int64, error) {
+// Staged reads a chunk's staged counters, in the order they were moved (a path moved twice appears twice).
+func (h *HitCounters) Staged(ctx context.Context, syncID string) ([]event.PathCount, error) {
 	raw, err := h.c.Get(ctx, h.names.SyncStaging(syncID)).Result()
 	if errors.Is(err, redis.Nil) {
-		return map[string]int64{}, nil
+		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read staged chunk %s: %w", syncID, err)
 	}
-	out := map[string]int64{}
-	for line := range strings.SplitSeq(strings.TrimSuffix(raw, "\n"), "\n") {
-		if line == "" {
-			continue
-		}
-		path, v, ok := strings.Cut(line, "\t")
-		n, err := strconv.ParseInt(v, 10, 64)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("staged chunk %s: bad line %q", syncID, line)
-		}
-		out[path] += n
+	out, err := h.appendStaged(nil, raw)
+	if err != nil {
+		return nil, fmt.Errorf("staged chunk %s: %w", syncID, err)
 	}
 	return out, nil
+}
+
+// appendStaged appends the counts of a staging record ("key<LF>value<LF>" pairs) to counts. The paths are
+// substrings of record: one allocation per record, not per path.
+func (h *HitCounters) appendStaged(counts []event.PathCount, record string) ([]event.PathCount, error) {
+	for len(record) > 0 {
+		key, rest, ok1 := strings.Cut(record, "\n")
+		v, rest, ok2 := strings.Cut(rest, "\n")
+		record = rest
+		path, ok3 := h.names.PathOfHitKey(key)
+		n, err := strconv.ParseInt(v, 10, 64)
+		if !ok1 || !ok2 || !ok3 || err != nil {
+			return counts, fmt.Errorf("bad staged pair %q %q", key, v)
+		}
+		counts = append(counts, event.PathCount{Path: path, Hits: n})
+	}
+	return counts, nil
 }
 
 // Finish drops a chunk's staging once MariaDB holds it.

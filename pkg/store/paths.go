@@ -5,26 +5,80 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
+
+	"adly/pkg/event"
 )
 
 // PathCounts is the path_counters table and its sync log.
 type PathCounts struct {
 	db *sqlx.DB
+
+	mu     sync.Mutex
+	upsert *sqlx.Stmt // the full-size upsert (pathRows rows), prepared once; nil until first needed
 }
 
 // NewPathCounts returns the table over db.
 func NewPathCounts(db *sqlx.DB) *PathCounts { return &PathCounts{db: db} }
 
-// CommitChunk adds a sync chunk's counts (path -> hits; the Redis value is the increment) to path_counters
-// and records the chunk's id, in one transaction. It returns false, changing nothing, when the chunk was
-// committed before (a crashed sync that is being finished).
-func (p *PathCounts) CommitChunk(ctx context.Context, syncID string, counts map[string]int64) (bool, error) {
+// pathRows is how many rows one upsert statement carries. Full-size statements are prepared once and then
+// only executed: MariaDB spends more than a quarter of a bulk upsert's time parsing its text otherwise.
+const pathRows = 2000
+
+// Close releases the prepared statement.
+func (p *PathCounts) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.upsert == nil {
+		return nil
+	}
+	err := p.upsert.Close()
+	p.upsert = nil
+	return err
+}
+
+func upsertPathsSQL(rows int) string {
+	var q strings.Builder
+	q.WriteString("INSERT INTO path_counters (path, hit_count, created_at, updated_at) VALUES ")
+	for i := range rows {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?,?,NOW(),NOW())")
+	}
+	q.WriteString(" ON DUPLICATE KEY UPDATE hit_count = hit_count + VALUES(hit_count), updated_at = VALUES(updated_at)")
+	return q.String()
+}
+
+// fullUpsert returns the prepared full-size upsert, preparing it the first time.
+func (p *PathCounts) fullUpsert(ctx context.Context) (*sqlx.Stmt, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.upsert == nil {
+		st, err := p.db.PreparexContext(ctx, upsertPathsSQL(pathRows))
+		if err != nil {
+			return nil, fmt.Errorf("prepare path_counters upsert: %w", err)
+		}
+		p.upsert = st
+	}
+	return p.upsert, nil
+}
+
+// CommitChunk adds a sync chunk's counts (the Redis value is the increment) to path_counters and records the
+// chunk's id, in one transaction. counts must be sorted by path with each path once (event.MergePathCounts):
+// rows are locked in path order, so concurrent commits cannot deadlock. It returns false, changing nothing,
+// when the chunk was committed before (a crashed sync that is being finished).
+func (p *PathCounts) CommitChunk(ctx context.Context, syncID string, counts []event.PathCount) (bool, error) {
+	for i := 1; i < len(counts); i++ {
+		if counts[i-1].Path >= counts[i].Path {
+			return false, fmt.Errorf("commit sync %s: counts not sorted by path or not merged at %q", syncID, counts[i].Path)
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		ok, err := p.commitChunk(ctx, syncID, counts)
 		if err == nil || !retryable(err) || attempt == 5 {
@@ -34,42 +88,37 @@ func (p *PathCounts) CommitChunk(ctx context.Context, syncID string, counts map[
 	}
 }
 
-func (p *PathCounts) commitChunk(ctx context.Context, syncID string, counts map[string]int64) (bool, error) {
+func (p *PathCounts) commitChunk(ctx context.Context, syncID string, counts []event.PathCount) (bool, error) {
 	tx, err := p.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return false, fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	var hits int64
-	for _, n := range counts {
-		hits += n
-	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO path_sync_log (sync_id, paths, hits) VALUES (?, ?, ?)", syncID, len(counts), hits); err != nil {
+	if _, err := tx.ExecContext(ctx, "INSERT INTO path_sync_log (sync_id, paths, hits) VALUES (?, ?, ?)", syncID, len(counts), event.SumHits(counts)); err != nil {
 		var me *mysql.MySQLError
 		if errors.As(err, &me) && me.Number == 1062 {
 			return false, nil // committed by an earlier run
 		}
 		return false, fmt.Errorf("record sync %s: %w", syncID, err)
 	}
-	paths := make([]string, 0, len(counts))
-	for path := range counts {
-		paths = append(paths, path)
-	}
-	slices.Sort(paths) // key order: concurrent upserts cannot deadlock
-	for start := 0; start < len(paths); start += chunkRows {
-		part := paths[start:min(start+chunkRows, len(paths))]
-		var q strings.Builder
-		q.WriteString("INSERT INTO path_counters (path, hit_count, created_at, updated_at) VALUES ")
-		args := make([]any, 0, 2*len(part))
-		for i, path := range part {
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteString("(?,?,NOW(),NOW())")
-			args = append(args, path, counts[path])
+	args := make([]any, 0, 2*pathRows)
+	for start := 0; start < len(counts); start += pathRows {
+		part := counts[start:min(start+pathRows, len(counts))]
+		args = args[:0]
+		for _, c := range part {
+			args = append(args, c.Path, c.Hits)
 		}
-		q.WriteString(" ON DUPLICATE KEY UPDATE hit_count = hit_count + VALUES(hit_count), updated_at = VALUES(updated_at)")
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		var err error
+		if len(part) == pathRows {
+			var st *sqlx.Stmt
+			if st, err = p.fullUpsert(ctx); err != nil {
+				return false, err
+			}
+			_, err = tx.StmtxContext(ctx, st).ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, upsertPathsSQL(len(part)), args...)
+		}
+		if err != nil {
 			return false, fmt.Errorf("upsert path_counters: %w", err)
 		}
 	}
