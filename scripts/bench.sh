@@ -67,7 +67,7 @@
 #   DB_USER, DB_PASS as for path-syncer (both on loopback). DB_NAME is not
 #   used: each run creates a database adly_bench_<random> and drops it.
 #
-# Its keys live under bench:<pid>-<random>:; they and the database are
+# Its keys live under b<random>:; they and the database are
 # removed on exit, Ctrl-C included.
 set -euo pipefail
 
@@ -702,8 +702,9 @@ bench_syncer() {
 
 	BENCH_DB="adly_bench_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 	[[ $BENCH_DB =~ ^adly_bench_[0-9a-f]{12}$ ]] || die "cannot make a random database name"
-	# The random part keeps the prefix apart from any other run on this Redis.
-	PREFIX="bench:$$-${BENCH_DB#adly_bench_}:"
+	# The random part keeps the prefix apart from any other run on this Redis. It
+	# is short so that the keys stay close to production's, which have none.
+	PREFIX="b${BENCH_DB:11:8}:"
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/adly-bench.XXXXXX") || die "cannot create a temporary directory"
 	trap cleanup EXIT
 	trap 'exit 130' INT
