@@ -17,14 +17,19 @@ CREATE TABLE IF NOT EXISTS ad_daily_clicks (
   UNIQUE KEY (ad_id, date)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
+-- path compares byte for byte (utf8mb4_nopad_bin): '/About' and '/about', or '/a' and '/a ' (a PAD SPACE
+-- collation such as utf8mb4_bin ignores trailing spaces), are different paths and different rows.
 CREATE TABLE IF NOT EXISTS path_counters (
   id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
-  path VARCHAR(255) NOT NULL,
+  path VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin NOT NULL,
   hit_count BIGINT UNSIGNED NOT NULL DEFAULT 0,
   created_at TIMESTAMP NULL DEFAULT NULL,
   updated_at TIMESTAMP NULL DEFAULT NULL,
   UNIQUE KEY path_counters_path_unique (path)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+-- Tables created by earlier versions had utf8mb4_bin, which merges paths that differ only in trailing spaces.
+-- Rebuilds the path index once; a no-op (metadata only) afterwards.
+ALTER TABLE path_counters MODIFY path VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin NOT NULL;
 
 -- Exactly-once bookkeeping of the stream workers (pkg/store/counter.go explains the argument).
 -- One row per (stream, group): every commit of that group locks it, so commits of one group are serial.

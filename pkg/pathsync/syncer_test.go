@@ -73,16 +73,20 @@ func TestSyncAddsTheRedisValueAsTheIncrement(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	s := e.syncer(t, Options{ChunkPaths: 2})
-	for path, n := range map[string]int64{"/": 3, "/checking/a": 5, "home": 1, "/café": 2, `/it's "q" \ %_;--`: 4} {
+	written := map[string]int64{"/": 3, "/checking/a": 5, "home": 1, "/café": 2, `/it's "q" \ %_;--`: 4,
+		"/checking/a ": 6, "/Checking/A": 7, "/cafe": 8}
+	for path, n := range written {
 		require.NoError(t, e.client.Set(ctx, e.names.HitKey(path), n, 0).Err())
 	}
 	res, err := s.Sync(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 5, res.Paths)
-	require.EqualValues(t, 15, res.Hits)
+	require.Equal(t, 8, res.Paths)
+	require.EqualValues(t, 36, res.Hits)
 	require.Empty(t, res.Errors)
-	require.Equal(t, map[string]uint64{"/": 3, "/checking/a": 5, "home": 1, "/café": 2, `/it's "q" \ %_;--`: 4}, e.table(t),
-		"quotes, backslashes and SQL wildcards are stored as they are")
+	require.Equal(t, map[string]uint64{"/": 3, "/checking/a": 5, "home": 1, "/café": 2, `/it's "q" \ %_;--`: 4,
+		"/checking/a ": 6, "/Checking/A": 7, "/cafe": 8}, e.table(t),
+		"quotes, backslashes and SQL wildcards are stored as they are; paths differing only in case, accents "+
+			"or trailing spaces are different rows")
 	require.Empty(t, e.left(t))
 
 	first, err := e.paths.All(ctx)

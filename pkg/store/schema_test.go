@@ -54,10 +54,42 @@ func TestSchemaIsIdempotentAndMatchesTheSeeds(t *testing.T) {
 		_, err = db.Exec("INSERT INTO " + table + " (ad_id, date) VALUES (7, '2026-11-21')")
 		require.Error(t, err, "UNIQUE (ad_id, date) on %s", table)
 	}
-	_, err = db.Exec("INSERT INTO path_counters (path, hit_count) VALUES ('/a', 1), ('/A', 1)")
-	require.NoError(t, err, "paths are case-sensitive, like Redis keys")
+	_, err = db.Exec("INSERT INTO path_counters (path, hit_count) VALUES ('/a', 1), ('/A', 1), ('/a ', 1)")
+	require.NoError(t, err, "paths are case-sensitive and trailing spaces count, like Redis keys")
 	_, err = db.Exec("INSERT INTO path_counters (path, hit_count) VALUES ('/a', 1)")
 	require.Error(t, err, "UNIQUE path")
+}
+
+// A path_counters table made by an earlier schema (utf8mb4_bin, which ignores trailing spaces) is converted,
+// keeping its rows.
+func TestSchemaConvertsAnEarlierPathCollation(t *testing.T) {
+	db, _ := storetest.New(t)
+	_, err := db.Exec("DROP TABLE path_counters")
+	require.NoError(t, err)
+	_, err = db.Exec(`CREATE TABLE path_counters (
+		id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+		path VARCHAR(255) NOT NULL,
+		hit_count BIGINT UNSIGNED NOT NULL DEFAULT 0,
+		created_at TIMESTAMP NULL DEFAULT NULL,
+		updated_at TIMESTAMP NULL DEFAULT NULL,
+		UNIQUE KEY path_counters_path_unique (path)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`)
+	require.NoError(t, err)
+	_, err = db.Exec("INSERT INTO path_counters (path, hit_count) VALUES ('/a', 3), ('/b', 4)")
+	require.NoError(t, err)
+	_, err = db.Exec("INSERT INTO path_counters (path, hit_count) VALUES ('/a ', 1)")
+	require.Error(t, err, "the earlier collation merges trailing spaces")
+
+	storetest.ApplySchema(t, db)
+	var collation string
+	require.NoError(t, db.Get(&collation, `SELECT COLLATION_NAME FROM information_schema.COLUMNS
+		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'path_counters' AND COLUMN_NAME = 'path'`))
+	require.Equal(t, "utf8mb4_nopad_bin", collation)
+	_, err = db.Exec("INSERT INTO path_counters (path, hit_count) VALUES ('/a ', 1)")
+	require.NoError(t, err)
+	var sum int64
+	require.NoError(t, db.Get(&sum, "SELECT SUM(hit_count) FROM path_counters"))
+	require.EqualValues(t, 8, sum)
 }
 
 func TestSplitStatements(t *testing.T) {
