@@ -189,6 +189,16 @@ func parseBatch(body []byte, max int) ([]event.Event, error) {
 	if len(trimmed) == 0 || trimmed[0] != '[' {
 		return nil, fmt.Errorf("%w: body must be a JSON array of events", event.ErrInvalid)
 	}
+	// The common case, a valid batch in plain form, is decoded in one pass. Anything else is decoded again
+	// event by event, which names the first invalid event and why.
+	if events, ok := scanBatch(trimmed, max); ok {
+		return events, nil
+	}
+	return parseBatchItems(trimmed, max)
+}
+
+// parseBatchItems decodes a batch event by event, so that an error can say which event is invalid.
+func parseBatchItems(trimmed []byte, max int) ([]event.Event, error) {
 	var raw []json.RawMessage
 	if err := json.Unmarshal(trimmed, &raw); err != nil {
 		return nil, fmt.Errorf("%w: body is not valid JSON: %s", event.ErrInvalid, jsonReason(err))
@@ -218,6 +228,11 @@ func batchItem(raw json.RawMessage) (event.Event, error) {
 	if err := json.Unmarshal(raw, &be); err != nil {
 		return event.Event{}, fmt.Errorf("%w: %s", event.ErrInvalid, jsonReason(err))
 	}
+	return be.event()
+}
+
+// event validates a decoded batch item. A JSON null decodes to the zero item, which has no type: refused.
+func (be *batchEvent) event() (event.Event, error) {
 	typ, err := event.ParseType(be.Type)
 	if err != nil {
 		return event.Event{}, err

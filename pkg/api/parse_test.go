@@ -135,6 +135,7 @@ func TestParseBatch(t *testing.T) {
 		{name: "bad path", body: `[{"type":"hit","path":"x"}]`, wantErr: "event 0: path \"x\" must start with /", wantIndex: 0},
 		{name: "not an object", body: `[1]`, wantErr: "event 0: must be a JSON object", wantIndex: 0},
 		{name: "type not a string", body: `[{"type":1}]`, wantErr: "event 0: type must be string", wantIndex: 0},
+		{name: "null event", body: `[{"type":"hit","path":"/"},null]`, wantErr: "event 1: must be a JSON object", wantIndex: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,8 +182,33 @@ func FuzzParseBatch(f *testing.F) {
 	f.Add([]byte(`[{"type":"click","ad_id":"2147483647"}]`))
 	f.Add([]byte(`[]`))
 	f.Add([]byte(`[{"type":"hit","path":"/\u0000"}]`))
+	for _, seed := range []string{ // plain forms the one-pass scanner takes, and near misses it must leave alone
+		` [ {"type" : "hit" , "path":"/a b?q"} ,{"ad_id":"12","type":"click","ts":17}]	`,
+		`[{"type":"impression","ad_id":2147483648}]`, `[{"type":"impression","ad_id":007}]`,
+		`[{"type":"impression","ad_id":1.0}]`, `[{"type":"impression","ad_id":1e3}]`, `[{"type":"impression","ad_id":-1}]`,
+		`[{"type":"impression","ad_id":""}]`, `[{"type":"impression","ad_id":null}]`, `[{"type":"impression","ad_id":" 1"}]`,
+		`[{"type":"hit","path":"/caf\u00e9"}]`, `[{"type":"hit","path":"/café"}]`, "[{\"type\":\"hit\",\"path\":\"/\xff\"}]",
+		`[{"type":"hit","path":"/a","path":"/b"}]`, `[{"type":"hit","Path":"/a"}]`, `[{"type":"hit","path":"/a","x":1}]`,
+		`[{"type":"click","ad_id":1,"path":5}]`, `[{"type":"hit","path":"/a","ad_id":{}}]`, `[{"type":"click","ad_id":1,"ts":-5}]`,
+		`[{"type":"click","ad_id":1},]`, `[{"type":"click","ad_id":1}] x`, `[{}]`, `[[]]`, `[{"type":"click","ad_id":1}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Add([]byte(`[null]`))
+	f.Add([]byte(`[{"type":"hit","path":"/"},null]`))
+	f.Add([]byte(`[{"TYPE":"click","Ad_Id":1,"type":"impression"}]`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		events, err := parseBatch(body, 10)
+		// The one-pass decoding of valid batches judges exactly as the event-by-event one.
+		slow, slowErr := parseBatchItems(bytes.TrimLeft(body, " \t\r\n"), 10)
+		if len(bytes.TrimLeft(body, " \t\r\n")) > 0 && bytes.TrimLeft(body, " \t\r\n")[0] == '[' {
+			require.Equal(t, slowErr == nil, err == nil, "fast %v, item by item %v", err, slowErr)
+			if err == nil {
+				require.Equal(t, slow, events)
+			} else {
+				require.Equal(t, slowErr.Error(), err.Error())
+			}
+		}
 		if err != nil {
 			require.ErrorIs(t, err, event.ErrInvalid)
 			require.True(t, json.Valid(errorJSON(event.Reason(err), nil)))
