@@ -47,6 +47,9 @@ func (r Redis) Validate() error {
 	if r.DB < 0 {
 		return fmt.Errorf("REDIS_DB must be >= 0, got %d", r.DB)
 	}
+	if strings.ContainsFunc(r.KeyPrefix, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
+		return fmt.Errorf("REDIS_KEY_PREFIX must not contain control characters, got %q", r.KeyPrefix)
+	}
 	return Positive("REDIS_DIAL_TIMEOUT", r.DialTimeout)
 }
 

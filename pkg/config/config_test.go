@@ -40,6 +40,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"REDIS_HOST", "", "REDIS_HOST must not be empty"},
 		{"REDIS_DIAL_TIMEOUT", "5", `REDIS_DIAL_TIMEOUT="5" is not a valid duration`},
 		{"REDIS_DB", "-1", "REDIS_DB must be >= 0"},
+		{"REDIS_KEY_PREFIX", "a\nb:", `REDIS_KEY_PREFIX must not contain control characters, got "a\nb:"`},
 		{"DB_PORT", "99999", "DB_PORT must be a port between 1 and 65535"},
 		{"DB_NAME", " ", "DB_NAME must not be empty"},
 		{"DB_USER", "", "DB_USER must not be empty"},

@@ -79,7 +79,7 @@ func (n Names) SyncLock() string { return n.prefix + syncLockKey }
 // to be committed to MariaDB.
 func (n Names) SyncPending() string { return n.prefix + syncPendingKey }
 
-// SyncStaging is the string that holds one sync chunk's counters ("path<TAB>hits" lines) between move and
+// SyncStaging is the string that holds one sync chunk's counters ("key<LF>hits<LF>" pairs) between move and
 // commit.
 func (n Names) SyncStaging(syncID string) string { return n.prefix + syncStagingPrefix + syncID }
 
