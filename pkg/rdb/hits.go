@@ -123,8 +123,12 @@ func (h *HitCounters) Staged(ctx context.Context, syncID string) ([]event.PathCo
 }
 
 // appendStaged appends the counts of a staging record ("key<LF>value<LF>" pairs) to counts. The paths are
-// substrings of record: one allocation per record, not per path.
+// substrings of record: one allocation per record, not per path. A record written by an earlier version
+// ("path<TAB>value<LF>" lines) is read too, so that a chunk left by a crash survives an upgrade.
 func (h *HitCounters) appendStaged(counts []event.PathCount, record string) ([]event.PathCount, error) {
+	if first, _, _ := strings.Cut(record, "\n"); strings.Contains(first, "\t") {
+		return appendStagedLines(counts, record) // keys never hold a TAB: the syncer parks such keys
+	}
 	for len(record) > 0 {
 		key, rest, ok1 := strings.Cut(record, "\n")
 		v, rest, ok2 := strings.Cut(rest, "\n")
@@ -133,6 +137,19 @@ func (h *HitCounters) appendStaged(counts []event.PathCount, record string) ([]e
 		n, err := strconv.ParseInt(v, 10, 64)
 		if !ok1 || !ok2 || !ok3 || err != nil {
 			return counts, fmt.Errorf("bad staged pair %q %q", key, v)
+		}
+		counts = append(counts, event.PathCount{Path: path, Hits: n})
+	}
+	return counts, nil
+}
+
+// appendStagedLines reads the earlier "path<TAB>value<LF>" staging format.
+func appendStagedLines(counts []event.PathCount, record string) ([]event.PathCount, error) {
+	for line := range strings.SplitSeq(strings.TrimSuffix(record, "\n"), "\n") {
+		path, v, ok := strings.Cut(line, "\t")
+		n, err := strconv.ParseInt(v, 10, 64)
+		if !ok || err != nil {
+			return counts, fmt.Errorf("bad staged line %q", line)
 		}
 		counts = append(counts, event.PathCount{Path: path, Hits: n})
 	}
