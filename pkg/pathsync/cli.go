@@ -44,6 +44,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return config.ExitBadConfig
 	}
 	defer func() { _ = log.Sync() }()
+	store.LogDriverTo(log.Named("mysql"))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
+	"go.uber.org/zap"
 
 	"adly/pkg/config"
 )
@@ -49,4 +51,16 @@ func Open(ctx context.Context, cfg config.DB) (*sqlx.DB, error) {
 		return nil, fmt.Errorf("ping mariadb at %s:%d: %w", cfg.Host, cfg.Port, err)
 	}
 	return db, nil
+}
+
+// LogDriverTo sends the MySQL driver's own messages (dropped connections, packet errors), which it otherwise
+// prints to stderr in its own format, to log as warnings. The driver has one logger per process.
+func LogDriverTo(log *zap.Logger) {
+	_ = mysql.SetLogger(driverLogger{log.WithOptions(zap.AddCallerSkip(1))})
+}
+
+type driverLogger struct{ log *zap.Logger }
+
+func (d driverLogger) Print(v ...any) {
+	d.log.Warn(strings.TrimSpace(fmt.Sprint(v...)))
 }

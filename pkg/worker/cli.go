@@ -34,6 +34,7 @@ func Main(kind Kind, args []string, stderr io.Writer) int {
 		return config.ExitBadConfig
 	}
 	defer func() { _ = log.Sync() }()
+	store.LogDriverTo(log.Named("mysql"))
 
 	switch {
 	case len(args) == 0:
