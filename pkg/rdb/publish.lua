@@ -4,8 +4,10 @@
 -- KEYS[nx+1..]        hit counter keys, one per distinct path
 -- ARGV[1]             write cutoff, Unix ms on the Redis clock
 -- ARGV[2]             nx, the number of XADD entries
--- ARGV[3..2+2*nx]     ad_id, ts for each XADD entry
--- ARGV[3+2*nx..]      increment for each hit key
+-- ARGV[3]             nr, the number of ts runs
+-- ARGV[4..3+2*nr]     ts, count for each run of consecutive entries sharing a ts (counts add up to nx)
+-- ARGV[a+1..a+nx]     ad_id for each XADD entry, where a = 3+2*nr
+-- ARGV[a+nx+1..]      increment for each hit key
 -- Returns the stream IDs of the XADD entries, in order.
 --
 -- The cutoff makes the caller's answer truthful: the API answers 503 at its deadline, and a write that
@@ -35,12 +37,17 @@ for i = nx + 1, #KEYS do
     return redis.error_reply('ADLYBADKEY ' .. KEYS[i] .. ' does not hold an integer')
   end
 end
-local ids = {}
-for i = 1, nx do
-  ids[i] = redis.call('XADD', KEYS[i], '*', 'ad_id', ARGV[1 + 2 * i], 'ts', ARGV[2 + 2 * i])
+local nr = tonumber(ARGV[3])
+local a = 3 + 2 * nr
+local ids, i = {}, 0
+for r = 1, nr do
+  local ts = ARGV[2 + 2 * r]
+  for _ = 1, tonumber(ARGV[3 + 2 * r]) do
+    i = i + 1
+    ids[i] = redis.call('XADD', KEYS[i], '*', 'ad_id', ARGV[a + i], 'ts', ts)
+  end
 end
-local base = 2 + nx
-for i = nx + 1, #KEYS do
-  redis.call('INCRBY', KEYS[i], ARGV[base + i])
+for k = nx + 1, #KEYS do
+  redis.call('INCRBY', KEYS[k], ARGV[a + k])
 end
 return ids

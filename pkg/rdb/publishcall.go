@@ -11,12 +11,19 @@ import (
 // scriptCall is one call of publish.lua: the events of a flush whose keys live in one hash slot. Against a
 // single node every event of a flush goes in one call; against a cluster there is one call per slot.
 type scriptCall struct {
-	keys []string
-	args []any
-	nx   int
+	cutoffMs int64
+	keys     []string
+	nx       int
+	// runs of consecutive entries that share one ts: (ts, count) pairs. Events of one request share their ts,
+	// and so, but at a second's boundary, do the requests of one flush: one ts argument per run, not per entry.
+	runs   []any
+	adIDs  []any
+	incrs  []any
+	lastTS int64
+	args   []any // laid out by finish
 	// where each XADD entry's ID goes: refs[k] is the k-th entry's caller and event index.
 	refs []ref
-	hits map[string]int // hit key -> index into args
+	hits map[string]int // hit key -> index into incrs
 	cmd  *redis.Cmd
 }
 
@@ -69,13 +76,19 @@ func (p *Publisher) build(live []*pending, cutoffMs int64) []*scriptCall {
 }
 
 func newScriptCall(cutoffMs int64) *scriptCall {
-	return &scriptCall{args: []any{cutoffMs, 0}}
+	return &scriptCall{cutoffMs: cutoffMs}
 }
 
 // addStream adds one XADD entry.
 func (g *scriptCall) addStream(key string, pd *pending, i int, e event.Event) {
 	g.keys = append(g.keys, key)
-	g.args = append(g.args, e.AdID, pd.ts)
+	g.adIDs = append(g.adIDs, e.AdID)
+	if n := len(g.runs); n > 0 && g.lastTS == pd.ts {
+		g.runs[n-1] = g.runs[n-1].(int) + 1
+	} else {
+		g.runs = append(g.runs, pd.ts, 1)
+		g.lastTS = pd.ts
+	}
 	g.refs = append(g.refs, ref{pd: pd, idx: i})
 	g.nx++
 }
@@ -86,17 +99,22 @@ func (g *scriptCall) addHit(key string) {
 		g.hits = map[string]int{}
 	}
 	if i, ok := g.hits[key]; ok {
-		g.args[i] = g.args[i].(int) + 1
+		g.incrs[i] = g.incrs[i].(int) + 1
 		return
 	}
 	g.keys = append(g.keys, key)
-	g.args = append(g.args, 1)
-	g.hits[key] = len(g.args) - 1
+	g.incrs = append(g.incrs, 1)
+	g.hits[key] = len(g.incrs) - 1
 }
 
-// finish fills in the number of stream entries, publish.lua's ARGV[2].
+// finish lays out publish.lua's ARGV: cutoff, number of stream entries, number of ts runs, the runs, the
+// entries' ad_ids, the hit increments.
 func (g *scriptCall) finish() {
-	g.args[1] = g.nx
+	g.args = make([]any, 0, 3+len(g.runs)+len(g.adIDs)+len(g.incrs))
+	g.args = append(g.args, g.cutoffMs, g.nx, len(g.runs)/2)
+	g.args = append(g.args, g.runs...)
+	g.args = append(g.args, g.adIDs...)
+	g.args = append(g.args, g.incrs...)
 }
 
 // assign hands each XADD entry's stream ID to its caller.

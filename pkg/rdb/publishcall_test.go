@@ -34,7 +34,8 @@ func TestBuildScriptCalls(t *testing.T) {
 					require.Contains(t, []string{"impressions_stream", "clicks_stream"}, k, "stream entries first")
 				} else {
 					require.Equal(t, "analytics:hit:/a", k)
-					require.Equal(t, 2, c.args[2+2*c.nx+(i-c.nx)], "two hits on one path are one INCRBY 2")
+					nr := c.args[2].(int)
+					require.Equal(t, 2, c.args[3+2*nr+i], "two hits on one path are one INCRBY 2")
 				}
 			}
 			entries += c.nx
@@ -46,7 +47,24 @@ func TestBuildScriptCalls(t *testing.T) {
 			require.Len(t, calls, 3, "three keys, three slots")
 		} else {
 			require.Len(t, calls, 1)
-			require.Equal(t, []any{int64(1000), 3, int64(1), int64(7), int64(2), int64(7), int64(3), int64(7), 2}, calls[0].args)
+			require.Equal(t, []any{int64(1000), 3, 1, int64(7), 3, int64(1), int64(2), int64(3), 2}, calls[0].args,
+				"cutoff, 3 entries, 1 ts run (ts 7 for 3 entries), the ad_ids, the hit increment")
 		}
 	}
+}
+
+// Requests of one flush whose ts differ get one run each.
+func TestBuildScriptCallsTSRuns(t *testing.T) {
+	p := &Publisher{names: NewNames("")}
+	imp := func(id int64) event.Event { return event.Event{Type: event.Impression, AdID: id} }
+	live := []*pending{
+		{events: []event.Event{imp(1), imp(2)}, ts: 7},
+		{events: []event.Event{imp(3)}, ts: 7},
+		{events: []event.Event{imp(4), {Type: event.Hit, Path: "/x"}}, ts: 8},
+		{events: []event.Event{imp(5)}, ts: 7},
+	}
+	calls := p.build(live, 1000)
+	require.Len(t, calls, 1)
+	require.Equal(t, []any{int64(1000), 5, 3, int64(7), 3, int64(8), 1, int64(7), 1,
+		int64(1), int64(2), int64(3), int64(4), int64(5), 1}, calls[0].args)
 }

@@ -102,7 +102,8 @@ func TestPublishWritesStreamsAndCounters(t *testing.T) {
 	require.Equal(t, 3.0, counter(t, reg, "adly_api_events_total", "type", "hit"))
 }
 
-// Many concurrent callers share round trips, and each gets the ID of its own entry.
+// Many concurrent callers share round trips, and each gets the ID of its own entry, stamped with its own ts
+// (callers' ts differ, so a round trip carries several runs of them).
 func TestPublishConcurrentCallersShareRoundTrips(t *testing.T) {
 	client, names := rdbtest.New(t)
 	p, reg := startPublisher(t, client, names, rdb.PublisherOptions{})
@@ -116,7 +117,7 @@ func TestPublishConcurrentCallersShareRoundTrips(t *testing.T) {
 		wg.Go(func() {
 			for i := range each {
 				ad := int64(w*each + i + 1)
-				ids, err := p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: ad}}, 1)
+				ids, err := p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: ad}}, 1700000000+ad%3)
 				if !assertNoError(t, err) {
 					return
 				}
@@ -134,6 +135,7 @@ func TestPublishConcurrentCallersShareRoundTrips(t *testing.T) {
 	require.Len(t, msgs, workers*each)
 	for _, m := range msgs {
 		require.Equal(t, strconv.FormatInt(byID[m.ID], 10), m.Values["ad_id"], "the ID handed back is the entry of that caller's event")
+		require.Equal(t, strconv.FormatInt(1700000000+byID[m.ID]%3, 10), m.Values["ts"], "the entry carries its caller's ts")
 	}
 	flushes := counter(t, reg, "adly_api_redis_flush_events", "", "")
 	require.Less(t, flushes, float64(workers*each), "concurrent events were batched into fewer round trips")
