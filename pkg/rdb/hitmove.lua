@@ -24,7 +24,7 @@ local slice = 1000 -- keys per MGET/DEL: stays far below Lua's limit on unpacked
 for first = 3, #KEYS, slice do
   local last = math.min(first + slice - 1, #KEYS)
   local vals = redis.call('MGET', unpack(KEYS, first, last))
-  local del, nd = {}, 0
+  local del, nd, from = {}, 0, nl
   for j = 1, last - first + 1 do
     local k, v = KEYS[first + j - 1], vals[j]
     if v then
@@ -47,8 +47,20 @@ for first = 3, #KEYS, slice do
       end
     end
   end
-  if nd > 0 then
-    redis.call('DEL', unpack(del))
+  if nd > 0 and redis.call('DEL', unpack(del)) ~= nd then
+    -- a key given twice in this slice was read twice but is one counter: keep its first pair only
+    local seen, kept = {}, from
+    for j = from + 1, nl, 2 do
+      if not seen[lines[j]] then
+        seen[lines[j]] = true
+        lines[kept + 1], lines[kept + 2] = lines[j], lines[j + 1]
+        kept = kept + 2
+      end
+    end
+    for j = kept + 1, nl do
+      lines[j] = nil
+    end
+    nl = kept
   end
 end
 local out = ''
