@@ -12,6 +12,9 @@
 local plen = tonumber(ARGV[2])
 local parked, lines, nl = {}, {}, 0
 local function park(k, path, reason)
+  if redis.call('EXISTS', k) == 0 then
+    return -- given twice: parked the first time
+  end
   local target = ARGV[3] .. path
   if redis.call('EXISTS', target) == 1 then
     target = target .. ':' .. ARGV[1]
