@@ -107,7 +107,7 @@ func (s *batchScanner) item() (event.Event, bool) {
 		return event.Event{}, false
 	}
 	var typ, adID, path []byte
-	var hasType, hasAdID, adIDQuoted, hasPath, hasTS bool
+	var hasType, hasAdID, hasPath, hasTS bool
 	s.ws()
 	if !s.eat('}') {
 		for {
@@ -134,7 +134,6 @@ func (s *batchScanner) item() (event.Event, bool) {
 				}
 				hasAdID = true
 				if s.i < len(s.b) && s.b[s.i] == '"' {
-					adIDQuoted = true
 					adID, ok = s.str()
 				} else {
 					adID, ok = s.digits()
@@ -183,7 +182,7 @@ func (s *batchScanner) item() (event.Event, bool) {
 		}
 		return event.Event{Type: t, Path: p}, true
 	}
-	if !hasAdID || (adIDQuoted && len(adID) == 0) {
+	if !hasAdID {
 		return event.Event{}, false
 	}
 	id, err := event.ParseAdID(string(adID))
