@@ -28,6 +28,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -167,8 +168,10 @@ func (s *Syncer) recoverPending(ctx context.Context, res *Result) error {
 	return nil
 }
 
-// committers is how many chunks are committed to MariaDB at once. Chunks hold different paths (a path in two
-// chunks only waits for the other's row lock: every upsert takes its rows in path order, so no deadlock).
+// committers is how many chunks are committed to MariaDB at once. Each committer takes the chunks of its own
+// range of paths (see move), so concurrent upserts touch different parts of the path index and contend less.
+// Chunks of one range may still share a path (moved twice): a commit only waits for the other's row lock, as
+// every upsert takes its rows in path order, so no deadlock.
 const committers = 2
 
 // moveAndCommit scans every counter once, moving them into chunks; other goroutines commit the full chunks
@@ -182,11 +185,12 @@ func (s *Syncer) moveAndCommit(ctx context.Context, res *Result) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	full := make(chan chunk, committers)
+	queues := make([]chan chunk, committers)
 	committed := make(chan error, committers)
 	var mu sync.Mutex // guards res
-	for range committers {
-		go func() {
+	for i := range queues {
+		queues[i] = make(chan chunk, 1)
+		go func(full <-chan chunk) {
 			var err error
 			for c := range full {
 				if err != nil {
@@ -203,17 +207,19 @@ func (s *Syncer) moveAndCommit(ctx context.Context, res *Result) error {
 				mu.Unlock()
 			}
 			committed <- err
-		}()
+		}(queues[i])
 	}
-	moveErr := s.move(ctx, func(id string, counts []event.PathCount) bool {
+	moveErr := s.move(ctx, len(queues), func(part int, id string, counts []event.PathCount) bool {
 		select {
-		case full <- chunk{id, counts}:
+		case queues[part] <- chunk{id, counts}:
 			return true
 		case <-ctx.Done():
 			return false
 		}
 	}, res)
-	close(full)
+	for _, q := range queues {
+		close(q)
+	}
 	var commitErr error
 	for range committers {
 		if err := <-committed; err != nil && commitErr == nil {
@@ -226,50 +232,101 @@ func (s *Syncer) moveAndCommit(ctx context.Context, res *Result) error {
 	return moveErr
 }
 
-// move scans the counters and hands each full chunk (and the last one) to emit. A chunk holds at most
-// ChunkPaths moved counters (a path moved twice, because SCAN returned it twice and a hit arrived in between,
-// counts twice here and is merged before the commit).
-func (s *Syncer) move(ctx context.Context, emit func(string, []event.PathCount) bool, res *Result) error {
-	newChunk := func() []event.PathCount { return make([]event.PathCount, 0, s.opts.ChunkPaths) }
-	chunkID, chunk := newID(), newChunk()
-	flush := func() bool {
-		if len(chunk) == 0 {
+// move scans the counters and hands each full chunk (and the last ones) to emit. Paths are split into parts
+// ranges of about equal size, bounded by quantiles of the first page SCAN returns (a random sample: SCAN
+// walks the hash table); each range fills its own chunks. A chunk holds at most ChunkPaths moved counters (a
+// path moved twice, because SCAN returned it twice and a hit arrived in between, counts twice here and is
+// merged before the commit).
+func (s *Syncer) move(ctx context.Context, parts int, emit func(int, string, []event.PathCount) bool, res *Result) error {
+	type open struct {
+		id     string
+		counts []event.PathCount
+	}
+	chunks := make([]open, parts)
+	for i := range chunks {
+		chunks[i] = open{newID(), make([]event.PathCount, 0, s.opts.ChunkPaths)}
+	}
+	flush := func(p int) bool {
+		c := &chunks[p]
+		if len(c.counts) == 0 {
 			return true
 		}
-		ok := emit(chunkID, chunk)
-		chunkID, chunk = newID(), newChunk()
+		ok := emit(p, c.id, c.counts)
+		*c = open{newID(), make([]event.PathCount, 0, s.opts.ChunkPaths)}
 		return ok
 	}
+	var bounds []string // the first key of ranges 1..parts-1; nil until a page held keys
+	byPart := make([][]string, parts)
 	var cursor uint64
 	for {
 		keys, next, err := s.hits.Scan(ctx, cursor, s.opts.ScanCount)
 		if err != nil {
 			return err
 		}
-		keys = s.parkInvalid(ctx, keys, chunkID, res)
-		for len(keys) > 0 { // never let a chunk grow past ChunkPaths, whatever SCAN's page size
-			part := keys[:min(len(keys), max(s.opts.ChunkPaths-len(chunk), 1))]
-			keys = keys[len(part):]
-			var parked []rdb.Parked
-			var err error
-			if chunk, parked, err = s.hits.Move(ctx, chunkID, part, chunk); err != nil {
-				return err
-			}
-			for _, p := range parked {
-				s.reportParked(p.Key, p.Reason, res)
-			}
-			if len(chunk) >= s.opts.ChunkPaths && !flush() {
-				return ctx.Err()
+		keys = s.parkInvalid(ctx, keys, chunks[0].id, res)
+		if bounds == nil && len(keys) > 0 {
+			bounds = quantiles(keys, parts)
+		}
+		for p := range byPart {
+			byPart[p] = byPart[p][:0]
+		}
+		for _, k := range keys {
+			p := partOf(bounds, k)
+			byPart[p] = append(byPart[p], k)
+		}
+		for p, keys := range byPart {
+			for len(keys) > 0 { // never let a chunk grow past ChunkPaths, whatever SCAN's page size
+				c := &chunks[p]
+				part := keys[:min(len(keys), max(s.opts.ChunkPaths-len(c.counts), 1))]
+				keys = keys[len(part):]
+				var parked []rdb.Parked
+				var err error
+				if c.counts, parked, err = s.hits.Move(ctx, c.id, part, c.counts); err != nil {
+					return err
+				}
+				for _, pk := range parked {
+					s.reportParked(pk.Key, pk.Reason, res)
+				}
+				if len(c.counts) >= s.opts.ChunkPaths && !flush(p) {
+					return ctx.Err()
+				}
 			}
 		}
 		if next == 0 {
-			if !flush() {
-				return ctx.Err()
+			for p := range chunks {
+				if !flush(p) {
+					return ctx.Err()
+				}
 			}
 			return nil
 		}
 		cursor = next
 	}
+}
+
+// partOf returns the range of key: how many bounds are at most key.
+func partOf(bounds []string, key string) int {
+	p, found := slices.BinarySearch(bounds, key)
+	if found {
+		p++
+	}
+	return p
+}
+
+// quantiles returns up to n-1 increasing keys that split a sorted copy of keys (not empty) into n runs of
+// about equal length; fewer when keys holds fewer than n distinct keys.
+func quantiles(keys []string, n int) []string {
+	sorted := slices.Clone(keys)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	bounds := make([]string, 0, n-1)
+	for i := 1; i < n; i++ {
+		b := sorted[i*len(sorted)/n]
+		if len(bounds) == 0 || b > bounds[len(bounds)-1] {
+			bounds = append(bounds, b)
+		}
+	}
+	return bounds
 }
 
 // commit writes one staged chunk (merged: sorted by path, each path once) to MariaDB and drops its staging.

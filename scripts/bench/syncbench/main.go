@@ -27,6 +27,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -37,6 +38,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"adly/pkg/config"
+	"adly/pkg/pathsync"
 	"adly/pkg/rdb"
 	"adly/pkg/store"
 )
@@ -186,7 +188,7 @@ func (b *bench) run(ctx context.Context, schema, results string, rounds int) err
 		return err
 	}
 
-	chunk := "5000 (default)"
+	chunk := defaultChunkPaths() + " (default)"
 	if v, ok := os.LookupEnv("SYNC_CHUNK_PATHS"); ok {
 		chunk = v + " (set)"
 	}
@@ -599,4 +601,11 @@ func unlinkPrefix(ctx context.Context, c redis.UniversalClient, prefix string) e
 		}
 		cursor = next
 	}
+}
+
+// defaultChunkPaths is path-syncer's SYNC_CHUNK_PATHS default, read from its configuration so the summary
+// cannot drift from it.
+func defaultChunkPaths() string {
+	f, _ := reflect.TypeFor[pathsync.Config]().FieldByName("ChunkPaths")
+	return f.Tag.Get("default")
 }
