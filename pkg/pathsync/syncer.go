@@ -169,9 +169,10 @@ func (s *Syncer) recoverPending(ctx context.Context, res *Result) error {
 }
 
 // committers is how many chunks are committed to MariaDB at once. Each committer takes the chunks of its own
-// range of paths (see move), so concurrent upserts touch different parts of the path index and contend less.
-// Chunks of one range may still share a path (moved twice): a commit only waits for the other's row lock, as
-// every upsert takes its rows in path order, so no deadlock.
+// range of paths (see move), one after the other, so concurrent upserts share no row and touch different
+// parts of the path index: MariaDB spent ≈ 7 % less CPU than with chunks in SCAN order (BENCHMARKS.md). Rows
+// shared with a second syncer (after its lock expired) cannot deadlock either: every upsert takes its rows
+// in path order.
 const committers = 2
 
 // moveAndCommit scans every counter once, moving them into chunks; other goroutines commit the full chunks
