@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's single test command; CI runs exactly this (through .ci/run).
 #
-#   scripts/test.sh                       gofmt, go vet, docker-compose config, go test -race, short fuzz pass
+#   scripts/test.sh                       gofmt, go vet, staticcheck, docker-compose config, go test -race,
+#                                         short fuzz pass
 #   scripts/test.sh -run TestX ./pkg/api  only: go test -race -count=1 <args>
 #
 # FUZZ_TIME (default 10s) is how long each fuzz target runs.
@@ -150,6 +151,8 @@ fi
 # Later steps still run after a failure so one run shows every problem.
 run_step "gofmt -l" check_gofmt
 run_step "go vet ./..." go vet ./...
+# Pinned in go.mod's tool directive, so every machine runs the same checks.
+run_step "staticcheck ./..." go tool staticcheck ./...
 run_step "docker-compose config -q" check_compose
 run_step "go test -race -count=1 -timeout 12m ./..." go test -race -count=1 -timeout 12m ./...
 run_step "fuzz (FUZZ_TIME=$FUZZ_TIME per target)" run_fuzz

@@ -125,6 +125,7 @@ func TestTrimKeepsEverythingUnconsumed(t *testing.T) {
 
 	n, _, err = e.group.Trim(ctx, 0, 100000)
 	require.NoError(t, err)
+	require.Positive(t, n, "retain 0 trims the retained entries")
 	require.GreaterOrEqual(t, e.client.XLen(ctx, e.group.Stream()).Val(), int64(300), "retain 0 still keeps every entry a group needs")
 	all, err := e.client.XRange(ctx, e.group.Stream(), held[0].RawID, "+").Result()
 	require.NoError(t, err)

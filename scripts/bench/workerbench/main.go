@@ -451,7 +451,7 @@ func (b *bench) verify(ctx context.Context) error {
 	}
 	if sum != int64(b.entries) {
 		return fmt.Errorf("\n\n!!!!!!!! COUNT MISMATCH: SUM(impressions) = %d, but the stream has %d entries (%+d).\n"+
-			"!!!!!!!! The worker miscounted: these figures are not a result.\n", sum, b.entries, sum-int64(b.entries))
+			"!!!!!!!! The worker miscounted: these figures are not a result", sum, b.entries, sum-int64(b.entries))
 	}
 	var rows []struct {
 		AdID        int64  `db:"ad_id"`
@@ -469,7 +469,7 @@ func (b *bench) verify(ctx context.Context) error {
 	}
 	if bad > 0 || len(rows) != len(b.want) {
 		return fmt.Errorf("\n\n!!!!!!!! COUNT MISMATCH: the total is right but %d of %d rows are wrong (%d rows, want %d).\n"+
-			"!!!!!!!! The worker miscounted: these figures are not a result.\n", bad, len(rows), len(rows), len(b.want))
+			"!!!!!!!! The worker miscounted: these figures are not a result", bad, len(rows), len(rows), len(b.want))
 	}
 	if n, err := b.client.XLen(ctx, rdb.DeadLetterStream(b.stream)).Result(); err != nil {
 		return err
