@@ -1,6 +1,11 @@
 -- Trims a stream behind consumption, atomically (no group can move while it decides):
 -- keep RETAIN already-consumed entries plus every entry some group still needs (undelivered, or from its
 -- oldest pending entry on), so nothing unconsumed is ever trimmed.
+-- A group needs its undelivered entries, which Redis counts itself (XINFO GROUPS' lag, exact or nil, never
+-- too low), plus the delivered entries from its oldest pending one on, counted here with XRANGE. Only that
+-- second part is read entry by entry, so a backlog of undelivered entries costs nothing to count. When Redis
+-- cannot tell the lag (after XGROUP SETID, or XDEL past the group), everything from the oldest needed entry on
+-- is counted instead.
 -- KEYS[1] stream; ARGV[1] retain; ARGV[2] span cap (count at most this many entries per group, else skip).
 -- Returns {trimmed, reason}.
 local stream = KEYS[1]
@@ -13,23 +18,43 @@ local groups = redis.call('XINFO', 'GROUPS', stream)
 if #groups == 0 then
   return {0, 'no consumer group: nothing is consumed yet'}
 end
+local function count(from, to, name)
+  local n = #redis.call('XRANGE', stream, from, to, 'COUNT', cap + 1)
+  if n > cap then
+    return nil, 'group ' .. name .. ' still needs more than ' .. cap .. ' entries'
+  end
+  return n
+end
 local needed = 0
 for _, g in ipairs(groups) do
   local info = {}
   for i = 1, #g, 2 do
     info[g[i]] = g[i + 1]
   end
-  local from = '(' .. info['last-delivered-id']
+  local name, last, lag = info['name'], info['last-delivered-id'], info['lag']
+  local oldest = nil -- the group's oldest pending entry
   if info['pending'] > 0 then
-    local summary = redis.call('XPENDING', stream, info['name'])
-    from = summary[2]
+    oldest = redis.call('XPENDING', stream, name)[2]
   end
-  local span = redis.call('XRANGE', stream, from, '+', 'COUNT', cap + 1)
-  if #span > cap then
-    return {0, 'group ' .. info['name'] .. ' still needs more than ' .. cap .. ' entries'}
+  local span, why
+  if type(lag) == 'number' then
+    span = lag
+    if oldest then
+      local delivered
+      delivered, why = count(oldest, last, name)
+      if not delivered then
+        return {0, why}
+      end
+      span = span + delivered
+    end
+  else
+    span, why = count(oldest or ('(' .. last), '+', name)
+    if not span then
+      return {0, why}
+    end
   end
-  if #span > needed then
-    needed = #span
+  if span > needed then
+    needed = span
   end
 end
 local keep = retain + needed

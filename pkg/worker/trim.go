@@ -7,8 +7,10 @@ import (
 	"go.uber.org/zap"
 )
 
-// trimSpanCap bounds how many entries the trim script counts per group; a group that still needs more than
-// this postpones trimming (it is never trimmed under).
+// trimSpanCap bounds how many entries the trim script reads per group to count them: the delivered ones from
+// its oldest pending entry on (Redis counts the undelivered ones itself), or everything the group needs when
+// Redis cannot tell its lag (after a replay, until the group has caught up). More postpones trimming; a
+// group is never trimmed under.
 const trimSpanCap = 100000
 
 // trimLoop trims the stream behind consumption every TrimInterval (trim.lua: atomic, keeps RETAIN_ENTRIES
