@@ -182,12 +182,14 @@ func invalid(err error) (int, []byte) {
 }
 
 // publishFailed maps a failed write to its answer. Every error here means nothing was stored, so a client
-// may retry without counting twice.
+// may retry without counting twice, except rdb.ErrUnconfirmed: the write was sent and its answer lost, and
+// the message says that it may have been stored.
 func publishFailed(err error) (int, []byte) {
 	switch {
 	case errors.Is(err, rdb.ErrRejected):
 		return http.StatusInternalServerError, errorJSON(err.Error(), nil)
-	case errors.Is(err, rdb.ErrUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, rdb.ErrUnavailable), errors.Is(err, rdb.ErrUnconfirmed),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, errorJSON(err.Error(), nil)
 	default:
 		return http.StatusInternalServerError, errorJSON("internal error", nil)

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,10 @@ var ErrUnavailable = errors.New("redis unavailable")
 
 // ErrRejected means Redis refused the events because a key holds the wrong kind of value. Nothing was stored.
 var ErrRejected = errors.New("redis rejected the write")
+
+// ErrUnconfirmed means the write was sent but its answer never came (the connection died, or the reply came
+// after the deadline): Redis may or may not have stored the events. Retrying may count them twice.
+var ErrUnconfirmed = errors.New("redis did not confirm the write; it may have been stored")
 
 // PublisherOptions tune a Publisher.
 type PublisherOptions struct {
@@ -62,8 +67,9 @@ func (o *PublisherOptions) defaults() {
 //
 // Each call's events are written atomically by one script (publish.lua) that refuses to write after the
 // call's cutoff, a little before its deadline. So when Publish returns ErrUnavailable, its events were not
-// stored, and when it returns IDs, they were. The one window left is a reply that takes longer than the
-// margin to travel back after Redis executed the script in time; it is counted as
+// stored, and when it returns IDs, they were. What is left is a write whose answer is lost: the connection
+// dies after the script was sent, or the reply takes longer than the margin to come back after Redis ran the
+// script in time. Publish then returns ErrUnconfirmed, counted as
 // adly_api_redis_errors_total{reason="unconfirmed"}.
 type Publisher struct {
 	client  redis.UniversalClient
@@ -318,12 +324,16 @@ func (p *Publisher) classify(err error) error {
 		reason, out = "deadline", fmt.Errorf("%w: redis was too slow: %s", ErrUnavailable, msg)
 	case strings.HasPrefix(msg, "ADLYBADKEY"), strings.HasPrefix(msg, "WRONGTYPE"):
 		reason, out = "rejected", fmt.Errorf("%w: %s", ErrRejected, msg)
-	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		reason, out = "unconfirmed", fmt.Errorf("%w: redis did not answer in time", ErrUnavailable)
 	case strings.HasPrefix(msg, "OOM"):
+		// publish.lua declares itself (#!lua), so Redis refuses it for memory before it runs.
 		reason, out = "oom", fmt.Errorf("%w: redis is out of memory", ErrUnavailable)
-	default:
+	case notSent(err):
 		reason, out = "unavailable", fmt.Errorf("%w: %s", ErrUnavailable, msg)
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		// Sent, or maybe sent: Redis may have run the script.
+		reason, out = "unconfirmed", fmt.Errorf("%w: no answer by the deadline", ErrUnconfirmed)
+	default:
+		reason, out = "unconfirmed", fmt.Errorf("%w: the connection to redis failed", ErrUnconfirmed)
 	}
 	p.metrics.errors.WithLabelValues(reason).Inc()
 	if p.errLog.Allow() {
@@ -335,4 +345,19 @@ func (p *Publisher) classify(err error) error {
 func isTimeout(err error) bool {
 	var t interface{ Timeout() bool }
 	return errors.As(err, &t) && t.Timeout()
+}
+
+// notSent tells the failures that certainly ran nothing: Redis answered with an error (a script that fails
+// does so before its first write), or no connection could be had. Anything else, a timeout, a connection that
+// broke while writing or reading, leaves the outcome unknown.
+func notSent(err error) bool {
+	var re redis.Error
+	if errors.As(err, &re) {
+		return true
+	}
+	if errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrClosed) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }

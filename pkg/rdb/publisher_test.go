@@ -2,6 +2,7 @@ package rdb_test
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -177,8 +178,8 @@ func TestPublishRedisDownAnswersQuicklyAndRecovers(t *testing.T) {
 	require.EqualValues(t, 2, client.XLen(ctx, names.ClicksStream()).Val())
 }
 
-// A write that reaches Redis after its cutoff is refused by Redis itself, so the 503 the caller got is
-// the truth even though the bytes were already on their way.
+// A write that reaches Redis after its cutoff is refused by Redis itself, so the 503 the caller got does not
+// hide a stored write even though the bytes were already on their way.
 func TestPublishSlowRedisRefusesLateWrites(t *testing.T) {
 	proxy, client := viaProxy(t)
 	names := rdb.NewNames(rdbtest.Prefix(t))
@@ -192,7 +193,7 @@ func TestPublishSlowRedisRefusesLateWrites(t *testing.T) {
 	proxy.SetDelay(600 * time.Millisecond)
 	start := time.Now()
 	_, err = p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 9}, {Type: event.Hit, Path: "/slow"}}, 1)
-	require.ErrorIs(t, err, rdb.ErrUnavailable)
+	require.ErrorIs(t, err, rdb.ErrUnconfirmed, "no answer by the deadline: the publisher cannot know")
 	require.Less(t, time.Since(start), 600*time.Millisecond)
 
 	time.Sleep(800 * time.Millisecond) // the delayed script has reached Redis by now
@@ -238,7 +239,9 @@ func TestPublishAnswerIsTruthfulUnderJitter(t *testing.T) {
 		wg.Go(func() {
 			for time.Now().Before(deadline) {
 				if _, err := p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 1}}, 1); err != nil {
-					require.ErrorIs(t, err, rdb.ErrUnavailable)
+					// Refused by the cutoff, or unanswered by the deadline: delayed requests are refused
+					// when they arrive, and replies are never delayed here, so neither was stored.
+					require.True(t, errors.Is(err, rdb.ErrUnavailable) || errors.Is(err, rdb.ErrUnconfirmed), "%v", err)
 					failed.Add(1)
 				} else {
 					ok.Add(1)
@@ -291,4 +294,33 @@ func TestClientFailsFastWhenRedisIsAbsent(t *testing.T) {
 	start := time.Now()
 	require.Error(t, rdb.Ping(context.Background(), c, time.Second))
 	require.Less(t, time.Since(start), time.Second)
+}
+
+// A write whose reply is lost (the connection dies after Redis ran the script) has an unknown outcome: the
+// caller is told so (ErrUnconfirmed, counted as unconfirmed), never that nothing was stored. Here the events
+// were in fact stored, which is why such an answer must not claim otherwise.
+func TestPublishLostReplyIsUnconfirmed(t *testing.T) {
+	proxy, client := viaProxy(t)
+	names := rdb.NewNames(rdbtest.Prefix(t))
+	p, reg := startPublisher(t, client, names, rdb.PublisherOptions{Timeout: 300 * time.Millisecond})
+	direct, _ := rdbtest.New(t)
+	ctx := context.Background()
+	_, err := p.Publish(ctx, []event.Event{{Type: event.Click, AdID: 1}}, 1) // warm the connection
+	require.NoError(t, err)
+
+	proxy.SetCutReplies(true)
+	_, err = p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 9}}, 1)
+	require.ErrorIs(t, err, rdb.ErrUnconfirmed)
+	require.NotErrorIs(t, err, rdb.ErrUnavailable, "ErrUnavailable promises that nothing was stored")
+	require.EqualValues(t, 1, direct.XLen(ctx, names.ImpressionsStream()).Val(), "the script ran; only its reply was lost")
+	require.Equal(t, 1.0, counter(t, reg, "adly_api_redis_errors_total", "reason", "unconfirmed"))
+
+	// Redis refusing the connection is not ambiguous: nothing was sent.
+	proxy.SetCutReplies(false)
+	proxy.SetDown(true)
+	_, err = p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 9}}, 1)
+	require.ErrorIs(t, err, rdb.ErrUnavailable)
+	require.NotErrorIs(t, err, rdb.ErrUnconfirmed)
+	require.Equal(t, 1.0, counter(t, reg, "adly_api_redis_errors_total", "reason", "unconfirmed"))
+	require.EqualValues(t, 1, direct.XLen(ctx, names.ImpressionsStream()).Val())
 }

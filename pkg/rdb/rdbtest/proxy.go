@@ -1,7 +1,9 @@
 package rdbtest
 
 import (
+	"fmt"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,14 +14,18 @@ import (
 
 // Proxy forwards TCP connections to a real Redis. SetDelay holds every chunk the client sends for a while
 // (a slow or paused Redis, from the client's point of view); SetDown cuts every connection and refuses new
-// ones (Redis gone).
+// ones (Redis gone); SetCutReplies cuts a connection when Redis answers, so a command runs but its reply
+// never arrives (Redis or the network failing right after a write).
 type Proxy struct {
-	ln     net.Listener
-	target string
-	delay  atomic.Int64
-	down   atomic.Bool
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
+	addr    string
+	target  string
+	delay   atomic.Int64
+	down    atomic.Bool
+	cut     atomic.Bool
+	mu      sync.Mutex // guards ln, stopped and conns
+	ln      net.Listener
+	stopped bool
+	conns   map[net.Conn]struct{}
 }
 
 // NewProxy starts a proxy to target on a loopback port; it stops when the test ends.
@@ -27,31 +33,60 @@ func NewProxy(t testing.TB, target string) *Proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	p := &Proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	go p.accept()
+	p := &Proxy{ln: ln, addr: ln.Addr().String(), target: target, conns: map[net.Conn]struct{}{}}
+	go p.accept(ln)
 	t.Cleanup(func() {
-		_ = ln.Close()
+		p.mu.Lock()
+		p.stopped = true
+		_ = p.ln.Close()
+		p.mu.Unlock()
 		p.closeAll()
 	})
 	return p
 }
 
 // Addr is where clients connect.
-func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+func (p *Proxy) Addr() string { return p.addr }
 
 // Port is the proxy's port.
-func (p *Proxy) Port() int { return p.ln.Addr().(*net.TCPAddr).Port }
+func (p *Proxy) Port() int {
+	_, port, _ := net.SplitHostPort(p.addr)
+	n, _ := strconv.Atoi(port)
+	return n
+}
 
 // SetDelay delays what clients send to Redis by d (0: none).
 func (p *Proxy) SetDelay(d time.Duration) { p.delay.Store(int64(d)) }
 
-// SetDown cuts all connections and refuses new ones while down.
+// SetDown cuts all connections and, while down, stops listening, so connecting fails at once (connection
+// refused), as with a stopped Redis. Up again, it listens on the same address.
 func (p *Proxy) SetDown(down bool) {
-	p.down.Store(down)
-	if down {
-		p.closeAll()
+	if p.down.Swap(down) == down {
+		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return
+	}
+	if down {
+		_ = p.ln.Close()
+		for c := range p.conns {
+			_ = c.Close()
+		}
+		clear(p.conns)
+		return
+	}
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		panic(fmt.Sprintf("proxy: listen again on %s: %v", p.addr, err))
+	}
+	p.ln = ln
+	go p.accept(ln)
 }
+
+// SetCutReplies makes the proxy close a connection instead of forwarding Redis's reply, while set.
+func (p *Proxy) SetCutReplies(cut bool) { p.cut.Store(cut) }
 
 func (p *Proxy) closeAll() {
 	p.mu.Lock()
@@ -68,13 +103,13 @@ func (p *Proxy) track(c net.Conn) {
 	p.mu.Unlock()
 }
 
-func (p *Proxy) accept() {
+func (p *Proxy) accept(ln net.Listener) {
 	for {
-		c, err := p.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
-		if p.down.Load() {
+		if p.down.Load() { // accepted just before the listener closed
 			_ = c.Close()
 			continue
 		}
@@ -95,6 +130,9 @@ func (p *Proxy) pipe(dst, src net.Conn, delayed bool) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
+		if n > 0 && !delayed && p.cut.Load() {
+			return // a reply: drop it and close both sides
+		}
 		if n > 0 {
 			if d := time.Duration(p.delay.Load()); delayed && d > 0 {
 				time.Sleep(d)
