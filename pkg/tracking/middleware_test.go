@@ -127,7 +127,9 @@ func TestRedisDownFailsOpen(t *testing.T) {
 	require.Equal(t, 50.0, testutil.ToFloat64(m.metrics.queued))
 	require.Equal(t, 50.0, testutil.ToFloat64(m.metrics.dropped.WithLabelValues("redis_error")))
 
-	proxy.SetDown(false) // and it recovers by itself
+	proxy.SetDown(false) // and it recovers by itself, once the client dials again (go-redis retries dialing
+	// about once a second after refused connections)
+	require.Eventually(t, func() bool { return client.Ping(context.Background()).Err() == nil }, 5*time.Second, 50*time.Millisecond)
 	direct, _ := rdbtest.New(t)
 	srv2, _, stop2 := run(t, client, names, Options{})
 	hit(t, srv2, "GET", "/plain/x")
