@@ -10,6 +10,7 @@ import (
 type PublisherMetrics struct {
 	events       map[event.Type]prometheus.Counter
 	errors       *prometheus.CounterVec
+	lostReplies  *prometheus.CounterVec
 	writeSeconds prometheus.Histogram
 	flushEvents  prometheus.Histogram
 }
@@ -24,8 +25,12 @@ func NewPublisherMetrics(reg prometheus.Registerer) *PublisherMetrics {
 		events: map[event.Type]prometheus.Counter{},
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "adly_api_redis_errors_total",
-			Help: "Failed Redis writes, by reason (timeout, deadline, unconfirmed, unavailable, oom, rejected, queue_full).",
+			Help: "Failed Redis writes, by reason (timeout, deadline, unconfirmed, lost_reply, unavailable, oom, rejected, queue_full).",
 		}, []string{"reason"}),
+		lostReplies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adly_api_redis_lost_replies_total",
+			Help: "Writes whose reply was lost, by what the receipt check found (stored, not_stored, unknown).",
+		}, []string{"outcome"}),
 		writeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "adly_api_redis_write_seconds",
 			Help:    "Latency of one Redis round trip that writes a flush of events.",
@@ -40,9 +45,12 @@ func NewPublisherMetrics(reg prometheus.Registerer) *PublisherMetrics {
 	for _, t := range []event.Type{event.Impression, event.Click, event.Hit} {
 		m.events[t] = eventsVec.WithLabelValues(t.String())
 	}
-	for _, r := range []string{"timeout", "deadline", "unconfirmed", "unavailable", "oom", "rejected", "queue_full"} {
+	for _, r := range []string{"timeout", "deadline", "unconfirmed", "lost_reply", "unavailable", "oom", "rejected", "queue_full"} {
 		m.errors.WithLabelValues(r)
 	}
-	reg.MustRegister(eventsVec, m.errors, m.writeSeconds, m.flushEvents)
+	for _, o := range []string{"stored", "not_stored", "unknown"} {
+		m.lostReplies.WithLabelValues(o)
+	}
+	reg.MustRegister(eventsVec, m.errors, m.lostReplies, m.writeSeconds, m.flushEvents)
 	return m
 }

@@ -18,6 +18,7 @@ const (
 	syncLockKey       = "analytics:sync:lock"
 	syncPendingKey    = "analytics:sync:pending"
 	syncStagingPrefix = "analytics:sync:staging:"
+	receiptPrefix     = "adly:receipt:"
 )
 
 // Names hands out every Redis name adly uses. The zero value has no prefix.
@@ -82,6 +83,16 @@ func (n Names) SyncPending() string { return n.prefix + syncPendingKey }
 // SyncStaging is the string that holds one sync chunk's counters ("key<LF>hits<LF>" pairs) between move and
 // commit.
 func (n Names) SyncStaging(syncID string) string { return n.prefix + syncStagingPrefix + syncID }
+
+// Receipt is the key where publish.lua records that one script call ran (its stream IDs), so that a
+// publisher that lost the reply can find out. tag, when not empty, is a hash tag that puts the key in the
+// hash slot of the call's other keys (Redis Cluster).
+func (n Names) Receipt(token, tag string) string {
+	if tag == "" {
+		return n.prefix + receiptPrefix + token
+	}
+	return n.prefix + receiptPrefix + "{" + tag + "}:" + token
+}
 
 // HitKeyPattern matches every path counter (for SCAN MATCH). Glob characters in the prefix are escaped.
 func (n Names) HitKeyPattern() string { return escapeGlob(n.prefix+hitKeyPrefix) + "*" }

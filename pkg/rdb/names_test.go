@@ -41,3 +41,12 @@ func TestSlot(t *testing.T) {
 	require.Equal(t, Slot("foo{}{bar}"), crc16("foo{}{bar}")%16384, "an empty tag hashes the whole key")
 	require.Equal(t, Slot("{shard1}impressions_stream"), Slot("shard1"))
 }
+
+func TestSlotTagPutsAKeyInItsSlot(t *testing.T) {
+	names := NewNames("p:")
+	for _, slot := range []uint16{0, 1, 866, 8000, 12182, 16383} {
+		tag := SlotTag(slot)
+		require.Equal(t, slot, Slot(names.Receipt("abc:1", tag)), "tag %q", tag)
+	}
+	require.Equal(t, "p:adly:receipt:abc:1", names.Receipt("abc:1", ""))
+}

@@ -1,13 +1,16 @@
 #!lua
 -- Writes a batch of events atomically, or nothing.
 -- KEYS[1..nx]         stream keys, one per XADD entry (repeats allowed)
--- KEYS[nx+1..]        hit counter keys, one per distinct path
+-- KEYS[nx+1..n-1]     hit counter keys, one per distinct path
+-- KEYS[n]             this call's receipt (n = #KEYS): set to the IDs, so a caller whose reply was lost
+--                     can find out that the call ran (receipt.lua)
 -- ARGV[1]             write cutoff, Unix ms on the Redis clock
 -- ARGV[2]             nx, the number of XADD entries
 -- ARGV[3]             nr, the number of ts runs
 -- ARGV[4..3+2*nr]     ts, count for each run of consecutive entries sharing a ts (counts add up to nx)
 -- ARGV[a+1..a+nx]     ad_id for each XADD entry, where a = 3+2*nr
--- ARGV[a+nx+1..]      increment for each hit key
+-- ARGV[a+nx+1..a+n-1] increment for each hit key
+-- ARGV[a+n]           how long the receipt lives, in ms
 -- Returns the stream IDs of the XADD entries, in order.
 --
 -- The cutoff makes the caller's answer truthful: the API answers 503 at its deadline, and a write that
@@ -31,7 +34,8 @@ for i = 1, nx do
     end
   end
 end
-for i = nx + 1, #KEYS do
+local n = #KEYS
+for i = nx + 1, n - 1 do
   local v = redis.call('GET', KEYS[i])
   if v and not string.match(v, '^%-?%d+$') then
     return redis.error_reply('ADLYBADKEY ' .. KEYS[i] .. ' does not hold an integer')
@@ -47,7 +51,8 @@ for r = 1, nr do
     ids[i] = redis.call('XADD', KEYS[i], '*', 'ad_id', ARGV[a + i], 'ts', ts)
   end
 end
-for k = nx + 1, #KEYS do
+for k = nx + 1, n - 1 do
   redis.call('INCRBY', KEYS[k], ARGV[a + k])
 end
+redis.call('SET', KEYS[n], table.concat(ids, ','), 'PX', ARGV[a + n])
 return ids

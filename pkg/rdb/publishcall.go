@@ -12,6 +12,8 @@ import (
 // single node every event of a flush goes in one call; against a cluster there is one call per slot.
 type scriptCall struct {
 	cutoffMs int64
+	slot     uint16 // the call's hash slot (cluster only)
+	receipt  string // set by publish.lua when the call runs (receipt.lua reads it)
 	keys     []string
 	nx       int
 	// runs of consecutive entries that share one ts: (ts, count) pairs. Events of one request share their ts,
@@ -48,6 +50,7 @@ func (p *Publisher) build(live []*pending, cutoffMs int64) []*scriptCall {
 		c, ok := bySlot[slot]
 		if !ok {
 			c = newScriptCall(cutoffMs)
+			c.slot = slot
 			bySlot[slot] = c
 			order = append(order, c)
 		}
@@ -70,7 +73,12 @@ func (p *Publisher) build(live []*pending, cutoffMs int64) []*scriptCall {
 		}
 	}
 	for _, c := range order {
-		c.finish()
+		tag := ""
+		if p.cluster {
+			tag = SlotTag(c.slot)
+		}
+		c.receipt = p.names.Receipt(p.token(), tag)
+		c.finish(p.receiptTTL.Milliseconds())
 	}
 	return order
 }
@@ -107,31 +115,42 @@ func (g *scriptCall) addHit(key string) {
 	g.hits[key] = len(g.incrs) - 1
 }
 
-// finish lays out publish.lua's ARGV: cutoff, number of stream entries, number of ts runs, the runs, the
-// entries' ad_ids, the hit increments.
-func (g *scriptCall) finish() {
-	g.args = make([]any, 0, 3+len(g.runs)+len(g.adIDs)+len(g.incrs))
+// finish adds the receipt as the last key and lays out publish.lua's ARGV: cutoff, number of stream entries,
+// number of ts runs, the runs, the entries' ad_ids, the hit increments, the receipt's lifetime.
+func (g *scriptCall) finish(receiptTTLms int64) {
+	g.keys = append(g.keys, g.receipt)
+	g.args = make([]any, 0, 4+len(g.runs)+len(g.adIDs)+len(g.incrs))
 	g.args = append(g.args, g.cutoffMs, g.nx, len(g.runs)/2)
 	g.args = append(g.args, g.runs...)
 	g.args = append(g.args, g.adIDs...)
 	g.args = append(g.args, g.incrs...)
+	g.args = append(g.args, receiptTTLms)
 }
 
-// assign hands each XADD entry's stream ID to its caller.
+// assign hands each XADD entry's stream ID, from the script's reply, to its caller.
 func (g *scriptCall) assign() error {
 	res, err := g.cmd.Slice()
 	if err != nil {
 		return err
 	}
-	if len(res) != len(g.refs) {
-		return fmt.Errorf("publish script returned %d ids for %d entries", len(res), len(g.refs))
-	}
-	for k, r := range g.refs {
+	ids := make([]string, len(res))
+	for k := range res {
 		id, ok := res[k].(string)
 		if !ok {
 			return fmt.Errorf("publish script returned %T for an id", res[k])
 		}
-		r.pd.ids[r.idx] = id
+		ids[k] = id
+	}
+	return g.setIDs(ids)
+}
+
+// setIDs hands each XADD entry's stream ID to its caller.
+func (g *scriptCall) setIDs(ids []string) error {
+	if len(ids) != len(g.refs) {
+		return fmt.Errorf("publish script returned %d ids for %d entries", len(ids), len(g.refs))
+	}
+	for k, r := range g.refs {
+		r.pd.ids[r.idx] = ids[k]
 	}
 	return nil
 }

@@ -2,10 +2,13 @@ package rdb
 
 import (
 	"context"
+	"crypto/rand"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,14 +26,20 @@ var publishLua string
 
 var publishScript = redis.NewScript(publishLua)
 
+//go:embed receipt.lua
+var receiptLua string
+
+var receiptScript = redis.NewScript(receiptLua)
+
 // ErrUnavailable means Redis did not store the events: it is down, too slow, or full. Retrying is safe.
 var ErrUnavailable = errors.New("redis unavailable")
 
 // ErrRejected means Redis refused the events because a key holds the wrong kind of value. Nothing was stored.
 var ErrRejected = errors.New("redis rejected the write")
 
-// ErrUnconfirmed means the write was sent but its answer never came (the connection died, or the reply came
-// after the deadline): Redis may or may not have stored the events. Retrying may count them twice.
+// ErrUnconfirmed means the write was sent, its answer never came (the connection died, or the reply came
+// late) and Redis could not be asked in time whether it ran: it may or may not have stored the events.
+// Retrying may count them twice.
 var ErrUnconfirmed = errors.New("redis did not confirm the write; it may have been stored")
 
 // PublisherOptions tune a Publisher.
@@ -67,10 +76,11 @@ func (o *PublisherOptions) defaults() {
 //
 // Each call's events are written atomically by one script (publish.lua) that refuses to write after the
 // call's cutoff, a little before its deadline. So when Publish returns ErrUnavailable, its events were not
-// stored, and when it returns IDs, they were. What is left is a write whose answer is lost: the connection
-// dies after the script was sent, or the reply takes longer than the margin to come back after Redis ran the
-// script in time. Publish then returns ErrUnconfirmed, counted as
-// adly_api_redis_errors_total{reason="unconfirmed"}.
+// stored, and when it returns IDs, they were. When the answer to a write is lost (the connection dies after
+// the script was sent, or the reply does not come back by a little after the cutoff), the script's receipt
+// tells: each call sets a short-lived key holding its IDs, and once Redis's clock is past the cutoff, the
+// call ran if and only if its receipt is there (receipt.lua). Only when Redis cannot be asked before the
+// deadline does Publish return ErrUnconfirmed, counted as adly_api_redis_errors_total{reason="unconfirmed"}.
 type Publisher struct {
 	client  redis.UniversalClient
 	names   Names
@@ -83,6 +93,10 @@ type Publisher struct {
 	queue    chan *pending
 	offsetMs atomic.Int64 // Redis clock minus local clock, in ms
 	errLog   *logging.Every
+
+	tokenPrefix string        // random per Publisher: receipts of several API processes never collide
+	seq         atomic.Uint64 // receipt tokens
+	receiptTTL  time.Duration // outlives every check of a call's receipt
 }
 
 // NewPublisher builds a Publisher. The client must be built with NoRetries.
@@ -99,7 +113,21 @@ func NewPublisher(client redis.UniversalClient, names Names, log *zap.Logger, me
 		cluster: cluster,
 		queue:   make(chan *pending, opts.QueueSize),
 		errLog:  logging.NewEvery(10 * time.Second),
+
+		tokenPrefix: randomHex(6),
+		receiptTTL:  2*opts.Timeout + time.Second,
 	}
+}
+
+// token names one script call's receipt.
+func (p *Publisher) token() string {
+	return p.tokenPrefix + ":" + strconv.FormatUint(p.seq.Add(1), 36)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 const (
@@ -257,7 +285,9 @@ func (p *Publisher) flush(batch []*pending) {
 	}
 	calls := p.build(live, cutoff.UnixMilli()+p.offsetMs.Load())
 
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	// The round trip may last until a little after the cutoff, which leaves time before the deadline to ask
+	// Redis whether a call whose reply did not come ran.
+	ctx, cancel := context.WithDeadline(context.Background(), cutoff.Add(p.margin/2))
 	defer cancel()
 	start := time.Now()
 	err := p.exec(ctx, calls)
@@ -271,9 +301,18 @@ func (p *Publisher) flush(batch []*pending) {
 		}
 	}
 	if err != nil {
-		err = p.classify(err)
-		p.finish(live, err)
-		return
+		reason, cerr := p.classify(err)
+		if reason == "unconfirmed" {
+			reason, cerr = p.resolve(calls, deadline, cerr)
+		}
+		if cerr != nil {
+			p.metrics.errors.WithLabelValues(reason).Inc()
+			if p.errLog.Allow() {
+				p.log.Error("redis write failed", zap.String("reason", reason), zap.Error(err))
+			}
+			p.finish(live, cerr)
+			return
+		}
 	}
 	for _, pd := range live {
 		for _, e := range pd.events {
@@ -281,6 +320,73 @@ func (p *Publisher) flush(batch []*pending) {
 		}
 	}
 	p.finish(live, nil)
+}
+
+// resolve finds out, after a write whose reply was lost, whether its calls ran: a call ran if its receipt is
+// there, and did not if the receipt is missing once Redis's clock is past the call's cutoff (publish.lua
+// refuses to run after it). It returns nil when every call ran (their IDs assigned), ErrUnavailable when
+// none did, and unconfirmed otherwise: some did and some did not (Cluster), or Redis could not be asked
+// before the deadline.
+func (p *Publisher) resolve(calls []*scriptCall, deadline time.Time, unconfirmed error) (string, error) {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	ran := 0
+	for _, c := range calls {
+		stored, err := p.checkReceipt(ctx, c)
+		if err != nil {
+			p.metrics.lostReplies.WithLabelValues("unknown").Inc()
+			if p.errLog.Allow() {
+				p.log.Error("could not tell whether a write whose reply was lost ran", zap.Error(err))
+			}
+			return "unconfirmed", unconfirmed
+		}
+		if stored {
+			ran++
+		}
+	}
+	switch ran {
+	case len(calls):
+		p.metrics.lostReplies.WithLabelValues("stored").Inc()
+		return "", nil
+	case 0:
+		p.metrics.lostReplies.WithLabelValues("not_stored").Inc()
+		return "lost_reply", fmt.Errorf("%w: the reply was lost and the write did not run", ErrUnavailable)
+	default:
+		p.metrics.lostReplies.WithLabelValues("unknown").Inc()
+		return "unconfirmed", fmt.Errorf("%w: only part of the write ran", ErrUnconfirmed)
+	}
+}
+
+// checkReceipt asks Redis whether call c ran (receipt.lua), waiting for its cutoff to pass if need be, and
+// on true assigns its IDs.
+func (p *Publisher) checkReceipt(ctx context.Context, c *scriptCall) (bool, error) {
+	for {
+		res, err := receiptScript.Run(ctx, p.client, []string{c.receipt}, c.cutoffMs).Slice()
+		if err != nil {
+			return false, fmt.Errorf("check receipt: %w", err)
+		}
+		state, _ := res[0].(int64)
+		switch {
+		case state == 1 && len(res) == 2:
+			joined, _ := res[1].(string)
+			var ids []string
+			if joined != "" {
+				ids = strings.Split(joined, ",")
+			}
+			return true, c.setIDs(ids)
+		case state == 0:
+			return false, nil
+		case state == 2 && len(res) == 2:
+			wait, _ := res[1].(int64)
+			select {
+			case <-time.After(time.Duration(wait) * time.Millisecond):
+			case <-ctx.Done():
+				return false, ctx.Err()
+			}
+		default:
+			return false, fmt.Errorf("check receipt: unexpected reply %v", res)
+		}
+	}
 }
 
 func (p *Publisher) finish(live []*pending, err error) {
@@ -313,9 +419,9 @@ func (p *Publisher) exec(ctx context.Context, calls []*scriptCall) error {
 	return nil
 }
 
-// classify maps a failed round trip to what the caller can be told truthfully, counts it, and logs it at
-// most once per interval (never per event).
-func (p *Publisher) classify(err error) error {
+// classify maps a failed round trip to what the caller can be told truthfully, and the reason it is counted
+// under; "unconfirmed" means the write may have run.
+func (p *Publisher) classify(err error) (string, error) {
 	msg := err.Error()
 	var reason string
 	var out error
@@ -335,11 +441,7 @@ func (p *Publisher) classify(err error) error {
 	default:
 		reason, out = "unconfirmed", fmt.Errorf("%w: the connection to redis failed", ErrUnconfirmed)
 	}
-	p.metrics.errors.WithLabelValues(reason).Inc()
-	if p.errLog.Allow() {
-		p.log.Error("redis write failed", zap.String("reason", reason), zap.Error(err))
-	}
-	return out
+	return reason, out
 }
 
 func isTimeout(err error) bool {

@@ -296,10 +296,50 @@ func TestClientFailsFastWhenRedisIsAbsent(t *testing.T) {
 	require.Less(t, time.Since(start), time.Second)
 }
 
-// A write whose reply is lost (the connection dies after Redis ran the script) has an unknown outcome: the
-// caller is told so (ErrUnconfirmed, counted as unconfirmed), never that nothing was stored. Here the events
-// were in fact stored, which is why such an answer must not claim otherwise.
-func TestPublishLostReplyIsUnconfirmed(t *testing.T) {
+// A write whose reply is lost (the connection dies after Redis ran the script) is resolved by its receipt:
+// the caller gets the IDs it would have got. When Redis cannot be asked either, the caller is told that the
+// outcome is unknown (ErrUnconfirmed), never that nothing was stored, for here the events were stored.
+func TestPublishLostReplyIsResolvedByItsReceipt(t *testing.T) {
+	proxy, client := viaProxy(t)
+	names := rdb.NewNames(rdbtest.Prefix(t))
+	p, reg := startPublisher(t, client, names, rdb.PublisherOptions{Timeout: 300 * time.Millisecond})
+	direct, _ := rdbtest.New(t)
+	ctx := context.Background()
+	_, err := p.Publish(ctx, []event.Event{{Type: event.Click, AdID: 1}}, 1) // warm the connection
+	require.NoError(t, err)
+	stream := names.ImpressionsStream()
+
+	proxy.CutReplies(1)
+	ids, err := p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 9}, {Type: event.Hit, Path: "/r"}}, 1)
+	require.NoError(t, err, "the receipt says the write ran")
+	entries := direct.XRange(ctx, stream, "-", "+").Val()
+	require.Len(t, entries, 1)
+	require.Equal(t, []string{entries[0].ID, ""}, ids)
+	require.Equal(t, "1", direct.Get(ctx, names.HitKey("/r")).Val())
+	require.Equal(t, 1.0, counter(t, reg, "adly_api_redis_lost_replies_total", "outcome", "stored"))
+
+	proxy.CutReplies(1000) // the check's replies are lost too
+	_, err = p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 9}}, 1)
+	require.ErrorIs(t, err, rdb.ErrUnconfirmed)
+	require.NotErrorIs(t, err, rdb.ErrUnavailable, "ErrUnavailable promises that nothing was stored")
+	require.EqualValues(t, 2, direct.XLen(ctx, stream).Val(), "the script ran; only its reply was lost")
+	require.Equal(t, 1.0, counter(t, reg, "adly_api_redis_errors_total", "reason", "unconfirmed"))
+	require.Equal(t, 1.0, counter(t, reg, "adly_api_redis_lost_replies_total", "outcome", "unknown"))
+
+	// Redis refusing the connection is not ambiguous: nothing was sent.
+	proxy.CutReplies(0)
+	proxy.SetDown(true)
+	_, err = p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 9}}, 1)
+	require.ErrorIs(t, err, rdb.ErrUnavailable)
+	require.NotErrorIs(t, err, rdb.ErrUnconfirmed)
+	require.Equal(t, 1.0, counter(t, reg, "adly_api_redis_errors_total", "reason", "unconfirmed"))
+	require.EqualValues(t, 2, direct.XLen(ctx, stream).Val())
+}
+
+// A write held on its way past the deadline (a stuck connection) while Redis itself answers: the receipt
+// check, on a new connection, finds no receipt once Redis's clock is past the cutoff, so the caller is told
+// for sure that nothing was stored, and the held write is refused when it finally reaches Redis.
+func TestPublishHeldWriteIsResolvedAsNotStored(t *testing.T) {
 	proxy, client := viaProxy(t)
 	names := rdb.NewNames(rdbtest.Prefix(t))
 	p, reg := startPublisher(t, client, names, rdb.PublisherOptions{Timeout: 300 * time.Millisecond})
@@ -308,19 +348,14 @@ func TestPublishLostReplyIsUnconfirmed(t *testing.T) {
 	_, err := p.Publish(ctx, []event.Event{{Type: event.Click, AdID: 1}}, 1) // warm the connection
 	require.NoError(t, err)
 
-	proxy.SetCutReplies(true)
+	proxy.SetDelayMatching(names.ImpressionsStream(), 600*time.Millisecond) // the write, not the check
+	start := time.Now()
 	_, err = p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 9}}, 1)
-	require.ErrorIs(t, err, rdb.ErrUnconfirmed)
-	require.NotErrorIs(t, err, rdb.ErrUnavailable, "ErrUnavailable promises that nothing was stored")
-	require.EqualValues(t, 1, direct.XLen(ctx, names.ImpressionsStream()).Val(), "the script ran; only its reply was lost")
-	require.Equal(t, 1.0, counter(t, reg, "adly_api_redis_errors_total", "reason", "unconfirmed"))
-
-	// Redis refusing the connection is not ambiguous: nothing was sent.
-	proxy.SetCutReplies(false)
-	proxy.SetDown(true)
-	_, err = p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 9}}, 1)
-	require.ErrorIs(t, err, rdb.ErrUnavailable)
+	require.ErrorIs(t, err, rdb.ErrUnavailable, "the receipt check is sure: nothing was stored")
 	require.NotErrorIs(t, err, rdb.ErrUnconfirmed)
-	require.Equal(t, 1.0, counter(t, reg, "adly_api_redis_errors_total", "reason", "unconfirmed"))
-	require.EqualValues(t, 1, direct.XLen(ctx, names.ImpressionsStream()).Val())
+	require.Less(t, time.Since(start), 450*time.Millisecond, "answered by the deadline")
+	require.Equal(t, 1.0, counter(t, reg, "adly_api_redis_lost_replies_total", "outcome", "not_stored"))
+
+	time.Sleep(700 * time.Millisecond) // the held write has reached Redis by now
+	require.Zero(t, direct.XLen(ctx, names.ImpressionsStream()).Val(), "the held write was refused when it ran")
 }

@@ -1,6 +1,10 @@
 package rdb
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+	"sync"
+)
 
 // Slot is the Redis Cluster hash slot of key: CRC16 (XMODEM) of the key, or of its {hash tag}, mod 16384.
 func Slot(key string) uint16 {
@@ -25,4 +29,24 @@ func crc16(s string) uint16 {
 		}
 	}
 	return crc
+}
+
+var (
+	slotTagsOnce sync.Once
+	slotTags     []string
+)
+
+// SlotTag returns a short hash tag whose slot is slot: a key holding {tag} lives in that slot.
+func SlotTag(slot uint16) string {
+	slotTagsOnce.Do(func() {
+		slotTags = make([]string, 16384)
+		for i, left := 0, 16384; left > 0; i++ {
+			t := strconv.Itoa(i)
+			if s := crc16(t) % 16384; slotTags[s] == "" {
+				slotTags[s] = t
+				left--
+			}
+		}
+	})
+	return slotTags[slot%16384]
 }

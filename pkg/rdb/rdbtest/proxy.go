@@ -1,6 +1,7 @@
 package rdbtest
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"strconv"
@@ -14,15 +15,16 @@ import (
 
 // Proxy forwards TCP connections to a real Redis. SetDelay holds every chunk the client sends for a while
 // (a slow or paused Redis, from the client's point of view); SetDown cuts every connection and refuses new
-// ones (Redis gone); SetCutReplies cuts a connection when Redis answers, so a command runs but its reply
-// never arrives (Redis or the network failing right after a write).
+// ones (Redis gone); CutReplies cuts connections when Redis answers, so a command runs but its reply never
+// arrives (Redis or the network failing right after a write).
 type Proxy struct {
 	addr    string
 	target  string
 	delay   atomic.Int64
 	down    atomic.Bool
-	cut     atomic.Bool
-	mu      sync.Mutex // guards ln, stopped and conns
+	cut     atomic.Int64
+	mu      sync.Mutex // guards ln, stopped, conns and pattern
+	pattern []byte
 	ln      net.Listener
 	stopped bool
 	conns   map[net.Conn]struct{}
@@ -56,7 +58,29 @@ func (p *Proxy) Port() int {
 }
 
 // SetDelay delays what clients send to Redis by d (0: none).
-func (p *Proxy) SetDelay(d time.Duration) { p.delay.Store(int64(d)) }
+func (p *Proxy) SetDelay(d time.Duration) { p.SetDelayMatching("", d) }
+
+// SetDelayMatching delays by d only what clients send that contains pattern (a key name): other commands go
+// through at once, as when one write is stuck in the network while Redis itself is fine.
+func (p *Proxy) SetDelayMatching(pattern string, d time.Duration) {
+	p.mu.Lock()
+	p.pattern = []byte(pattern)
+	p.mu.Unlock()
+	p.delay.Store(int64(d))
+}
+
+func (p *Proxy) delayFor(chunk []byte) time.Duration {
+	d := time.Duration(p.delay.Load())
+	if d == 0 {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.pattern) > 0 && !bytes.Contains(chunk, p.pattern) {
+		return 0
+	}
+	return d
+}
 
 // SetDown cuts all connections and, while down, stops listening, so connecting fails at once (connection
 // refused), as with a stopped Redis. Up again, it listens on the same address.
@@ -85,8 +109,9 @@ func (p *Proxy) SetDown(down bool) {
 	go p.accept(ln)
 }
 
-// SetCutReplies makes the proxy close a connection instead of forwarding Redis's reply, while set.
-func (p *Proxy) SetCutReplies(cut bool) { p.cut.Store(cut) }
+// CutReplies makes the proxy close the connection instead of forwarding the next n replies from Redis
+// (0: forward them all again).
+func (p *Proxy) CutReplies(n int64) { p.cut.Store(n) }
 
 func (p *Proxy) closeAll() {
 	p.mu.Lock()
@@ -130,11 +155,11 @@ func (p *Proxy) pipe(dst, src net.Conn, delayed bool) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
-		if n > 0 && !delayed && p.cut.Load() {
+		if n > 0 && !delayed && p.cut.Load() > 0 && p.cut.Add(-1) >= 0 {
 			return // a reply: drop it and close both sides
 		}
 		if n > 0 {
-			if d := time.Duration(p.delay.Load()); delayed && d > 0 {
+			if d := p.delayFor(buf[:n]); delayed && d > 0 {
 				time.Sleep(d)
 			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
