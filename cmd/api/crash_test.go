@@ -95,14 +95,7 @@ func TestAnswersStayTruthfulWhenRedisIsKilled(t *testing.T) {
 	api.Stdout, api.Stderr = io.Discard, io.Discard
 	require.NoError(t, api.Start())
 	t.Cleanup(func() { _ = api.Process.Kill(); _ = api.Wait() })
-	require.Eventually(t, func() bool {
-		resp, err := http.Get("http://" + adminAddr + "/readyz")
-		if err != nil {
-			return false
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 10*time.Second, 50*time.Millisecond)
+	proctest.WaitReady(t, adminAddr, 10*time.Second)
 
 	var (
 		mu      sync.Mutex

@@ -54,14 +54,7 @@ func TestSIGTERMExitsCleanly(t *testing.T) {
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 
-	require.Eventually(t, func() bool {
-		resp, err := http.Get("http://" + adminAddr + "/readyz")
-		if err != nil {
-			return false
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 10*time.Second, 50*time.Millisecond)
+	proctest.WaitReady(t, adminAddr, 10*time.Second)
 	for i := range 5 {
 		resp, err := http.Get("http://" + httpAddr + "/track_click.php?ad_id=" + strconv.Itoa(i+1))
 		require.NoError(t, err)

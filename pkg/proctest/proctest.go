@@ -1,16 +1,18 @@
 // Package proctest owns what tests need to run adly's binaries as real processes (so that they can be killed
-// with SIGKILL): building a command once per test run, and picking a free loopback address. It is for tests
+// with SIGKILL): building a command once per test run, picking a free loopback address and waiting until a process is ready. It is for tests
 // only and never starts anything by itself.
 package proctest
 
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -48,4 +50,18 @@ func FreeAddr(t testing.TB) string {
 	require.NoError(t, err)
 	defer func() { _ = ln.Close() }()
 	return ln.Addr().String()
+}
+
+// WaitReady waits until the admin listener at adminAddr answers /readyz with 200, failing the test after
+// timeout.
+func WaitReady(t testing.TB, adminAddr string, timeout time.Duration) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + adminAddr + "/readyz")
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, timeout, 50*time.Millisecond, "%s/readyz answers 200", adminAddr)
 }

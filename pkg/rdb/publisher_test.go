@@ -45,6 +45,28 @@ func viaProxy(t *testing.T) (*rdbtest.Proxy, redis.UniversalClient) {
 	return proxy, c
 }
 
+// proxied is a Publisher reaching Redis through a proxy the test controls, with its connection warmed (so
+// that what the proxy holds or cuts afterwards is a script call, not a handshake), and a direct client to
+// look at what Redis holds.
+type proxied struct {
+	proxy  *rdbtest.Proxy
+	p      *rdb.Publisher
+	reg    *prometheus.Registry
+	names  rdb.Names
+	direct redis.UniversalClient
+}
+
+func newProxied(t *testing.T, timeout time.Duration) proxied {
+	t.Helper()
+	proxy, client := viaProxy(t)
+	names := rdb.NewNames(rdbtest.Prefix(t))
+	p, reg := startPublisher(t, client, names, rdb.PublisherOptions{Timeout: timeout})
+	direct, _ := rdbtest.New(t)
+	_, err := p.Publish(context.Background(), []event.Event{{Type: event.Click, AdID: 1}}, 1)
+	require.NoError(t, err)
+	return proxied{proxy: proxy, p: p, reg: reg, names: names, direct: direct}
+}
+
 func counter(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
@@ -181,18 +203,13 @@ func TestPublishRedisDownAnswersQuicklyAndRecovers(t *testing.T) {
 // A write that reaches Redis after its cutoff is refused by Redis itself, so the 503 the caller got does not
 // hide a stored write even though the bytes were already on their way.
 func TestPublishSlowRedisRefusesLateWrites(t *testing.T) {
-	proxy, client := viaProxy(t)
-	names := rdb.NewNames(rdbtest.Prefix(t))
-	p, reg := startPublisher(t, client, names, rdb.PublisherOptions{Timeout: 300 * time.Millisecond})
+	x := newProxied(t, 300*time.Millisecond)
+	proxy, p, reg, names, direct := x.proxy, x.p, x.reg, x.names, x.direct
 	ctx := context.Background()
-	direct, _ := rdbtest.New(t)
-	// Warm the connection, so the delayed bytes below are the script itself, not a connection handshake.
-	_, err := p.Publish(ctx, []event.Event{{Type: event.Click, AdID: 1}}, 1)
-	require.NoError(t, err)
 
 	proxy.SetDelay(600 * time.Millisecond)
 	start := time.Now()
-	_, err = p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 9}, {Type: event.Hit, Path: "/slow"}}, 1)
+	_, err := p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 9}, {Type: event.Hit, Path: "/slow"}}, 1)
 	require.ErrorIs(t, err, rdb.ErrUnconfirmed, "no answer by the deadline: the publisher cannot know")
 	require.Less(t, time.Since(start), 600*time.Millisecond)
 
@@ -300,13 +317,9 @@ func TestClientFailsFastWhenRedisIsAbsent(t *testing.T) {
 // the caller gets the IDs it would have got. When Redis cannot be asked either, the caller is told that the
 // outcome is unknown (ErrUnconfirmed), never that nothing was stored, for here the events were stored.
 func TestPublishLostReplyIsResolvedByItsReceipt(t *testing.T) {
-	proxy, client := viaProxy(t)
-	names := rdb.NewNames(rdbtest.Prefix(t))
-	p, reg := startPublisher(t, client, names, rdb.PublisherOptions{Timeout: 300 * time.Millisecond})
-	direct, _ := rdbtest.New(t)
+	x := newProxied(t, 300*time.Millisecond)
+	proxy, p, reg, names, direct := x.proxy, x.p, x.reg, x.names, x.direct
 	ctx := context.Background()
-	_, err := p.Publish(ctx, []event.Event{{Type: event.Click, AdID: 1}}, 1) // warm the connection
-	require.NoError(t, err)
 	stream := names.ImpressionsStream()
 
 	proxy.CutReplies(1)
@@ -340,17 +353,13 @@ func TestPublishLostReplyIsResolvedByItsReceipt(t *testing.T) {
 // check, on a new connection, finds no receipt once Redis's clock is past the cutoff, so the caller is told
 // for sure that nothing was stored, and the held write is refused when it finally reaches Redis.
 func TestPublishHeldWriteIsResolvedAsNotStored(t *testing.T) {
-	proxy, client := viaProxy(t)
-	names := rdb.NewNames(rdbtest.Prefix(t))
-	p, reg := startPublisher(t, client, names, rdb.PublisherOptions{Timeout: 300 * time.Millisecond})
-	direct, _ := rdbtest.New(t)
+	x := newProxied(t, 300*time.Millisecond)
+	proxy, p, reg, names, direct := x.proxy, x.p, x.reg, x.names, x.direct
 	ctx := context.Background()
-	_, err := p.Publish(ctx, []event.Event{{Type: event.Click, AdID: 1}}, 1) // warm the connection
-	require.NoError(t, err)
 
 	proxy.SetDelayMatching(names.ImpressionsStream(), 600*time.Millisecond) // the write, not the check
 	start := time.Now()
-	_, err = p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 9}}, 1)
+	_, err := p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 9}}, 1)
 	require.ErrorIs(t, err, rdb.ErrUnavailable, "the receipt check is sure: nothing was stored")
 	require.NotErrorIs(t, err, rdb.ErrUnconfirmed)
 	require.Less(t, time.Since(start), 450*time.Millisecond, "answered by the deadline")
