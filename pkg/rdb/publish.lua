@@ -11,7 +11,8 @@
 -- ARGV[a+1..a+nx]     ad_id for each XADD entry, where a = 3+2*nr
 -- ARGV[a+nx+1..a+n-1] increment for each hit key
 -- ARGV[a+n]           how long the receipt lives, in ms
--- Returns the stream IDs of the XADD entries, in order.
+-- Returns the stream IDs of the XADD entries, in order, joined by commas ("" when there are none): the same
+-- string the receipt holds.
 --
 -- The cutoff makes the caller's answer truthful: the API answers 503 at its deadline, and a write that
 -- reaches Redis after the cutoff (a paused or overloaded Redis) is refused here instead of being stored
@@ -54,5 +55,6 @@ end
 for k = nx + 1, n - 1 do
   redis.call('INCRBY', KEYS[k], ARGV[a + k])
 end
-redis.call('SET', KEYS[n], table.concat(ids, ','), 'PX', ARGV[a + n])
-return ids
+local joined = table.concat(ids, ',')
+redis.call('SET', KEYS[n], joined, 'PX', ARGV[a + n])
+return joined

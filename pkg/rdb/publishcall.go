@@ -2,6 +2,7 @@ package rdb
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -129,23 +130,20 @@ func (g *scriptCall) finish(receiptTTLms int64) {
 
 // assign hands each XADD entry's stream ID, from the script's reply, to its caller.
 func (g *scriptCall) assign() error {
-	res, err := g.cmd.Slice()
+	joined, err := g.cmd.Text()
 	if err != nil {
 		return err
 	}
-	ids := make([]string, len(res))
-	for k := range res {
-		id, ok := res[k].(string)
-		if !ok {
-			return fmt.Errorf("publish script returned %T for an id", res[k])
-		}
-		ids[k] = id
-	}
-	return g.setIDs(ids)
+	return g.setIDs(joined)
 }
 
-// setIDs hands each XADD entry's stream ID to its caller.
-func (g *scriptCall) setIDs(ids []string) error {
+// setIDs hands each XADD entry's stream ID to its caller; joined is the IDs joined by commas, as publish.lua
+// returns them and leaves them in the receipt.
+func (g *scriptCall) setIDs(joined string) error {
+	var ids []string
+	if joined != "" {
+		ids = strings.Split(joined, ",")
+	}
 	if len(ids) != len(g.refs) {
 		return fmt.Errorf("publish script returned %d ids for %d entries", len(ids), len(g.refs))
 	}

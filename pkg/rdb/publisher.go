@@ -369,11 +369,7 @@ func (p *Publisher) checkReceipt(ctx context.Context, c *scriptCall) (bool, erro
 		switch {
 		case state == 1 && len(res) == 2:
 			joined, _ := res[1].(string)
-			var ids []string
-			if joined != "" {
-				ids = strings.Split(joined, ",")
-			}
-			return true, c.setIDs(ids)
+			return true, c.setIDs(joined)
 		case state == 0:
 			return false, nil
 		case state == 2 && len(res) == 2:
