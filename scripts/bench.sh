@@ -662,7 +662,9 @@ bench_syncer() {
 	if ! [[ $PATHS =~ ^[1-9][0-9]{0,8}$ ]] || ((PATHS > 100000000)); then
 		die "PATHS must be an integer between 1 and 100000000, got '$PATHS'"
 	fi
-	local chunk_note="SYNC_CHUNK_PATHS unset (path-syncer default: 20000)"
+	local default_chunk
+	default_chunk="$(sed -n 's/.*envconfig:"SYNC_CHUNK_PATHS" default:"\([0-9]*\)".*/\1/p' pkg/pathsync/config.go)"
+	local chunk_note="SYNC_CHUNK_PATHS unset (path-syncer default: ${default_chunk:-unknown})"
 	if [[ -n ${SYNC_CHUNK_PATHS:-} ]]; then
 		if ! [[ $SYNC_CHUNK_PATHS =~ ^[1-9][0-9]{0,5}$ ]] || ((SYNC_CHUNK_PATHS > 100000)); then
 			die "SYNC_CHUNK_PATHS must be an integer between 1 and 100000, got '$SYNC_CHUNK_PATHS'"
