@@ -107,7 +107,8 @@ func (s *batchScanner) item() (event.Event, bool) {
 		return event.Event{}, false
 	}
 	var typ, adID, path []byte
-	var hasType, hasAdID, hasPath, hasTS bool
+	var seen uint8 // the keys read so far: a key given twice is left to encoding/json
+	const hasType, hasAdID, hasPath, hasTS = 1, 2, 4, 8
 	s.ws()
 	if !s.eat('}') {
 		for {
@@ -121,38 +122,31 @@ func (s *batchScanner) item() (event.Event, bool) {
 				return event.Event{}, false
 			}
 			s.ws()
+			var bit uint8
 			switch string(key) {
 			case "type":
-				if hasType {
-					return event.Event{}, false
-				}
-				hasType = true
+				bit = hasType
 				typ, ok = s.str()
 			case "ad_id":
-				if hasAdID {
-					return event.Event{}, false
-				}
-				hasAdID = true
+				bit = hasAdID
 				if s.i < len(s.b) && s.b[s.i] == '"' {
 					adID, ok = s.str()
 				} else {
 					adID, ok = s.digits()
 				}
 			case "path":
-				if hasPath {
-					return event.Event{}, false
-				}
-				hasPath = true
+				bit = hasPath
 				path, ok = s.str()
 			case "ts":
-				if hasTS {
-					return event.Event{}, false
-				}
-				hasTS = true
+				bit = hasTS
 				_, ok = s.digits()
 			default:
 				return event.Event{}, false
 			}
+			if seen&bit != 0 {
+				return event.Event{}, false
+			}
+			seen |= bit
 			if !ok {
 				return event.Event{}, false
 			}
@@ -165,7 +159,7 @@ func (s *batchScanner) item() (event.Event, bool) {
 			}
 		}
 	}
-	if !hasType {
+	if seen&hasType == 0 {
 		return event.Event{}, false
 	}
 	t, err := event.ParseType(string(typ))
@@ -173,7 +167,7 @@ func (s *batchScanner) item() (event.Event, bool) {
 		return event.Event{}, false
 	}
 	if t == event.Hit {
-		if !hasPath {
+		if seen&hasPath == 0 {
 			return event.Event{}, false
 		}
 		p, err := event.NormalizePath(string(path))
@@ -182,7 +176,7 @@ func (s *batchScanner) item() (event.Event, bool) {
 		}
 		return event.Event{Type: t, Path: p}, true
 	}
-	if !hasAdID {
+	if seen&hasAdID == 0 {
 		return event.Event{}, false
 	}
 	id, err := event.ParseAdID(string(adID))
