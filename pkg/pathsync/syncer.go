@@ -44,6 +44,14 @@ import (
 // ErrLocked means another sync holds the lock.
 var ErrLocked = errors.New("another sync is running")
 
+// ErrLockLost means the sync stopped because its lock expired under it (the syncer was paused or cut off
+// from Redis longer than LockTTL): it moved or finished nothing after that, and what it left staged is
+// recovered by the lock's next owner.
+var ErrLockLost = rdb.ErrLockLost
+
+// releaseTimeout bounds the lock's release after a sync, which runs even when the sync's context ended.
+const releaseTimeout = time.Second
+
 // Options tune a Syncer.
 type Options struct {
 	ChunkPaths int           // paths per chunk (one MariaDB transaction); default 20000
@@ -89,7 +97,9 @@ type Result struct {
 	Errors    []string // keys that could not be synced (parked), one line each
 }
 
-// Sync runs one sync: recover, then move and commit chunk by chunk.
+// Sync runs one sync: recover, then move and commit chunk by chunk. It stops with ErrLockLost as soon as it
+// finds its lock gone (a fenced step refused, or a renewal found another owner), and with ctx's error when
+// ctx ends; either way what it staged stays pending for the next sync.
 func (s *Syncer) Sync(ctx context.Context) (Result, error) {
 	start := time.Now()
 	token := newID()
@@ -100,23 +110,31 @@ func (s *Syncer) Sync(ctx context.Context) (Result, error) {
 	if !ok {
 		return Result{}, ErrLocked
 	}
-	lockCtx, stopRenew := context.WithCancel(ctx)
+	lockCtx, lost := context.WithCancelCause(ctx)
 	renewed := make(chan struct{})
-	go func() { defer close(renewed); s.renewLock(lockCtx, token) }()
+	go func() { defer close(renewed); s.renewLock(lockCtx, token, lost) }()
 	defer func() {
-		stopRenew()
+		lost(context.Canceled)
 		<-renewed
-		if err := s.hits.ReleaseLock(context.WithoutCancel(ctx), token); err != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		if err := s.hits.ReleaseLock(rctx, token); err != nil {
 			s.log.Warn("release sync lock", zap.Error(err))
 		}
 	}()
 
 	var res Result
-	if err := s.recoverPending(ctx, &res); err != nil {
-		s.metrics.errors.Inc()
-		return res, err
+	err = s.recoverPending(lockCtx, token, &res)
+	if err == nil {
+		err = s.moveAndCommit(lockCtx, token, &res)
 	}
-	if err := s.moveAndCommit(ctx, &res); err != nil {
+	if err != nil {
+		if errors.Is(context.Cause(lockCtx), ErrLockLost) && !errors.Is(err, ErrLockLost) {
+			err = fmt.Errorf("%w: %w", ErrLockLost, err)
+		}
+		if errors.Is(err, ErrLockLost) {
+			s.log.Warn("sync lock lost (expired under this syncer); stopped, the lock's next owner finishes the staged chunks")
+		}
 		s.metrics.errors.Inc()
 		return res, err
 	}
@@ -125,7 +143,10 @@ func (s *Syncer) Sync(ctx context.Context) (Result, error) {
 	return res, nil
 }
 
-func (s *Syncer) renewLock(ctx context.Context, token string) {
+// renewLock extends the lock every LockTTL/3 until ctx ends. When an extension finds the lock no longer
+// ours, it calls lost(ErrLockLost), which stops the sync; the fenced scripts refuse its steps anyway, this
+// only stops it sooner (and cuts off a MariaDB commit in progress, which recovery redoes exactly).
+func (s *Syncer) renewLock(ctx context.Context, token string, lost context.CancelCauseFunc) {
 	t := time.NewTicker(s.opts.LockTTL / 3)
 	defer t.Stop()
 	for {
@@ -134,7 +155,7 @@ func (s *Syncer) renewLock(ctx context.Context, token string) {
 			return
 		case <-t.C:
 			if ok, err := s.hits.ExtendLock(ctx, token, s.opts.LockTTL); err == nil && !ok {
-				s.log.Warn("sync lock lost (expired); the sync stays exact but may overlap another")
+				lost(ErrLockLost)
 				return
 			}
 		}
@@ -142,7 +163,7 @@ func (s *Syncer) renewLock(ctx context.Context, token string) {
 }
 
 // recoverPending commits (or just finishes) the chunks a crashed sync left staged.
-func (s *Syncer) recoverPending(ctx context.Context, res *Result) error {
+func (s *Syncer) recoverPending(ctx context.Context, token string, res *Result) error {
 	ids, err := s.hits.Pending(ctx)
 	if err != nil {
 		return err
@@ -153,7 +174,7 @@ func (s *Syncer) recoverPending(ctx context.Context, res *Result) error {
 			return err
 		}
 		counts = event.MergePathCounts(counts)
-		committed, err := s.commit(ctx, id, counts)
+		committed, err := s.commit(ctx, token, id, counts)
 		if err != nil {
 			return err
 		}
@@ -179,7 +200,7 @@ const committers = 2
 // while the next ones are being moved, so Redis and MariaDB work at the same time. Each chunk is staged (and
 // registered as pending) before it is handed over, so an error or a crash on either side leaves nothing that
 // the next sync's recovery does not finish.
-func (s *Syncer) moveAndCommit(ctx context.Context, res *Result) error {
+func (s *Syncer) moveAndCommit(ctx context.Context, token string, res *Result) error {
 	type chunk struct {
 		id     string
 		counts []event.PathCount
@@ -198,7 +219,7 @@ func (s *Syncer) moveAndCommit(ctx context.Context, res *Result) error {
 					continue // drain; the chunks stay staged for the next sync
 				}
 				counts := event.MergePathCounts(c.counts)
-				if _, err = s.commit(ctx, c.id, counts); err != nil {
+				if _, err = s.commit(ctx, token, c.id, counts); err != nil {
 					cancel()
 					continue
 				}
@@ -210,7 +231,7 @@ func (s *Syncer) moveAndCommit(ctx context.Context, res *Result) error {
 			committed <- err
 		}(queues[i])
 	}
-	moveErr := s.move(ctx, len(queues), func(part int, id string, counts []event.PathCount) bool {
+	moveErr := s.move(ctx, token, len(queues), func(part int, id string, counts []event.PathCount) bool {
 		select {
 		case queues[part] <- chunk{id, counts}:
 			return true
@@ -238,7 +259,7 @@ func (s *Syncer) moveAndCommit(ctx context.Context, res *Result) error {
 // walks the hash table); each range fills its own chunks. A chunk holds at most ChunkPaths moved counters (a
 // path moved twice, because SCAN returned it twice and a hit arrived in between, counts twice here and is
 // merged before the commit).
-func (s *Syncer) move(ctx context.Context, parts int, emit func(int, string, []event.PathCount) bool, res *Result) error {
+func (s *Syncer) move(ctx context.Context, token string, parts int, emit func(int, string, []event.PathCount) bool, res *Result) error {
 	type open struct {
 		id     string
 		counts []event.PathCount
@@ -264,7 +285,9 @@ func (s *Syncer) move(ctx context.Context, parts int, emit func(int, string, []e
 		if err != nil {
 			return err
 		}
-		keys = s.parkInvalid(ctx, keys, chunks[0].id, res)
+		if keys, err = s.parkInvalid(ctx, token, keys, chunks[0].id, res); err != nil {
+			return err
+		}
 		if bounds == nil && len(keys) > 0 {
 			bounds = quantiles(keys, parts)
 		}
@@ -282,7 +305,7 @@ func (s *Syncer) move(ctx context.Context, parts int, emit func(int, string, []e
 				keys = keys[len(part):]
 				var parked []rdb.Parked
 				var err error
-				if c.counts, parked, err = s.hits.Move(ctx, c.id, part, c.counts); err != nil {
+				if c.counts, parked, err = s.hits.Move(ctx, token, c.id, part, c.counts); err != nil {
 					return err
 				}
 				for _, pk := range parked {
@@ -331,14 +354,14 @@ func quantiles(keys []string, n int) []string {
 }
 
 // commit writes one staged chunk (merged: sorted by path, each path once) to MariaDB and drops its staging.
-func (s *Syncer) commit(ctx context.Context, id string, counts []event.PathCount) (bool, error) {
+func (s *Syncer) commit(ctx context.Context, token, id string, counts []event.PathCount) (bool, error) {
 	call(s.opts.Hooks.AfterMove)
 	committed, err := s.paths.CommitChunk(ctx, id, counts)
 	if err != nil {
 		return false, err
 	}
 	call(s.opts.Hooks.AfterCommit)
-	if err := s.hits.Finish(ctx, id); err != nil {
+	if err := s.hits.Finish(ctx, token, id); err != nil {
 		return committed, err
 	}
 	if committed {
@@ -349,8 +372,8 @@ func (s *Syncer) commit(ctx context.Context, id string, counts []event.PathCount
 }
 
 // parkInvalid parks keys whose path cannot be stored (over 255 bytes, invalid UTF-8, control characters)
-// and returns the others.
-func (s *Syncer) parkInvalid(ctx context.Context, keys []string, chunkID string, res *Result) []string {
+// and returns the others. It stops at ErrLockLost.
+func (s *Syncer) parkInvalid(ctx context.Context, token string, keys []string, chunkID string, res *Result) ([]string, error) {
 	valid := keys[:0]
 	for _, k := range keys {
 		path, ok := s.hits.Names().PathOfHitKey(k)
@@ -371,7 +394,10 @@ func (s *Syncer) parkInvalid(ctx context.Context, keys []string, chunkID string,
 			valid = append(valid, k)
 			continue
 		}
-		if err := s.hits.Park(ctx, k, path, chunkID); err != nil {
+		if err := s.hits.Park(ctx, token, k, path, chunkID); err != nil {
+			if errors.Is(err, ErrLockLost) {
+				return nil, err
+			}
 			s.log.Error("could not park a bad key; it stays and is reported again next sync", zap.String("key", k), zap.Error(err))
 			res.Errors = append(res.Errors, fmt.Sprintf("%q: %s (could not park: %v)", k, reason, err))
 			s.metrics.badKeys.Inc()
@@ -379,7 +405,7 @@ func (s *Syncer) parkInvalid(ctx context.Context, keys []string, chunkID string,
 		}
 		s.reportParked(k, reason, res)
 	}
-	return valid
+	return valid, nil
 }
 
 func (s *Syncer) reportParked(key, reason string, res *Result) {

@@ -27,13 +27,29 @@ type env struct {
 	hits   *rdb.HitCounters
 	paths  *store.PathCounts
 	dbName string
+	// redisEnv points the binaries at a private redis-server; empty for the shared one.
+	redisEnv []string
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	client, names := rdbtest.New(t)
+	return newEnvOn(t, client, names, nil)
+}
+
+// newEnvOnServer is newEnv over a private redis-server (for tests that fill Redis or kill it).
+func newEnvOnServer(t *testing.T, srv *rdbtest.Server) *env {
+	t.Helper()
+	client := rdb.NewClient(srv.Config(), rdb.ClientOptions{NoRetries: true})
+	t.Cleanup(func() { _ = client.Close() })
+	return newEnvOn(t, client, rdb.NewNames("adlytest:private:"), srv.Env())
+}
+
+func newEnvOn(t *testing.T, client redis.UniversalClient, names rdb.Names, redisEnv []string) *env {
+	t.Helper()
 	db, cfg := storetest.New(t)
-	return &env{client: client, names: names, hits: rdb.NewHitCounters(client, names), paths: store.NewPathCounts(db), dbName: cfg.Name}
+	return &env{client: client, names: names, hits: rdb.NewHitCounters(client, names), paths: store.NewPathCounts(db),
+		dbName: cfg.Name, redisEnv: redisEnv}
 }
 
 func (e *env) syncer(t *testing.T, opts Options) *Syncer {

@@ -5,10 +5,19 @@
 -- of "key<LF>value<LF>" pairs, appended once per call (keys hold no control characters: the syncer parks those
 -- before moving). A key that is not a counter (another type, or a value that is not a non-negative integer of at
 -- most 18 digits) is renamed to the parked prefix instead, with the reason returned.
--- KEYS[1] staging string, KEYS[2] pending set, KEYS[3..] hit keys
--- ARGV[1] sync id, ARGV[2] length of the hit key prefix, ARGV[3] parked key prefix
+-- Fenced: it first checks that the sync lock holds the caller's token and otherwise does nothing and answers
+-- the error LOCKLOST, so a syncer that lost its lock (paused past its expiry) can never add to a chunk that
+-- the lock's new owner has already recovered. One GET per call, nothing per key.
+-- On a full Redis (noeviction at maxmemory) it still runs: no command that may grow memory is called before
+-- the DEL that frees the counters (GET, MGET, TYPE, EXISTS and RENAME are not denyoom), and a script that has
+-- written may go on; the staging record it appends is smaller than the counters it deletes.
+-- KEYS[1] staging string, KEYS[2] pending set, KEYS[3] sync lock, KEYS[4..] hit keys
+-- ARGV[1] sync id, ARGV[2] length of the hit key prefix, ARGV[3] parked key prefix, ARGV[4] lock token
 -- Returns {pairs, parked}: pairs is what was appended to the staging record ("" when nothing was moved),
 -- parked is {key, reason, ...}.
+if redis.call('GET', KEYS[3]) ~= ARGV[4] then
+  return redis.error_reply('LOCKLOST the sync lock is not held by this syncer')
+end
 local plen = tonumber(ARGV[2])
 local parked, lines, nl = {}, {}, 0
 local function park(k, path, reason)
@@ -24,7 +33,7 @@ local function park(k, path, reason)
   parked[#parked + 1] = reason
 end
 local slice = 1000 -- keys per MGET/DEL: stays far below Lua's limit on unpacked arguments
-for first = 3, #KEYS, slice do
+for first = 4, #KEYS, slice do
   local last = math.min(first + slice - 1, #KEYS)
   local vals = redis.call('MGET', unpack(KEYS, first, last))
   local del, nd, from = {}, 0, nl

@@ -19,15 +19,46 @@ var hitMoveLua string
 
 var hitMoveScript = redis.NewScript(hitMoveLua)
 
+// ErrLockLost means the sync lock no longer holds the caller's token (it expired while the syncer was paused
+// or cut off from Redis, and maybe another syncer took it): a fenced step did nothing.
+var ErrLockLost = errors.New("sync lock lost")
+
+// The sync lock's scripts, and the other steps that change staged state, fenced by the lock's owner token:
+// each first checks GET lock == token and otherwise does nothing and answers an error starting with LOCKLOST.
+// They all work on a full Redis (noeviction at maxmemory), because syncing is what frees its memory:
+// acquireLockScript is allow-oom (its key is a few bytes); the others call no denyoom command (GET, DEL, SREM,
+// PEXPIRE, RENAME), and a plain EVAL is refused under OOM only at a denyoom command before any write.
 var (
+	acquireLockScript = redis.NewScript(`#!lua flags=allow-oom
+return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])`)
 	extendLockScript  = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`)
 	releaseLockScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
-	parkScript        = redis.NewScript(`if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+	// KEYS[1] hit key, KEYS[2] lock; ARGV[1] parked key, ARGV[2] sync id, ARGV[3] token
+	parkScript = redis.NewScript(`if redis.call('GET', KEYS[2]) ~= ARGV[3] then
+  return redis.error_reply('LOCKLOST the sync lock is not held by this syncer')
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local target = ARGV[1]
 if redis.call('EXISTS', target) == 1 then target = target .. ':' .. ARGV[2] end
 redis.call('RENAME', KEYS[1], target)
 return 1`)
+	// KEYS[1] staging, KEYS[2] pending set, KEYS[3] lock; ARGV[1] sync id, ARGV[2] token. Deletes only: it
+	// runs on a full Redis, where MULTI/EXEC would be refused whole.
+	finishScript = redis.NewScript(`if redis.call('GET', KEYS[3]) ~= ARGV[2] then
+  return redis.error_reply('LOCKLOST the sync lock is not held by this syncer')
+end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+return 1`)
 )
+
+// fenced maps a script's LOCKLOST answer to ErrLockLost.
+func fenced(err error) error {
+	if redis.HasErrorPrefix(err, "LOCKLOST") {
+		return ErrLockLost
+	}
+	return err
+}
 
 // HitCounters is the Redis side of path hits: the analytics:hit:<path> counters, and the staging area the
 // path syncer moves them through on their way to MariaDB.
@@ -60,17 +91,18 @@ type Parked struct {
 }
 
 // Move moves the counters of keys into the staging record of syncID (hitmove.lua), appends what it moved to
-// into (a key that vanished or held 0 adds nothing) and returns it with what it parked.
-func (h *HitCounters) Move(ctx context.Context, syncID string, keys []string, into []event.PathCount) ([]event.PathCount, []Parked, error) {
+// into (a key that vanished or held 0 adds nothing) and returns it with what it parked. It does nothing and
+// returns ErrLockLost unless the sync lock holds token.
+func (h *HitCounters) Move(ctx context.Context, token, syncID string, keys []string, into []event.PathCount) ([]event.PathCount, []Parked, error) {
 	if len(keys) == 0 {
 		return into, nil, nil
 	}
-	all := make([]string, 0, len(keys)+2)
-	all = append(all, h.names.SyncStaging(syncID), h.names.SyncPending())
+	all := make([]string, 0, len(keys)+3)
+	all = append(all, h.names.SyncStaging(syncID), h.names.SyncPending(), h.names.SyncLock())
 	all = append(all, keys...)
-	res, err := hitMoveScript.Run(ctx, h.c, all, syncID, len(h.names.HitKey("")), h.names.ParkedKey("")).Slice()
+	res, err := hitMoveScript.Run(ctx, h.c, all, syncID, len(h.names.HitKey("")), h.names.ParkedKey(""), token).Slice()
 	if err != nil {
-		return into, nil, fmt.Errorf("move hit counters: %w", err)
+		return into, nil, fmt.Errorf("move hit counters: %w", fenced(err))
 	}
 	if len(res) != 2 {
 		return into, nil, errors.New("move hit counters: unexpected reply")
@@ -90,9 +122,11 @@ func (h *HitCounters) Move(ctx context.Context, syncID string, keys []string, in
 }
 
 // Park moves a hit key aside (to analytics:parked:<path>) so that it is neither synced nor retried forever.
-func (h *HitCounters) Park(ctx context.Context, key, path, syncID string) error {
-	if err := parkScript.Run(ctx, h.c, []string{key}, h.names.ParkedKey(path), syncID).Err(); err != nil {
-		return fmt.Errorf("park %q: %w", key, err)
+// It does nothing and returns ErrLockLost unless the sync lock holds token.
+func (h *HitCounters) Park(ctx context.Context, token, key, path, syncID string) error {
+	err := parkScript.Run(ctx, h.c, []string{key, h.names.SyncLock()}, h.names.ParkedKey(path), syncID, token).Err()
+	if err != nil {
+		return fmt.Errorf("park %q: %w", key, fenced(err))
 	}
 	return nil
 }
@@ -156,26 +190,27 @@ func appendStagedLines(counts []event.PathCount, record string) ([]event.PathCou
 	return counts, nil
 }
 
-// Finish drops a chunk's staging once MariaDB holds it.
-func (h *HitCounters) Finish(ctx context.Context, syncID string) error {
-	_, err := h.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, h.names.SyncStaging(syncID))
-		p.SRem(ctx, h.names.SyncPending(), syncID)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("finish chunk %s: %w", syncID, err)
+// Finish drops a chunk's staging once MariaDB holds it, in one script that only deletes (so it works on a
+// full Redis). It does nothing and returns ErrLockLost unless the sync lock holds token.
+func (h *HitCounters) Finish(ctx context.Context, token, syncID string) error {
+	keys := []string{h.names.SyncStaging(syncID), h.names.SyncPending(), h.names.SyncLock()}
+	if err := finishScript.Run(ctx, h.c, keys, syncID, token).Err(); err != nil {
+		return fmt.Errorf("finish chunk %s: %w", syncID, fenced(err))
 	}
 	return nil
 }
 
-// AcquireLock takes the sync lock for token, for ttl; false if someone else holds it.
+// AcquireLock takes the sync lock for token, for ttl; false if someone else holds it. It works on a full
+// Redis (an allow-oom script: a plain SET NX is refused there, and the sync is what frees memory).
 func (h *HitCounters) AcquireLock(ctx context.Context, token string, ttl time.Duration) (bool, error) {
-	ok, err := h.c.SetNX(ctx, h.names.SyncLock(), token, ttl).Result()
+	err := acquireLockScript.Run(ctx, h.c, []string{h.names.SyncLock()}, token, ttl.Milliseconds()).Err()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("acquire sync lock: %w", err)
 	}
-	return ok, nil
+	return true, nil
 }
 
 // ExtendLock renews the lock if token still holds it.
