@@ -69,7 +69,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		Options{ChunkPaths: cfg.ChunkPaths, LockTTL: cfg.LockTTL, Hooks: hooks})
 
 	if *once {
-		return runOnce(ctx, syncer, stdout, stderr)
+		return runOnce(ctx, syncer, cfg.ShutdownTimeout, stdout, stderr)
 	}
 	adm, err := admin.Listen(cfg.AdminAddr, reg, log.Named("admin"),
 		admin.Check{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx, client, time.Second) }},
@@ -97,8 +97,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func runOnce(ctx context.Context, s *Syncer, stdout, stderr io.Writer) int {
-	sctx := context.WithoutCancel(ctx) // a sync that has started is finished, even on Ctrl-C
+func runOnce(ctx context.Context, s *Syncer, shutdownTimeout time.Duration, stdout, stderr io.Writer) int {
+	sctx, cancel := afterShutdown(ctx, shutdownTimeout) // on Ctrl-C or SIGTERM, SHUTDOWN_TIMEOUT to finish
+	defer cancel()
 	res, err := s.Sync(sctx)
 	fmt.Fprintf(stdout, "Synced %d paths\n", res.Paths)
 	if res.Recovered > 0 {

@@ -3,18 +3,21 @@ package pathsync
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.uber.org/zap"
 )
 
-// Run syncs at start and then every interval until ctx ends. A sync in progress when ctx ends is finished
-// (within shutdownTimeout) before Run returns.
+// Run syncs at start and then every interval until ctx ends. A sync in progress when ctx ends gets
+// shutdownTimeout from that moment to finish; one that has not finished by then stops, and the next sync
+// recovers what it staged. Nothing else bounds a sync: the interval does not (a sync longer than it delays
+// the next tick), and while it keeps its lock it may take as long as the data needs.
 func (s *Syncer) Run(ctx context.Context, every, shutdownTimeout time.Duration) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout+every)
+		sctx, cancel := afterShutdown(ctx, shutdownTimeout)
 		res, err := s.Sync(sctx)
 		cancel()
 		switch {
@@ -40,4 +43,20 @@ func (s *Syncer) Run(ctx context.Context, every, shutdownTimeout time.Duration) 
 		case <-t.C:
 		}
 	}
+}
+
+// errShutdownTimeout is why a sync cut off at shutdown stopped.
+var errShutdownTimeout = errors.New("shutdown timeout")
+
+// afterShutdown returns a context for one sync that ignores ctx's end (SIGTERM) for grace, and is then
+// cancelled: the sync in progress at the signal finishes within grace of it, or stops. The returned cancel
+// releases it.
+func afterShutdown(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	sctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		time.AfterFunc(grace, func() {
+			cancel(fmt.Errorf("%w (%s after the signal)", errShutdownTimeout, grace))
+		})
+	})
+	return sctx, func() { stop(); cancel(context.Canceled) }
 }

@@ -1,0 +1,201 @@
+package pathsync
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"os/exec"
+	"slices"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"adly/pkg/rdb/rdbtest"
+)
+
+// These tests run the real path-syncer binary through the faults that a SIGKILL does not cover: a syncer
+// frozen past its lock's expiry while another one syncs, SIGTERM in the middle of a long sync, and a Redis
+// full to maxmemory.
+
+// preload sets n counters /<tag>/<i> to 1–3 hits each (pipelined) and adds them to made.
+func (e *env) preload(t *testing.T, tag string, n int, made map[string]uint64) {
+	t.Helper()
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(uint64(n), uint64(len(tag))))
+	for start := 0; start < n; start += 5000 {
+		pipe := e.client.Pipeline()
+		for i := start; i < min(start+5000, n); i++ {
+			path := "/" + tag + "/" + strconv.Itoa(i)
+			v := uint64(1 + rng.IntN(3))
+			pipe.IncrBy(ctx, e.names.HitKey(path), int64(v))
+			made[path] += v
+		}
+		_, err := pipe.Exec(ctx)
+		require.NoError(t, err)
+	}
+}
+
+// start runs the binary in the background; its output is in the returned buffer once wait returned.
+func (e *env) start(t *testing.T, args []string, extra ...string) (*exec.Cmd, *bytes.Buffer, <-chan error) {
+	t.Helper()
+	cmd := e.command(t, args, extra...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait(); close(done) }() // later readers get nil
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+		_ = cmd.Process.Kill()
+		<-done
+	})
+	return cmd, &out, done
+}
+
+func (e *env) pendingCount(t *testing.T) int {
+	t.Helper()
+	ids, err := e.hits.Pending(context.Background())
+	require.NoError(t, err)
+	return len(ids)
+}
+
+func (e *env) lockHolder(t *testing.T) string {
+	t.Helper()
+	v, err := e.client.Get(context.Background(), e.names.SyncLock()).Result()
+	if err == redis.Nil {
+		return ""
+	}
+	require.NoError(t, err)
+	return v
+}
+
+// A syncer frozen (SIGSTOP) at a random moment of a large sync until its lock has expired, while a second
+// syncer takes the lock and finishes the chunks the first one left pending; then thawed (SIGCONT), usually
+// while the second one still runs. Hits arrive throughout. Chunks are larger than a SCAN page, so the frozen
+// syncer's open chunks are part-filled: before the fences, it went on moving counters into a chunk already
+// recovered, whose commit was then skipped as done. After several rounds and a clean sync every path's total
+// must be exact.
+func TestSyncerFrozenPastItsLockLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault test")
+	}
+	e := newEnv(t)
+	ctx := context.Background()
+	stop := make(chan struct{})
+	wait := e.storm(t, stop)
+	preloaded := map[string]uint64{}
+	lock := []string{"SYNC_LOCK_TTL=1s", "SYNC_CHUNK_PATHS=3000"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	const rounds = 4
+	for round := range rounds {
+		e.preload(t, "r"+strconv.Itoa(round), 60000, preloaded)
+		a, aOut, aDone := e.start(t, []string{"--once"}, lock...)
+		require.Eventually(t, func() bool { return e.pendingCount(t) > 0 }, 20*time.Second, 2*time.Millisecond,
+			"the first syncer stages a chunk")
+		time.Sleep(time.Duration(rng.IntN(150)) * time.Millisecond) // a random moment of the sync, not a gate
+		require.NoError(t, a.Process.Signal(syscall.SIGSTOP))
+		aToken := e.lockHolder(t)
+		aPending, err := e.hits.Pending(ctx)
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return e.lockHolder(t) != aToken }, 10*time.Second, 20*time.Millisecond,
+			"the frozen syncer's lock expires")
+		_, bOut, bDone := e.start(t, []string{"--once"}, lock...)
+		require.Eventually(t, func() bool { h := e.lockHolder(t); return h != "" && h != aToken }, 10*time.Second,
+			5*time.Millisecond, "the second syncer takes the lock")
+		// Thaw once the second syncer has finished the frozen one's pending chunks, or after 3 s (it waits
+		// on the frozen one's open MariaDB transaction when the freeze came in the middle of a commit).
+		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			left, err := e.client.SMIsMember(ctx, e.names.SyncPending(), toAny(aPending)...).Result()
+			require.NoError(t, err)
+			if !slices.Contains(left, true) {
+				break
+			}
+		}
+		require.NoError(t, a.Process.Signal(syscall.SIGCONT))
+		aErr, bErr := <-aDone, <-bDone
+		t.Logf("round %d: thawed syncer: %v %s", round, aErr, aOut)
+		require.NoError(t, bErr, "the second syncer: %s", bOut)
+	}
+	close(stop)
+	made := wait()
+	for p, n := range preloaded {
+		made[p] += n
+	}
+	code, out := e.once(t)
+	require.Equal(t, 0, code, out)
+	e.requireExact(t, made)
+	var hits uint64
+	for _, n := range made {
+		hits += n
+	}
+	t.Logf("%d hits on %d paths, %d freezes past the lock: exact", hits, len(made), rounds)
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+// SIGTERM in the middle of a sync that would take far longer than SHUTDOWN_TIMEOUT: the daemon exits within
+// SHUTDOWN_TIMEOUT (plus slack for a loaded machine), however long its interval, and the next sync finishes
+// what it staged, exactly.
+func TestSIGTERMBoundsTheSyncByShutdownTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault test")
+	}
+	e := newEnv(t)
+	made := map[string]uint64{}
+	e.preload(t, "t", 100000, made)
+	const shutdown, slack = 2 * time.Second, 5 * time.Second
+	cmd, out, done := e.start(t, nil, "SYNC_CHUNK_PATHS=5", "SYNC_INTERVAL=1h",
+		"SHUTDOWN_TIMEOUT="+shutdown.String(), "SYNC_LOCK_TTL=10s")
+	require.Eventually(t, func() bool { return len(e.table(t)) > 0 }, 30*time.Second, 10*time.Millisecond,
+		"the sync commits its first chunks")
+	signalled := time.Now()
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-done:
+		took := time.Since(signalled)
+		t.Logf("exited %v after SIGTERM (SHUTDOWN_TIMEOUT %v): %v", took.Round(time.Millisecond), shutdown, err)
+		require.NoError(t, err, "%s", out)
+	case <-time.After(shutdown + slack):
+		t.Fatalf("still running %v after SIGTERM with SHUTDOWN_TIMEOUT=%v (%d of %d paths synced)",
+			shutdown+slack, shutdown, len(e.table(t)), len(made))
+	}
+	require.Less(t, len(e.table(t)), len(made), "the sync was cut off, so the test shows the bound")
+	code, onceOut := e.once(t, "SYNC_CHUNK_PATHS=20000")
+	require.Equal(t, 0, code, onceOut)
+	e.requireExact(t, made)
+}
+
+// A Redis full to maxmemory (noeviction) with hit counters: `path-syncer --once` takes its lock, moves every
+// counter, commits and drops every chunk, exactly; the memory it frees takes new hits again.
+func TestSyncOnAFullRedis(t *testing.T) {
+	srv := rdbtest.StartServer(t, rdbtest.ServerOptions{MaxMemory: "6mb"})
+	e := newEnvOnServer(t, srv)
+	ctx := context.Background()
+	made := map[string]uint64{}
+	for i := 0; ; i++ {
+		path := "/full/" + strconv.Itoa(i)
+		err := e.client.IncrBy(ctx, e.names.HitKey(path), int64(1+i%3)).Err()
+		if err != nil {
+			require.True(t, redis.HasErrorPrefix(err, "OOM"), "filling redis: %v", err)
+			break
+		}
+		made[path] += uint64(1 + i%3)
+	}
+	require.Greater(t, len(made), 10000)
+	t.Logf("redis full after %d counters", len(made))
+	code, out := e.once(t, "SYNC_CHUNK_PATHS=5000")
+	require.Equal(t, 0, code, out)
+	require.Zero(t, e.pendingCount(t), "every chunk dropped from Redis")
+	e.requireExact(t, made)
+	require.NoError(t, e.client.Incr(ctx, e.names.HitKey("/after")).Err(), "the sync freed memory")
+}
