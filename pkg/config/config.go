@@ -60,6 +60,10 @@ type DB struct {
 	User     string `envconfig:"DB_USER" default:"root"`
 	Password string `envconfig:"DB_PASS"`
 	Name     string `envconfig:"DB_NAME" default:"ads"`
+	// IdleTxTimeout is how long MariaDB lets a write transaction of ours sit idle before it closes the
+	// connection and rolls the transaction back (MariaDB's idle_write_transaction_timeout). It bounds how long
+	// a frozen or partitioned process can hold the row locks its peers wait for. 0 leaves the server's setting.
+	IdleTxTimeout time.Duration `envconfig:"DB_IDLE_TX_TIMEOUT" default:"10s"`
 }
 
 // Validate names the first bad variable.
@@ -71,6 +75,8 @@ func (d DB) Validate() error {
 		return errors.New("DB_USER must not be empty")
 	case strings.TrimSpace(d.Name) == "":
 		return errors.New("DB_NAME must not be empty")
+	case d.IdleTxTimeout < 0 || d.IdleTxTimeout%time.Second != 0:
+		return fmt.Errorf("DB_IDLE_TX_TIMEOUT must be 0 or a whole number of seconds, got %s", d.IdleTxTimeout)
 	}
 	return checkPort("DB_PORT", d.Port)
 }

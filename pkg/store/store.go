@@ -6,6 +6,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -31,14 +32,33 @@ func DSN(cfg config.DB) string {
 	mc.Loc = time.UTC
 	mc.Timeout = 5 * time.Second
 	mc.Params = map[string]string{"time_zone": "'+00:00'"}
+	if cfg.IdleTxTimeout > 0 {
+		// Set on every connection: a transaction left idle this long (its process frozen, partitioned or
+		// paused) is rolled back by the server and its row locks released.
+		mc.Params[idleTxVar] = strconv.FormatInt(int64(cfg.IdleTxTimeout/time.Second), 10)
+	}
 	// Bulk statements carry thousands of placeholders: interpolated by the driver they are one COM_QUERY,
 	// instead of a server-side prepare, execute and close for every statement (safe with utf8mb4).
 	mc.InterpolateParams = true
 	return mc.FormatDSN()
 }
 
-// Open connects to MariaDB and checks that it answers.
+const idleTxVar = "idle_write_transaction_timeout"
+
+// Open connects to MariaDB and checks that it answers. On a server without idle_write_transaction_timeout
+// (MySQL; MariaDB before 10.3) it connects without it: the server's lock wait timeout is then the only
+// bound on how long a frozen peer's locks are waited for.
 func Open(ctx context.Context, cfg config.DB) (*sqlx.DB, error) {
+	db, err := open(ctx, cfg)
+	var me *mysql.MySQLError
+	if cfg.IdleTxTimeout > 0 && errors.As(err, &me) && me.Number == 1193 { // unknown system variable
+		cfg.IdleTxTimeout = 0
+		db, err = open(ctx, cfg)
+	}
+	return db, err
+}
+
+func open(ctx context.Context, cfg config.DB) (*sqlx.DB, error) {
 	db, err := sqlx.Open("mysql", DSN(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("open mariadb: %w", err)
