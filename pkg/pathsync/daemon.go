@@ -33,7 +33,7 @@ func (s *Syncer) Run(ctx context.Context, every, shutdownTimeout time.Duration) 
 		// recovery could still need is old enough to go (a Redis outage of a week must not let a committed,
 		// unfinished chunk lose its row and be committed again).
 		if err == nil {
-			if _, err := s.paths.PruneLog(ctx, 7*24*time.Hour); err != nil && ctx.Err() == nil {
+			if _, err := s.paths.PruneLog(ctx, logRetention); err != nil && ctx.Err() == nil {
 				s.log.Warn("prune sync log", zap.Error(err))
 			}
 		}
@@ -44,6 +44,15 @@ func (s *Syncer) Run(ctx context.Context, every, shutdownTimeout time.Duration) 
 		}
 	}
 }
+
+// logRetention is how long a committed chunk's sync log row is kept; commitWindow is how long after its
+// counts were read from Redis a chunk may still be committed (store.CommitChunk's notAfter). A commit later
+// than that is refused, so a syncer frozen for days cannot commit a chunk again after its row was pruned;
+// the difference leaves room for clocks that disagree by up to days.
+const (
+	logRetention = 7 * 24 * time.Hour
+	commitWindow = 24 * time.Hour
+)
 
 // errShutdownTimeout is why a sync cut off at shutdown stopped.
 var errShutdownTimeout = errors.New("shutdown timeout")

@@ -1,25 +1,3 @@
-// Package pathsync owns the path syncer: it moves the path hit counters (analytics:hit:<path>, written by the
-// API, the tracking middleware or any producer that follows the key format) from Redis into path_counters,
-// so that no hit is lost or counted twice, even when the syncer is killed at any moment.
-//
-// It never reads a counter and deletes it in two steps (hits arriving in between would be lost), never uses
-// KEYS, and never drops a key it cannot sync: such keys are parked under analytics:parked:<path>.
-//
-// # Why no hit is lost or doubled
-//
-//  1. Move: a Lua script reads and deletes each counter and appends its value to a staging record tagged with a
-//     chunk id, registering the id in a pending set — atomically. A hit after the move creates a new counter
-//     that the next sync takes. Every hit is thus in exactly one place: its counter, or one chunk's staging.
-//  2. Commit: the chunk's counts are added to path_counters and the chunk id is inserted into path_sync_log
-//     (primary key) in one MariaDB transaction: both or neither.
-//  3. Finish: the staging record and the pending entry are dropped.
-//  4. Recover: every sync starts by committing each pending chunk left by a crashed one. A chunk whose id is
-//     already in path_sync_log was committed before the crash and is only finished; any other is committed
-//     now. So a chunk reaches MariaDB exactly once whichever step a SIGKILL interrupted.
-//
-// One sync runs at a time (a Redis lock with an owner token and an expiry, released only by its owner); the
-// steps above stay exact even if the lock expired under a stalled syncer, because moves are atomic per
-// counter and commits are idempotent per chunk.
 package pathsync
 
 import (
@@ -169,12 +147,13 @@ func (s *Syncer) recoverPending(ctx context.Context, token string, res *Result) 
 		return err
 	}
 	for _, id := range ids {
+		read := time.Now()
 		counts, err := s.hits.Staged(ctx, id)
 		if err != nil {
 			return err
 		}
 		counts = event.MergePathCounts(counts)
-		committed, err := s.commit(ctx, token, id, counts)
+		committed, err := s.commit(ctx, token, id, counts, read)
 		if err != nil {
 			return err
 		}
@@ -204,6 +183,7 @@ func (s *Syncer) moveAndCommit(ctx context.Context, token string, res *Result) e
 	type chunk struct {
 		id     string
 		counts []event.PathCount
+		since  time.Time // its first move
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -219,7 +199,7 @@ func (s *Syncer) moveAndCommit(ctx context.Context, token string, res *Result) e
 					continue // drain; the chunks stay staged for the next sync
 				}
 				counts := event.MergePathCounts(c.counts)
-				if _, err = s.commit(ctx, token, c.id, counts); err != nil {
+				if _, err = s.commit(ctx, token, c.id, counts, c.since); err != nil {
 					cancel()
 					continue
 				}
@@ -231,9 +211,9 @@ func (s *Syncer) moveAndCommit(ctx context.Context, token string, res *Result) e
 			committed <- err
 		}(queues[i])
 	}
-	moveErr := s.move(ctx, token, len(queues), func(part int, id string, counts []event.PathCount) bool {
+	moveErr := s.move(ctx, token, len(queues), func(part int, id string, counts []event.PathCount, since time.Time) bool {
 		select {
-		case queues[part] <- chunk{id, counts}:
+		case queues[part] <- chunk{id, counts, since}:
 			return true
 		case <-ctx.Done():
 			return false
@@ -259,22 +239,23 @@ func (s *Syncer) moveAndCommit(ctx context.Context, token string, res *Result) e
 // walks the hash table); each range fills its own chunks. A chunk holds at most ChunkPaths moved counters (a
 // path moved twice, because SCAN returned it twice and a hit arrived in between, counts twice here and is
 // merged before the commit).
-func (s *Syncer) move(ctx context.Context, token string, parts int, emit func(int, string, []event.PathCount) bool, res *Result) error {
+func (s *Syncer) move(ctx context.Context, token string, parts int, emit func(int, string, []event.PathCount, time.Time) bool, res *Result) error {
 	type open struct {
 		id     string
 		counts []event.PathCount
+		since  time.Time // before its first move; zero while empty
 	}
 	chunks := make([]open, parts)
 	for i := range chunks {
-		chunks[i] = open{newID(), make([]event.PathCount, 0, s.opts.ChunkPaths)}
+		chunks[i] = open{id: newID(), counts: make([]event.PathCount, 0, s.opts.ChunkPaths)}
 	}
 	flush := func(p int) bool {
 		c := &chunks[p]
 		if len(c.counts) == 0 {
 			return true
 		}
-		ok := emit(p, c.id, c.counts)
-		*c = open{newID(), make([]event.PathCount, 0, s.opts.ChunkPaths)}
+		ok := emit(p, c.id, c.counts, c.since)
+		*c = open{id: newID(), counts: make([]event.PathCount, 0, s.opts.ChunkPaths)}
 		return ok
 	}
 	var bounds []string // the first key of ranges 1..parts-1; nil until a page held keys
@@ -305,6 +286,9 @@ func (s *Syncer) move(ctx context.Context, token string, parts int, emit func(in
 				keys = keys[len(part):]
 				var parked []rdb.Parked
 				var err error
+				if c.since.IsZero() {
+					c.since = time.Now()
+				}
 				if c.counts, parked, err = s.hits.Move(ctx, token, c.id, part, c.counts); err != nil {
 					return err
 				}
@@ -353,10 +337,11 @@ func quantiles(keys []string, n int) []string {
 	return bounds
 }
 
-// commit writes one staged chunk (merged: sorted by path, each path once) to MariaDB and drops its staging.
-func (s *Syncer) commit(ctx context.Context, token, id string, counts []event.PathCount) (bool, error) {
+// commit writes one staged chunk (merged: sorted by path, each path once) whose counts were read from Redis
+// at read or later to MariaDB, unless that was more than commitWindow ago, and drops its staging.
+func (s *Syncer) commit(ctx context.Context, token, id string, counts []event.PathCount, read time.Time) (bool, error) {
 	call(s.opts.Hooks.AfterMove)
-	committed, err := s.paths.CommitChunk(ctx, id, counts)
+	committed, err := s.paths.CommitChunk(ctx, id, counts, read.Add(commitWindow))
 	if err != nil {
 		return false, err
 	}

@@ -69,18 +69,24 @@ func (p *PathCounts) fullUpsert(ctx context.Context) (*sqlx.Stmt, error) {
 	return p.upsert, nil
 }
 
+// ErrChunkTooLate means a chunk's commit came after its deadline and changed nothing: its counts were read
+// from Redis too long ago to tell whether its sync log row is still there to catch a second commit.
+var ErrChunkTooLate = errors.New("chunk commit past its deadline")
+
 // CommitChunk adds a sync chunk's counts (the Redis value is the increment) to path_counters and records the
 // chunk's id, in one transaction. counts must be sorted by path with each path once (event.MergePathCounts):
 // rows are locked in path order, so concurrent commits cannot deadlock. It returns false, changing nothing,
-// when the chunk was committed before (a crashed sync that is being finished).
-func (p *PathCounts) CommitChunk(ctx context.Context, syncID string, counts []event.PathCount) (bool, error) {
+// when the chunk was committed before (a crashed sync that is being finished). It returns ErrChunkTooLate,
+// changing nothing, when MariaDB's clock is past notAfter as the chunk's id is recorded: a syncer frozen for
+// days cannot commit a chunk again once its log row may have been pruned (see PruneLog).
+func (p *PathCounts) CommitChunk(ctx context.Context, syncID string, counts []event.PathCount, notAfter time.Time) (bool, error) {
 	for i := 1; i < len(counts); i++ {
 		if counts[i-1].Path >= counts[i].Path {
 			return false, fmt.Errorf("commit sync %s: counts not sorted by path or not merged at %q", syncID, counts[i].Path)
 		}
 	}
 	for attempt := 1; ; attempt++ {
-		ok, err := p.commitChunk(ctx, syncID, counts)
+		ok, err := p.commitChunk(ctx, syncID, counts, notAfter)
 		if err == nil || !retryable(err) || attempt == 5 {
 			return ok, err
 		}
@@ -88,18 +94,25 @@ func (p *PathCounts) CommitChunk(ctx context.Context, syncID string, counts []ev
 	}
 }
 
-func (p *PathCounts) commitChunk(ctx context.Context, syncID string, counts []event.PathCount) (bool, error) {
+func (p *PathCounts) commitChunk(ctx context.Context, syncID string, counts []event.PathCount, notAfter time.Time) (bool, error) {
 	tx, err := p.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return false, fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, "INSERT INTO path_sync_log (sync_id, paths, hits) VALUES (?, ?, ?)", syncID, len(counts), event.SumHits(counts)); err != nil {
+	// The deadline is checked by the statement that takes the log row, so that the row is taken either
+	// while an earlier commit's row is surely still there (a duplicate then), or not at all.
+	res, err := tx.ExecContext(ctx, "INSERT INTO path_sync_log (sync_id, paths, hits) SELECT ?, ?, ? FROM DUAL WHERE UNIX_TIMESTAMP() < ?",
+		syncID, len(counts), event.SumHits(counts), notAfter.Unix())
+	if err != nil {
 		var me *mysql.MySQLError
 		if errors.As(err, &me) && me.Number == 1062 {
 			return false, nil // committed by an earlier run
 		}
 		return false, fmt.Errorf("record sync %s: %w", syncID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return false, fmt.Errorf("record sync %s: %w (%s)", syncID, ErrChunkTooLate, notAfter.UTC().Format(time.RFC3339))
 	}
 	args := make([]any, 0, 2*pathRows)
 	for start := 0; start < len(counts); start += pathRows {
@@ -128,7 +141,9 @@ func (p *PathCounts) commitChunk(ctx context.Context, syncID string, counts []ev
 	return true, nil
 }
 
-// PruneLog deletes sync log rows older than age: a chunk is finished (its staging dropped) long before.
+// PruneLog deletes sync log rows older than age: a chunk is finished (its staging dropped) long before. age
+// must exceed the commit window (CommitChunk's notAfter minus the time its counts were read) by more than
+// the clocks of syncer and MariaDB may differ.
 func (p *PathCounts) PruneLog(ctx context.Context, age time.Duration) (int64, error) {
 	res, err := p.db.ExecContext(ctx, "DELETE FROM path_sync_log WHERE created_at < NOW() - INTERVAL ? SECOND", int64(age.Seconds()))
 	if err != nil {
