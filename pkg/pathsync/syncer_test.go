@@ -257,3 +257,43 @@ func TestStormNoHitLostOrDoubled(t *testing.T) {
 	t.Logf("%d hits over %d syncs: exact", total.Load(), syncs)
 	require.Greater(t, syncs, 5)
 }
+
+// A sync whose lock is taken from it (it expired during a pause and another syncer took it) stops with
+// ErrLockLost at its next step and changes nothing more in Redis; the lock's new owner finishes its chunks,
+// exactly.
+func TestASyncThatLostItsLockStops(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	written := map[string]uint64{}
+	for i := range 500 {
+		path := "/l/" + strconv.Itoa(i)
+		written[path] = uint64(1 + i%4)
+		require.NoError(t, e.client.Set(ctx, e.names.HitKey(path), written[path], 0).Err())
+	}
+	steal := func() { // runs in a committer goroutine: no FailNow there
+		if err := e.client.Set(ctx, e.names.SyncLock(), "thief", 0).Err(); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, hooks := range []struct {
+		name  string
+		hooks Hooks
+	}{{"stolen after a move", Hooks{AfterMove: steal}}, {"stolen after a commit", Hooks{AfterCommit: steal}}} {
+		t.Run(hooks.name, func(t *testing.T) {
+			_, err := e.syncer(t, Options{ChunkPaths: 30, ScanCount: 50, Hooks: hooks.hooks}).Sync(ctx)
+			require.ErrorIs(t, err, ErrLockLost)
+			require.Equal(t, "thief", e.client.Get(ctx, e.names.SyncLock()).Val(), "the loser leaves the new owner's lock alone")
+			require.NotZero(t, len(e.left(t)), "it stopped moving")
+			require.NoError(t, e.client.Del(ctx, e.names.SyncLock()).Err())
+			res, err := e.syncer(t, Options{}).Sync(ctx)
+			require.NoError(t, err)
+			require.NotZero(t, res.Recovered, "the next owner finished what the loser left")
+			require.Empty(t, e.left(t))
+			require.Equal(t, written, e.table(t))
+			for path, n := range written { // again, for the next case
+				require.NoError(t, e.client.Set(ctx, e.names.HitKey(path), n, 0).Err())
+				written[path] = 2 * n
+			}
+		})
+	}
+}
