@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,62 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"adly/pkg/proctest"
+	"adly/pkg/rdb/rdbtest"
 )
-
-// privateRedis runs a redis-server of its own on a free port, with an append-only file fsynced before every
-// reply (appendfsync always), so that what it acknowledged survives a SIGKILL and nothing else decides what
-// a restart finds.
-type privateRedis struct {
-	t    *testing.T
-	bin  string
-	dir  string
-	port int
-	cmd  *exec.Cmd
-}
-
-func startPrivateRedis(t *testing.T) *privateRedis {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	require.NoError(t, err, "this test runs a redis-server of its own (Debian package redis-server)")
-	_, port, _ := net.SplitHostPort(proctest.FreeAddr(t))
-	r := &privateRedis{t: t, bin: bin, dir: t.TempDir()}
-	r.port, _ = strconv.Atoi(port)
-	r.start()
-	t.Cleanup(func() {
-		if r.cmd != nil {
-			_ = r.cmd.Process.Kill()
-			_ = r.cmd.Wait()
-		}
-	})
-	return r
-}
-
-func (r *privateRedis) start() {
-	r.t.Helper()
-	r.cmd = exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--dir", r.dir,
-		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--maxmemory-policy", "noeviction")
-	r.cmd.Stdout, r.cmd.Stderr = io.Discard, io.Discard
-	require.NoError(r.t, r.cmd.Start())
-	c := r.client()
-	defer c.Close()
-	require.Eventually(r.t, func() bool { return c.Ping(context.Background()).Err() == nil },
-		10*time.Second, 20*time.Millisecond, "redis-server starts")
-}
-
-func (r *privateRedis) kill() {
-	r.t.Helper()
-	require.NoError(r.t, r.cmd.Process.Signal(os.Kill))
-	_ = r.cmd.Wait()
-	r.cmd = nil
-}
-
-func (r *privateRedis) client() *redis.Client {
-	return redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(r.port), MaxRetries: -1})
-}
 
 // What the API answered for one impression, each with its own ad_id.
 type answer struct {
@@ -86,12 +34,12 @@ type answer struct {
 // it was given; every one answered with a plain error is not there; only an answer that says the write was
 // not confirmed may go either way. Nothing else is in the stream.
 func TestAnswersStayTruthfulWhenRedisIsKilled(t *testing.T) {
-	rs := startPrivateRedis(t)
+	rs := rdbtest.StartServer(t, rdbtest.ServerOptions{AOF: true})
 	bin := proctest.Binary(t, "api")
 	httpAddr, adminAddr := proctest.FreeAddr(t), proctest.FreeAddr(t)
 	api := exec.Command(bin)
-	api.Env = append(os.Environ(), "HTTP_ADDR="+httpAddr, "ADMIN_ADDR="+adminAddr, "REDIS_HOST=127.0.0.1",
-		"REDIS_PORT="+strconv.Itoa(rs.port), "REDIS_KEY_PREFIX=crash:", "LOG_LEVEL=error")
+	api.Env = append(append(os.Environ(), rs.Env()...), "HTTP_ADDR="+httpAddr, "ADMIN_ADDR="+adminAddr,
+		"REDIS_KEY_PREFIX=crash:", "LOG_LEVEL=error")
 	api.Stdout, api.Stderr = io.Discard, io.Discard
 	require.NoError(t, api.Start())
 	t.Cleanup(func() { _ = api.Process.Kill(); _ = api.Wait() })
@@ -135,15 +83,15 @@ func TestAnswersStayTruthfulWhenRedisIsKilled(t *testing.T) {
 	}
 	for range 3 {
 		time.Sleep(time.Duration(400+rand.IntN(600)) * time.Millisecond)
-		rs.kill()
+		rs.Kill()
 		time.Sleep(time.Duration(100+rand.IntN(300)) * time.Millisecond)
-		rs.start()
+		rs.Start()
 	}
 	time.Sleep(1500 * time.Millisecond) // writes flow again
 	close(stop)
 	clients.Wait()
 
-	c := rs.client()
+	c := rs.Client()
 	defer c.Close()
 	entries, err := c.XRange(context.Background(), "crash:impressions_stream", "-", "+").Result()
 	require.NoError(t, err)

@@ -1,0 +1,129 @@
+package rdbtest
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"adly/pkg/config"
+)
+
+// ServerOptions choose how a private redis-server runs.
+type ServerOptions struct {
+	// MaxMemory is redis-server's maxmemory ("20mb"); empty means no limit. The policy is always
+	// noeviction, as adly requires, so a full server refuses writes instead of dropping keys.
+	MaxMemory string
+	// AOF turns on the append-only file fsynced before every reply (appendfsync always), so that what the
+	// server acknowledged survives a SIGKILL and nothing else decides what a restart finds.
+	AOF bool
+}
+
+// Server is a redis-server of the test's own on a free loopback port: for tests that must kill Redis or fill
+// it to maxmemory, which the shared test Redis must never see.
+type Server struct {
+	t    testing.TB
+	bin  string
+	dir  string
+	port int
+	opts ServerOptions
+	cmd  *exec.Cmd
+}
+
+// StartServer starts a private redis-server and stops it when the test ends.
+func StartServer(t testing.TB, opts ServerOptions) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	require.NoError(t, err, "this test runs a redis-server of its own (Debian package redis-server)")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, ln.Close())
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: port, opts: opts}
+	s.Start()
+	t.Cleanup(func() {
+		if s.cmd != nil {
+			_ = s.cmd.Process.Kill()
+			_ = s.cmd.Wait()
+		}
+	})
+	return s
+}
+
+// Start starts the server (again, after Kill) with the same options, data directory and port, and waits
+// until it answers.
+func (s *Server) Start() {
+	s.t.Helper()
+	args := []string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir, "--save", "",
+		"--maxmemory-policy", "noeviction"}
+	if s.opts.AOF {
+		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
+	}
+	if s.opts.MaxMemory != "" {
+		args = append(args, "--maxmemory", s.opts.MaxMemory)
+	}
+	s.cmd = exec.Command(s.bin, args...)
+	s.cmd.Stdout, s.cmd.Stderr = io.Discard, io.Discard
+	require.NoError(s.t, s.cmd.Start())
+	c := s.Client()
+	defer func() { _ = c.Close() }()
+	require.Eventually(s.t, func() bool { return c.Ping(context.Background()).Err() == nil },
+		10*time.Second, 20*time.Millisecond, "redis-server starts")
+}
+
+// Kill stops the server with SIGKILL.
+func (s *Server) Kill() {
+	s.t.Helper()
+	require.NoError(s.t, s.cmd.Process.Signal(os.Kill))
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// Port is the server's port.
+func (s *Server) Port() int { return s.port }
+
+// Config is the configuration that reaches this server.
+func (s *Server) Config() config.Redis {
+	s.t.Helper()
+	cfg := Config(s.t)
+	cfg.Host, cfg.Port, cfg.ClusterAddrs = "127.0.0.1", s.port, nil
+	return cfg
+}
+
+// Env is the environment that points a binary at this server.
+func (s *Server) Env() []string {
+	return []string{"REDIS_HOST=127.0.0.1", "REDIS_PORT=" + strconv.Itoa(s.port)}
+}
+
+// Client is a client for checks (no silent retries); the caller closes it.
+func (s *Server) Client() *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(s.port), MaxRetries: -1})
+}
+
+// Fill writes filler strings of size bytes under prefix until the server refuses a write for memory
+// (OOM), and returns roughly how many it wrote. It fails the test on any other error.
+func (s *Server) Fill(c redis.UniversalClient, prefix string, size int) int {
+	s.t.Helper()
+	ctx := context.Background()
+	value := make([]byte, size)
+	n := 0
+	for {
+		pipe := c.Pipeline()
+		for i := range 100 {
+			pipe.Set(ctx, prefix+strconv.Itoa(n+i), value, 0)
+		}
+		_, err := pipe.Exec(ctx)
+		if err != nil {
+			require.True(s.t, redis.HasErrorPrefix(err, "OOM"), "filling redis: %v", err)
+			return n
+		}
+		n += 100
+	}
+}
