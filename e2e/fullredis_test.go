@@ -150,7 +150,7 @@ func TestFullRedisRecoversAndCountsExactlyOnce(t *testing.T) {
 	common := append(rs.Env(), "REDIS_KEY_PREFIX="+prefix, "DB_NAME="+dbCfg.Name, "LOG_LEVEL=warn",
 		"ADMIN_ADDR=127.0.0.1:0")
 	httpAddr := proctest.FreeAddr(t)
-	start(t, proctest.Binary(t, "api"), append(common, "HTTP_ADDR="+httpAddr, "REDIS_MEMORY_GUARD=0.85")...)
+	start(t, proctest.Binary(t, "api"), append(common, "HTTP_ADDR="+httpAddr, "REDIS_MEMORY_GUARD=0.85", "REDIS_MEMORY_GUARD_INTERVAL=50ms")...)
 	book := newLedger()
 	c := &loadClient{t: t, base: "http://" + httpAddr, http: &http.Client{Timeout: 10 * time.Second}, book: book}
 	require.Eventually(t, func() bool {
