@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,20 +20,8 @@ import (
 	"adly/pkg/rdb/rdbtest"
 )
 
-// setMaxMemory sets a private server's maxmemory so that used_memory is about ratio of it (0: no limit).
-func setMaxMemory(t *testing.T, c redis.UniversalClient, ratio float64) {
-	t.Helper()
-	ctx := context.Background()
-	max := "0"
-	if ratio > 0 {
-		m, err := rdb.ReadMemory(ctx, c)
-		require.NoError(t, err)
-		max = strconv.FormatInt(int64(float64(m.Used)/ratio), 10)
-	}
-	require.NoError(t, c.ConfigSet(ctx, "maxmemory", max).Err())
-}
-
 type guardedAPI struct {
+	redis   *rdbtest.Server
 	srv     *httptest.Server
 	client  redis.UniversalClient
 	names   rdb.Names
@@ -60,7 +47,7 @@ func newGuardedAPI(t *testing.T, share float64) *guardedAPI {
 	metrics := NewMetrics(reg)
 	srv := httptest.NewServer(NewHandler(pub, log, metrics, HandlerOptions{Guard: guard}))
 	t.Cleanup(func() { srv.Close(); cancel(); <-done })
-	return &guardedAPI{srv: srv, client: client, names: names, guard: guard, metrics: metrics}
+	return &guardedAPI{redis: rs, srv: srv, client: client, names: names, guard: guard, metrics: metrics}
 }
 
 var guardedRequests = []struct{ method, target, body string }{
@@ -102,7 +89,7 @@ func TestMemoryGuardRefusesAboveItsShare(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := newGuardedAPI(t, tt.share)
-			setMaxMemory(t, g.client, tt.ratio)
+			g.redis.SetMaxMemoryFor(tt.ratio)
 			g.guard.Poll(context.Background())
 			require.Equal(t, tt.want == http.StatusServiceUnavailable, g.guard.Refusing())
 			for _, r := range guardedRequests {
@@ -144,7 +131,7 @@ func TestMemoryGuardRecoversByItselfAndFailsReadiness(t *testing.T) {
 	base, admin := "http://"+app.Addr(), "http://"+app.AdminAddr()
 	require.Eventually(t, func() bool { c, _ := get(t, admin+"/readyz"); return c == http.StatusOK }, 5*time.Second, 20*time.Millisecond)
 
-	setMaxMemory(t, client, 0.5)
+	rs.SetMaxMemoryFor(0.5)
 	require.Eventually(t, func() bool {
 		c, _ := get(t, base+"/track/impression?ad_id=1")
 		return c == http.StatusServiceUnavailable
@@ -163,7 +150,7 @@ func TestMemoryGuardRecoversByItselfAndFailsReadiness(t *testing.T) {
 	}
 	require.Equal(t, before, client.XLen(context.Background(), stream).Val(), "nothing is written while refusing")
 
-	setMaxMemory(t, client, 0.1)
+	rs.SetMaxMemoryFor(0.1)
 	require.Eventually(t, func() bool { c, _ := get(t, base+"/track/impression?ad_id=1"); return c == http.StatusOK },
 		5*time.Second, 20*time.Millisecond, "accepts again by itself")
 	require.Eventually(t, func() bool { c, _ := get(t, admin+"/readyz"); return c == http.StatusOK }, 5*time.Second, 20*time.Millisecond)

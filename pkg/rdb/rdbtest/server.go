@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"adly/pkg/config"
+	"adly/pkg/rdb"
 )
 
 // ServerOptions choose how a private redis-server runs.
@@ -126,4 +127,20 @@ func (s *Server) Fill(c redis.UniversalClient, prefix string, size int) int {
 		}
 		n += 100
 	}
+}
+
+// SetMaxMemoryFor sets maxmemory so that the memory in use now is about ratio of it (0: no limit), to put
+// the server above or below a memory guard's share.
+func (s *Server) SetMaxMemoryFor(ratio float64) {
+	s.t.Helper()
+	ctx := context.Background()
+	c := s.Client()
+	defer func() { _ = c.Close() }()
+	max := "0"
+	if ratio > 0 {
+		m, err := rdb.ReadMemory(ctx, c)
+		require.NoError(s.t, err)
+		max = strconv.FormatInt(int64(float64(m.Used)/ratio), 10)
+	}
+	require.NoError(s.t, c.ConfigSet(ctx, "maxmemory", max).Err())
 }
