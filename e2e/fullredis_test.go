@@ -43,7 +43,6 @@ func newLedger() *ledger {
 
 // loadClient sends the test's events and books every one answered 200.
 type loadClient struct {
-	t     *testing.T
 	base  string
 	http  *http.Client
 	book  *ledger
@@ -57,8 +56,9 @@ type batchEvent struct {
 }
 
 // batch sends one POST /track/batch of impressions (ad_ids 1..50) and hits on new paths, and returns the
-// status. A 200 books every event under the answer's ts; anything else but 503 fails the test.
-func (c *loadClient) batch(impressions, hits int) int {
+// status. A 200 books every event under the answer's ts; any answer but 200 or a well-formed 503 is an error.
+// It may run on any goroutine: it reports, never fails the test itself.
+func (c *loadClient) batch(impressions, hits int) (int, error) {
 	events := make([]batchEvent, 0, impressions+hits)
 	for i := range impressions {
 		events = append(events, batchEvent{Type: "impression", AdID: int64(i%50 + 1)})
@@ -68,69 +68,85 @@ func (c *loadClient) batch(impressions, hits int) int {
 		events = append(events, batchEvent{Type: "hit", Path: fmt.Sprintf("/page/%d", first+int64(i))})
 	}
 	body, err := json.Marshal(events)
-	require.NoError(c.t, err)
+	if err != nil {
+		return 0, err
+	}
 	var ok struct {
 		Count int   `json:"count"`
 		TS    int64 `json:"ts"`
 	}
-	code := c.do(http.MethodPost, "/track/batch", body, &ok)
-	if code == http.StatusOK {
-		require.Equal(c.t, len(events), ok.Count)
-		c.book.mu.Lock()
-		for _, e := range events {
-			if e.Type == "hit" {
-				c.book.hits[e.Path]++
-			} else {
-				c.book.impressions[adDate{e.AdID, dateOf(ok.TS)}]++
-			}
-		}
-		c.book.mu.Unlock()
+	code, err := c.do(http.MethodPost, "/track/batch", body, &ok)
+	if err != nil || code != http.StatusOK {
+		return code, err
 	}
-	return code
+	if ok.Count != len(events) {
+		return code, fmt.Errorf("batch of %d answered with count %d", len(events), ok.Count)
+	}
+	c.book.mu.Lock()
+	defer c.book.mu.Unlock()
+	for _, e := range events {
+		if e.Type == "hit" {
+			c.book.hits[e.Path]++
+		} else {
+			c.book.impressions[adDate{e.AdID, dateOf(ok.TS)}]++
+		}
+	}
+	return code, nil
 }
 
 // impression sends one GET /track/impression and books it when answered 200.
-func (c *loadClient) impression(adID int64) int {
+func (c *loadClient) impression(adID int64) (int, error) {
 	var ok struct {
 		AdID int64 `json:"ad_id"`
 		TS   int64 `json:"ts"`
 	}
-	code := c.do(http.MethodGet, fmt.Sprintf("/track/impression?ad_id=%d", adID), nil, &ok)
-	if code == http.StatusOK {
-		require.Equal(c.t, adID, ok.AdID)
-		c.book.mu.Lock()
-		c.book.impressions[adDate{adID, dateOf(ok.TS)}]++
-		c.book.mu.Unlock()
+	code, err := c.do(http.MethodGet, fmt.Sprintf("/track/impression?ad_id=%d", adID), nil, &ok)
+	if err != nil || code != http.StatusOK {
+		return code, err
 	}
-	return code
+	if ok.AdID != adID {
+		return code, fmt.Errorf("impression of ad %d answered for ad %d", adID, ok.AdID)
+	}
+	c.book.mu.Lock()
+	defer c.book.mu.Unlock()
+	c.book.impressions[adDate{adID, dateOf(ok.TS)}]++
+	return code, nil
 }
 
-func (c *loadClient) do(method, target string, body []byte, ok any) int {
+func (c *loadClient) do(method, target string, body []byte, ok any) (int, error) {
 	req, err := http.NewRequest(method, c.base+target, bytes.NewReader(body))
-	require.NoError(c.t, err)
+	if err != nil {
+		return 0, err
+	}
 	resp, err := c.http.Do(req)
-	require.NoError(c.t, err, "the API itself stays up")
+	if err != nil {
+		return 0, fmt.Errorf("the API itself stays up: %w", err)
+	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(resp.Body)
-	require.NoError(c.t, err)
+	if err != nil {
+		return 0, err
+	}
 	c.book.mu.Lock()
 	defer c.book.mu.Unlock()
 	switch resp.StatusCode {
 	case http.StatusOK:
 		c.book.accepted++
-		require.NoError(c.t, json.Unmarshal(raw, ok), "%s", raw)
+		if err := json.Unmarshal(raw, ok); err != nil {
+			return 0, fmt.Errorf("%s %s: %w: %s", method, target, err, raw)
+		}
 	case http.StatusServiceUnavailable:
 		c.book.refused++
-		require.Equal(c.t, "1", resp.Header.Get("Retry-After"), "a 503 says when to retry")
 		var e struct {
 			Status, Error string
 		}
-		require.NoError(c.t, json.Unmarshal(raw, &e), "%s", raw)
-		require.Equal(c.t, "error", e.Status)
+		if resp.Header.Get("Retry-After") != "1" || json.Unmarshal(raw, &e) != nil || e.Status != "error" || e.Error == "" {
+			return 0, fmt.Errorf("%s %s: a 503 must say when to retry and why (Retry-After %q): %s", method, target, resp.Header.Get("Retry-After"), raw)
+		}
 	default:
-		c.t.Fatalf("%s %s: unexpected answer %d %s", method, target, resp.StatusCode, raw)
+		return 0, fmt.Errorf("%s %s: unexpected answer %d %s", method, target, resp.StatusCode, raw)
 	}
-	return resp.StatusCode
+	return resp.StatusCode, nil
 }
 
 func dateOf(ts int64) string { return time.Unix(ts, 0).UTC().Format(time.DateOnly) }
@@ -152,7 +168,7 @@ func TestFullRedisRecoversAndCountsExactlyOnce(t *testing.T) {
 	httpAddr := proctest.FreeAddr(t)
 	start(t, proctest.Binary(t, "api"), append(common, "HTTP_ADDR="+httpAddr, "REDIS_MEMORY_GUARD=0.85", "REDIS_MEMORY_GUARD_INTERVAL=50ms")...)
 	book := newLedger()
-	c := &loadClient{t: t, base: "http://" + httpAddr, http: &http.Client{Timeout: 10 * time.Second}, book: book}
+	c := &loadClient{base: "http://" + httpAddr, http: &http.Client{Timeout: 10 * time.Second}, book: book}
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(c.base + "/")
 		if err == nil {
@@ -167,10 +183,15 @@ func TestFullRedisRecoversAndCountsExactlyOnce(t *testing.T) {
 		wg.Go(func() {
 			for refusedInARow := 0; refusedInARow < 20; {
 				var code int
+				var err error
 				if g == 0 {
-					code = c.impression(int64(refusedInARow%7 + 100))
+					code, err = c.impression(int64(refusedInARow%7 + 100))
 				} else {
-					code = c.batch(100, 30)
+					code, err = c.batch(100, 30)
+				}
+				if err != nil {
+					t.Error(err)
+					return
 				}
 				if code == http.StatusOK {
 					refusedInARow = 0
@@ -181,6 +202,7 @@ func TestFullRedisRecoversAndCountsExactlyOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	require.False(t, t.Failed())
 	rc := rs.Client()
 	defer func() { _ = rc.Close() }()
 	ctx := context.Background()
@@ -195,7 +217,12 @@ func TestFullRedisRecoversAndCountsExactlyOnce(t *testing.T) {
 
 	// 3. The API accepts again by itself.
 	deadline := time.Now().Add(60 * time.Second)
-	for c.impression(200) != http.StatusOK {
+	for {
+		code, err := c.impression(200)
+		require.NoError(t, err)
+		if code == http.StatusOK {
+			break
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the API never accepted again within 60s; redis: %s; %s", memory(t, rc), streamState(t, rc, prefix))
 		}
@@ -203,7 +230,12 @@ func TestFullRedisRecoversAndCountsExactlyOnce(t *testing.T) {
 	}
 	t.Logf("accepting again; redis: %s", memory(t, rc))
 	for range 20 {
-		for c.batch(300, 50) != http.StatusOK {
+		for {
+			code, err := c.batch(300, 50)
+			require.NoError(t, err)
+			if code == http.StatusOK {
+				break
+			}
 			time.Sleep(200 * time.Millisecond) // near the guard a request may still be refused: retry it
 		}
 	}
