@@ -58,10 +58,18 @@ func (e *env) fillStream(t *testing.T) map[key]int64 {
 	}
 }
 
+// requireFull makes sure Redis refuses writes now: used memory dips below maxmemory once the buffers of the
+// last refused write are freed, so it writes small strings until one is refused.
 func (e *env) requireFull(t *testing.T) {
 	t.Helper()
-	err := e.client.Set(context.Background(), e.names.Prefix()+"probe", "x", 0).Err()
-	require.True(t, redis.HasErrorPrefix(err, "OOM"), "redis is full: %v", err)
+	for i := range 100000 {
+		err := e.client.Set(context.Background(), e.names.Prefix()+"probe:"+strconv.Itoa(i), "x", 0).Err()
+		if redis.HasErrorPrefix(err, "OOM") {
+			return
+		}
+		require.NoError(t, err)
+	}
+	t.Fatal("redis never refused a write for memory")
 }
 
 // A worker started while Redis is full (maxmemory, noeviction) comes up, counts every entry exactly,
