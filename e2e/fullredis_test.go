@@ -153,13 +153,33 @@ func dateOf(ts int64) string { return time.Unix(ts, 0).UTC().Format(time.DateOnl
 
 // A Redis that fills up to maxmemory (noeviction) recovers by itself, with nothing lost or doubled. The API
 // (real binary) takes impressions and path hits until it answers 503; only then do an impression worker
-// and a path syncer start, on the full Redis. They must come up, count, trim and sync; the API must accept
-// again by itself; and in the end every event answered 200 — and nothing else — is counted once in
-// MariaDB.
+// and a path syncer start. They must come up, count, trim and sync; the API must accept again by itself;
+// and in the end every event answered 200 — and nothing else — is counted once in MariaDB.
+//
+// The API's memory guard stops it before Redis is full. When another client of the same Redis takes the last
+// bytes anyway (and the API's receipts have expired, so nothing frees memory by chance), the worker and the
+// syncer start on a Redis that refuses every denyoom write.
 func TestFullRedisRecoversAndCountsExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills a private Redis")
 	}
+	tests := []struct {
+		name                string
+		impressions, hits   int  // per batch
+		anotherTakesTheRest bool // after the API stopped, another client writes until Redis refuses writes
+	}{
+		{"the guard leaves room", 100, 30, false},
+		{"another client takes the last bytes", 100, 30, true},
+		{"hits only, another client takes the last bytes", 0, 100, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fullRedisRecovers(t, tt.impressions, tt.hits, tt.anotherTakesTheRest)
+		})
+	}
+}
+
+func fullRedisRecovers(t *testing.T, impressions, hits int, anotherTakesTheRest bool) {
 	rs := rdbtest.StartServer(t, rdbtest.ServerOptions{MaxMemory: "20mb"})
 	db, dbCfg := storetest.New(t)
 	const prefix = "full:"
@@ -184,10 +204,10 @@ func TestFullRedisRecoversAndCountsExactlyOnce(t *testing.T) {
 			for refusedInARow := 0; refusedInARow < 20; {
 				var code int
 				var err error
-				if g == 0 {
+				if g == 0 && impressions > 0 {
 					code, err = c.impression(int64(refusedInARow%7 + 100))
 				} else {
-					code, err = c.batch(100, 30)
+					code, err = c.batch(impressions, hits)
 				}
 				if err != nil {
 					t.Error(err)
@@ -210,6 +230,14 @@ func TestFullRedisRecoversAndCountsExactlyOnce(t *testing.T) {
 	t.Logf("full: %d requests accepted, %d refused; redis: used_memory %d of maxmemory %d", book.accepted, book.refused, used, maxmemory)
 	require.Positive(t, book.refused)
 	require.Less(t, used, maxmemory, "the API stops accepting before Redis is full, leaving room to the components that free memory")
+	if anotherTakesTheRest {
+		require.Eventually(t, func() bool {
+			keys, _, err := rc.Scan(ctx, 0, prefix+"adly:receipt:*", 1000).Result()
+			return err == nil && len(keys) == 0
+		}, 10*time.Second, 100*time.Millisecond, "the API's receipts expire")
+		rs.Fill(rc, "another:", 512)
+		t.Logf("another client took the rest; redis: %s", memory(t, rc))
+	}
 
 	// 2. Only now the worker and the syncer start, on the full Redis.
 	start(t, proctest.Binary(t, "impression-worker"), append(common, "BLOCK=200ms", "TRIM_INTERVAL=1s")...)
@@ -231,7 +259,7 @@ func TestFullRedisRecoversAndCountsExactlyOnce(t *testing.T) {
 	t.Logf("accepting again; redis: %s", memory(t, rc))
 	for range 20 {
 		for {
-			code, err := c.batch(300, 50)
+			code, err := c.batch(3*impressions, 50)
 			require.NoError(t, err)
 			if code == http.StatusOK {
 				break

@@ -58,20 +58,6 @@ func (e *env) fillStream(t *testing.T) map[key]int64 {
 	}
 }
 
-// requireFull makes sure Redis refuses writes now: used memory dips below maxmemory once the buffers of the
-// last refused write are freed, so it writes small strings until one is refused.
-func (e *env) requireFull(t *testing.T) {
-	t.Helper()
-	for i := range 100000 {
-		err := e.client.Set(context.Background(), e.names.Prefix()+"probe:"+strconv.Itoa(i), "x", 0).Err()
-		if redis.HasErrorPrefix(err, "OOM") {
-			return
-		}
-		require.NoError(t, err)
-	}
-	t.Fatal("redis never refused a write for memory")
-}
-
 // A worker started while Redis is full (maxmemory, noeviction) comes up, counts every entry exactly,
 // dead-letters a poison one and — under memory pressure — trims consumed entries whatever RETAIN_ENTRIES
 // says, until Redis is below the guard again. The group may already exist, or the stream may hold entries
@@ -86,7 +72,7 @@ func TestWorkerStartsAndFreesMemoryOnAFullRedis(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e, _ := newFullEnv(t, "4mb")
+			e, rs := newFullEnv(t, "4mb")
 			ctx := context.Background()
 			if tt.groupBefore {
 				require.NoError(t, e.group.Ensure(ctx))
@@ -94,7 +80,7 @@ func TestWorkerStartsAndFreesMemoryOnAFullRedis(t *testing.T) {
 			poison, err := e.client.XAdd(ctx, &redis.XAddArgs{Stream: e.group.Stream(), Values: []any{"ad_id", "x", "ts", 1}}).Result()
 			require.NoError(t, err)
 			want := e.fillStream(t)
-			e.requireFull(t)
+			rs.Fill(e.client, e.names.Prefix()+"probe:", 8) // the last bytes: Redis refuses writes now
 
 			opts := testOptions("full") // RETAIN_ENTRIES 1,000,000: more than the stream holds
 			opts.MemoryGuard = 0.9
@@ -128,13 +114,12 @@ func TestWorkerWaitsForMemoryWhenThereIsNoStream(t *testing.T) {
 	e, rs := newFullEnv(t, "4mb")
 	ctx := context.Background()
 	filled := rs.Fill(e.client, e.names.Prefix()+"filler:", 1000)
-	e.requireFull(t)
 	_, reg := e.start(t, testOptions("full"))
 	require.Eventually(t, func() bool { return metric(t, reg, "adly_worker_errors_total", "op", "read") >= 2 },
 		10*time.Second, 20*time.Millisecond, "the worker retries")
 	require.Zero(t, e.client.Exists(ctx, e.group.Stream()).Val(), "no stream was created on the full Redis")
 
-	for i := 0; i < filled; i += 500 {
+	for i := 0; i <= filled; i += 500 {
 		keys := make([]string, 0, 500)
 		for j := i; j < i+500; j++ {
 			keys = append(keys, e.names.Prefix()+"filler:"+strconv.Itoa(j))
