@@ -242,6 +242,22 @@ func fullRedisRecovers(t *testing.T, impressions, hits int, anotherTakesTheRest 
 	// 2. Only now the worker and the syncer start, on the full Redis.
 	start(t, proctest.Binary(t, "impression-worker"), append(common, "BLOCK=200ms", "TRIM_INTERVAL=1s")...)
 	start(t, proctest.Binary(t, "path-syncer"), append(common, "SYNC_INTERVAL=300ms", "SYNC_LOCK_TTL=5s")...)
+	names := rdb.NewNames(prefix)
+	if anotherTakesTheRest {
+		// The other client goes on taking every byte that is freed, so nothing frees memory by chance: the
+		// worker must still come up and consume everything, and the syncer move every counter, on a Redis
+		// that refuses writes.
+		stop := keepFull(t, rc, "another:more:")
+		if impressions > 0 {
+			require.Eventually(t, func() bool { return consumedAll(ctx, rc, prefix) }, 30*time.Second, 100*time.Millisecond,
+				"the worker consumes everything while Redis stays full; %s", streamState(t, rc, prefix))
+		} else {
+			require.Eventually(t, func() bool { return syncedAll(ctx, rc, names) }, 30*time.Second, 100*time.Millisecond,
+				"the syncer moves every hit counter to MariaDB while Redis stays full")
+		}
+		t.Logf("worked through a full Redis; redis: %s", memory(t, rc))
+		stop()
+	}
 
 	// 3. The API accepts again by itself.
 	deadline := time.Now().Add(60 * time.Second)
@@ -270,20 +286,8 @@ func fullRedisRecovers(t *testing.T, impressions, hits int, anotherTakesTheRest 
 
 	// 4. Everything drains: the group delivered and acknowledged every entry, no hit counter or staged
 	// chunk is left in Redis.
-	names := rdb.NewNames(prefix)
-	require.Eventually(t, func() bool {
-		info, err := rc.XInfoStream(ctx, names.ImpressionsStream()).Result()
-		if err != nil {
-			return false
-		}
-		groups, err := rc.XInfoGroups(ctx, names.ImpressionsStream()).Result()
-		return err == nil && len(groups) == 1 && groups[0].Pending == 0 && groups[0].LastDeliveredID == info.LastGeneratedID
-	}, 60*time.Second, 100*time.Millisecond, "the worker consumed everything; %s", streamState(t, rc, prefix))
-	require.Eventually(t, func() bool {
-		keys, _, err := rc.Scan(ctx, 0, names.HitKeyPattern(), 10).Result()
-		pending, perr := rc.SCard(ctx, names.SyncPending()).Result()
-		return err == nil && perr == nil && len(keys) == 0 && pending == 0
-	}, 60*time.Second, 100*time.Millisecond, "the syncer moved every hit counter to MariaDB")
+	require.Eventually(t, func() bool { return consumedAll(ctx, rc, prefix) }, 60*time.Second, 100*time.Millisecond, "the worker consumed everything; %s", streamState(t, rc, prefix))
+	require.Eventually(t, func() bool { return syncedAll(ctx, rc, names) }, 60*time.Second, 100*time.Millisecond, "the syncer moved every hit counter to MariaDB")
 
 	// 5. Exactly what was answered 200.
 	gotImpressions := map[adDate]int64{}
@@ -311,6 +315,51 @@ func fullRedisRecovers(t *testing.T, impressions, hits int, anotherTakesTheRest 
 	require.Equal(t, book.hits, gotHits)
 	t.Logf("%d requests accepted, %d refused; %d (ad_id, date) keys and %d paths counted exactly; redis: %s",
 		book.accepted, book.refused, len(gotImpressions), len(gotHits), memory(t, rc))
+}
+
+// consumedAll reports whether the impression group delivered and acknowledged every entry ever added.
+func consumedAll(ctx context.Context, c *redis.Client, prefix string) bool {
+	stream := rdb.NewNames(prefix).ImpressionsStream()
+	info, err := c.XInfoStream(ctx, stream).Result()
+	if err != nil {
+		return false
+	}
+	groups, err := c.XInfoGroups(ctx, stream).Result()
+	return err == nil && len(groups) == 1 && groups[0].Pending == 0 && groups[0].LastDeliveredID == info.LastGeneratedID
+}
+
+// syncedAll reports whether no hit counter and no staged sync chunk is left in Redis.
+func syncedAll(ctx context.Context, c *redis.Client, names rdb.Names) bool {
+	keys, err := c.Keys(ctx, names.HitKeyPattern()).Result()
+	pending, perr := c.SCard(ctx, names.SyncPending()).Result()
+	return err == nil && perr == nil && len(keys) == 0 && pending == 0
+}
+
+// keepFull writes small strings under prefix, as fast as Redis takes them, until the returned stop is called.
+func keepFull(t *testing.T, c *redis.Client, prefix string) (stop func()) {
+	t.Helper()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if err := c.Set(context.Background(), prefix+strconv.Itoa(i), "x", 0).Err(); err != nil {
+				if !redis.HasErrorPrefix(err, "OOM") {
+					t.Errorf("keeping redis full: %v", err)
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+	})
+	var once sync.Once
+	stop = func() { once.Do(func() { close(done); wg.Wait() }) }
+	t.Cleanup(stop)
+	return stop
 }
 
 func memory(t *testing.T, c *redis.Client) string {
