@@ -1,3 +1,4 @@
-// Package e2e owns the end-to-end tests: the real binaries (API and workers) against the real Redis and
-// MariaDB, driven by a real headless Chromium through the DevTools protocol. It has no production code.
+// Package e2e owns the end-to-end tests: the real binaries (API, workers, syncer) against the real Redis and
+// MariaDB — driven by a real headless Chromium through the DevTools protocol, or filling a private Redis to
+// maxmemory. It has no production code.
 package e2e

@@ -25,6 +25,7 @@ type App struct {
 	log       *zap.Logger
 	client    redis.UniversalClient
 	publisher *rdb.Publisher
+	guard     *rdb.MemoryGuard
 	handler   *Handler
 	ln        net.Listener
 	server    *http.Server
@@ -37,24 +38,28 @@ func New(cfg Config, log *zap.Logger, client redis.UniversalClient, now func() t
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	pub := rdb.NewPublisher(client, rdb.NewNames(cfg.KeyPrefix), log.Named("publisher"), rdb.NewPublisherMetrics(reg),
 		rdb.PublisherOptions{Timeout: cfg.WriteTimeout, Flushers: cfg.Flushers})
+	guard := rdb.NewMemoryGuard(client, cfg.MemoryGuard, cfg.MemoryGuardInterval, log.Named("memory-guard"), reg)
 	h := NewHandler(pub, log.Named("http"), NewMetrics(reg), HandlerOptions{
 		AllowedOrigins: cfg.AllowedOrigins, MaxBodyBytes: cfg.MaxBodyBytes, MaxBatchEvents: cfg.MaxBatchEvents, Now: now,
+		Guard: guard,
 	})
 	demo.Register(h.Mux())
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
+	// A guarded API is not ready: load balancers back off (or spread the load to other APIs) while Redis is
+	// nearly full, and come back by themselves once it is not.
 	adm, err := admin.Listen(cfg.AdminAddr, reg, log.Named("admin"), admin.Check{
 		Name: "redis",
 		Fn:   func(ctx context.Context) error { return rdb.Ping(ctx, client, time.Second) },
-	})
+	}, admin.Check{Name: "redis_memory", Fn: guard.Check})
 	if err != nil {
 		_ = ln.Close()
 		return nil, err
 	}
 	return &App{
-		cfg: cfg, log: log, client: client, publisher: pub, handler: h, ln: ln, admin: adm,
+		cfg: cfg, log: log, client: client, publisher: pub, guard: guard, handler: h, ln: ln, admin: adm,
 		server: &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -86,6 +91,7 @@ func (a *App) Run(ctx context.Context) error {
 	var g errgroup.Group
 	g.Go(func() error { return a.publisher.Run(pubCtx) })
 	g.Go(func() error { return a.admin.Run(adminCtx) })
+	g.Go(func() error { return a.guard.Run(adminCtx) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.server.Serve(a.ln) }()

@@ -19,6 +19,8 @@ type Config struct {
 	// WriteTimeout bounds a tracking request's wait for Redis: past it the answer is 503 and nothing is stored.
 	WriteTimeout time.Duration `envconfig:"REDIS_WRITE_TIMEOUT" default:"500ms"`
 	Flushers     int           `envconfig:"REDIS_FLUSHERS" default:"2"`
+	// MemoryGuardInterval is how often Redis memory is read for the guard (REDIS_MEMORY_GUARD).
+	MemoryGuardInterval time.Duration `envconfig:"REDIS_MEMORY_GUARD_INTERVAL" default:"500ms"`
 
 	AllowedOrigins []string `envconfig:"CORS_ALLOWED_ORIGINS" default:"*"`
 	MaxBodyBytes   int64    `envconfig:"MAX_BODY_BYTES" default:"1048576"`
@@ -56,6 +58,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	switch {
+	case c.MemoryGuardInterval < 10*time.Millisecond || c.MemoryGuardInterval > 10*time.Second:
+		return fmt.Errorf("REDIS_MEMORY_GUARD_INTERVAL must be between 10ms and 10s, got %s", c.MemoryGuardInterval)
 	case c.Flushers < 1 || c.Flushers > 64:
 		return fmt.Errorf("REDIS_FLUSHERS must be between 1 and 64, got %d", c.Flushers)
 	case c.MaxBodyBytes < 1024:

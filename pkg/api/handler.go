@@ -25,7 +25,18 @@ type HandlerOptions struct {
 	MaxBodyBytes   int64
 	MaxBatchEvents int
 	Now            func() time.Time // the clock that stamps ts; time.Now when nil
+	// Guard, when set, refuses every write while it says so (Redis nearly full).
+	Guard Guard
 }
+
+// Guard says whether writes must be refused now, and why. Refusing is asked on every request and must cost no
+// more than an atomic load (rdb.MemoryGuard polls Redis in the background); Reason is read once.
+type Guard interface {
+	Refusing() bool
+	Reason() string
+}
+
+var _ Guard = (*rdb.MemoryGuard)(nil)
 
 // Handler serves the tracking endpoints.
 type Handler struct {
@@ -37,6 +48,9 @@ type Handler struct {
 	maxBatch int
 	now      func() time.Time
 	mux      *http.ServeMux
+
+	guard       Guard
+	guardAnswer []byte
 }
 
 // NewHandler builds the handler and its routes.
@@ -53,7 +67,10 @@ func NewHandler(pub *rdb.Publisher, log *zap.Logger, metrics *Metrics, opts Hand
 	h := &Handler{
 		pub: pub, log: log, metrics: metrics, cors: newCORS(opts.AllowedOrigins),
 		maxBody: opts.MaxBodyBytes, maxBatch: opts.MaxBatchEvents, now: opts.Now,
-		mux: http.NewServeMux(),
+		mux: http.NewServeMux(), guard: opts.Guard,
+	}
+	if h.guard != nil {
+		h.guardAnswer = errorJSON(h.guard.Reason(), nil)
 	}
 	impression := h.endpoint("impression", true, h.adEvent(event.Impression))
 	click := h.endpoint("click", true, h.adEvent(event.Click))
@@ -117,6 +134,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, allowGet bool, a
 	default:
 		w.Header().Set("Allow", allow)
 		return http.StatusMethodNotAllowed, errorJSON("method "+r.Method+" not allowed; use "+strings.TrimSuffix(allow, ", OPTIONS"), nil)
+	}
+	if h.guard != nil && h.guard.Refusing() {
+		// Refused before the body is read: a nearly full Redis takes no write, and costs us nothing more.
+		h.metrics.guardRefused.Inc()
+		return http.StatusServiceUnavailable, h.guardAnswer
 	}
 	var body []byte
 	if r.Method == http.MethodPost {

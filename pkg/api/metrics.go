@@ -10,8 +10,9 @@ import (
 
 // Metrics are the HTTP side's collectors; the Redis side's are rdb.PublisherMetrics.
 type Metrics struct {
-	requests *prometheus.CounterVec
-	seconds  *prometheus.HistogramVec
+	requests     *prometheus.CounterVec
+	seconds      *prometheus.HistogramVec
+	guardRefused prometheus.Counter
 }
 
 // NewMetrics registers the API's collectors on reg.
@@ -26,8 +27,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time to answer an HTTP request, by route.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}, []string{"route"}),
+		guardRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "adly_api_memory_guard_refused_total",
+			Help: "Requests answered 503 without writing because Redis memory was above REDIS_MEMORY_GUARD of maxmemory.",
+		}),
 	}
-	reg.MustRegister(m.requests, m.seconds)
+	reg.MustRegister(m.requests, m.seconds, m.guardRefused)
 	return m
 }
 

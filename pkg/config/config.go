@@ -31,6 +31,10 @@ type Redis struct {
 	// ClusterAddrs, when set, is a comma-separated seed list of Redis Cluster nodes; it replaces Host/Port.
 	ClusterAddrs []string      `envconfig:"REDIS_CLUSTER_ADDRS"`
 	DialTimeout  time.Duration `envconfig:"REDIS_DIAL_TIMEOUT" default:"500ms"`
+	// MemoryGuard is the share of maxmemory above which Redis counts as nearly full: the API refuses writes
+	// (503) and the workers trim the consumed entries kept for replay, so that the steps that free memory
+	// always have room. 0 or 1 turns it off; so does a Redis without maxmemory.
+	MemoryGuard float64 `envconfig:"REDIS_MEMORY_GUARD" default:"0.90"`
 }
 
 // Addr is host:port.
@@ -49,6 +53,9 @@ func (r Redis) Validate() error {
 	}
 	if strings.ContainsFunc(r.KeyPrefix, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
 		return fmt.Errorf("REDIS_KEY_PREFIX must not contain control characters, got %q", r.KeyPrefix)
+	}
+	if !(r.MemoryGuard >= 0 && r.MemoryGuard <= 1) {
+		return fmt.Errorf("REDIS_MEMORY_GUARD must be a share of maxmemory between 0 and 1 (0 or 1: off), got %g", r.MemoryGuard)
 	}
 	return Positive("REDIS_DIAL_TIMEOUT", r.DialTimeout)
 }
@@ -123,6 +130,8 @@ func describe(typeName string) string {
 		return "duration (e.g. 500ms, 2s, 1m)"
 	case "bool":
 		return "boolean (true or false)"
+	case "float32", "float64":
+		return "number"
 	default:
 		return typeName
 	}

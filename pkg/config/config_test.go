@@ -31,6 +31,7 @@ func TestDefaultsAreTheSeeds(t *testing.T) {
 	require.Equal(t, DB{Host: "127.0.0.1", Port: 3306, User: "root", Password: "", Name: "ads"}, s.DB)
 	require.Equal(t, "info", s.Level)
 	require.Equal(t, 500*time.Millisecond, s.DialTimeout)
+	require.Equal(t, 0.9, s.MemoryGuard)
 }
 
 func TestBadValuesNameTheVariable(t *testing.T) {
@@ -41,6 +42,10 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"REDIS_DIAL_TIMEOUT", "5", `REDIS_DIAL_TIMEOUT="5" is not a valid duration`},
 		{"REDIS_DB", "-1", "REDIS_DB must be >= 0"},
 		{"REDIS_KEY_PREFIX", "a\nb:", `REDIS_KEY_PREFIX must not contain control characters, got "a\nb:"`},
+		{"REDIS_MEMORY_GUARD", "90%", `REDIS_MEMORY_GUARD="90%" is not a valid number`},
+		{"REDIS_MEMORY_GUARD", "1.5", "REDIS_MEMORY_GUARD must be a share of maxmemory between 0 and 1 (0 or 1: off), got 1.5"},
+		{"REDIS_MEMORY_GUARD", "-0.1", "REDIS_MEMORY_GUARD must be a share"},
+		{"REDIS_MEMORY_GUARD", "NaN", "REDIS_MEMORY_GUARD must be a share"},
 		{"DB_PORT", "99999", "DB_PORT must be a port between 1 and 65535"},
 		{"DB_NAME", " ", "DB_NAME must not be empty"},
 		{"DB_USER", "", "DB_USER must not be empty"},

@@ -24,6 +24,11 @@ var trimLua string
 
 var trimScript = redis.NewScript(trimLua)
 
+//go:embed ensuregroup.lua
+var ensureGroupLua string
+
+var ensureGroupScript = redis.NewScript(ensureGroupLua)
+
 //go:embed delconsumer.lua
 var delConsumerLua string
 
@@ -56,15 +61,38 @@ type Message struct {
 	Deleted bool
 }
 
+// ErrFullNoStream means Redis is full (maxmemory) and the stream does not exist yet: there is nothing to
+// consume, and the group is created once memory is freed.
+var ErrFullNoStream = errors.New("redis is full (maxmemory) and the stream does not exist yet: nothing to consume until memory is freed")
+
 // Ensure creates the group from the stream's start (so events published before the first worker ran are
 // counted), creating the stream too; an existing group is left as it is.
+//
+// A full Redis refuses XGROUP CREATE for memory even when the group exists. Then ensuregroup.lua decides: an
+// existing group is fine, a stream without the group gets it (allowed over maxmemory: the worker it starts
+// frees memory), and with no stream at all Ensure returns ErrFullNoStream.
 func (g *Group) Ensure(ctx context.Context) error {
 	err := g.c.XGroupCreateMkStream(ctx, g.stream, g.group, "0").Err()
-	if err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
+	if err == nil || redis.HasErrorPrefix(err, "BUSYGROUP") {
+		return nil
+	}
+	if !redis.HasErrorPrefix(err, "OOM") {
 		return fmt.Errorf("create group %s on %s: %w", g.group, g.stream, err)
+	}
+	state, err := ensureGroupScript.Run(ctx, g.c, []string{g.stream}, g.group).Text()
+	switch {
+	case err != nil:
+		return fmt.Errorf("create group %s on %s (redis is full): %w", g.group, g.stream, err)
+	case state == "no stream":
+		return fmt.Errorf("create group %s on %s: %w", g.group, g.stream, ErrFullNoStream)
+	case state != "exists" && state != "created":
+		return fmt.Errorf("create group %s on %s: unexpected reply %q", g.group, g.stream, state)
 	}
 	return nil
 }
+
+// Memory reads Redis's used memory and maxmemory (INFO memory).
+func (g *Group) Memory(ctx context.Context) (Memory, error) { return ReadMemory(ctx, g.c) }
 
 // Read delivers up to count entries to consumer: start ">" for new entries (blocking up to block; a
 // negative block does not block), "0" for the consumer's own pending ones.

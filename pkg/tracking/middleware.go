@@ -44,7 +44,17 @@ type Options struct {
 	QueueSize int
 	// LogEvery is the least time between two logged Redis errors. Default 1m.
 	LogEvery time.Duration
+	// Guard, when set, drops queued hits instead of writing them while it refuses (rdb.MemoryGuard: Redis
+	// is nearly full, so the memory left goes to the components that free it).
+	Guard Guard
 }
+
+// Guard says whether writes must be refused now; asked once per flush, it must not wait for Redis.
+type Guard interface {
+	Refusing() bool
+}
+
+var _ Guard = (*rdb.MemoryGuard)(nil)
 
 // Middleware counts path hits.
 type Middleware struct {
@@ -79,14 +89,14 @@ func New(hits *rdb.HitCounters, log *zap.Logger, reg prometheus.Registerer, opts
 		queued:  prometheus.NewCounter(prometheus.CounterOpts{Name: "adly_tracking_hits_queued_total", Help: "Hits counted by the middleware and queued for Redis."}),
 		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "adly_tracking_hits_written_total", Help: "Hits written to Redis."}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "adly_tracking_hits_dropped_total", Help: "Hits not written, by reason (queue_full, redis_error, invalid_path).",
+			Name: "adly_tracking_hits_dropped_total", Help: "Hits not written, by reason (queue_full, redis_error, invalid_path, memory_guard).",
 		}, []string{"reason"}),
 		flushSecond: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "adly_tracking_flush_seconds", Help: "Time of one Redis write of queued hits.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05},
 		}),
 	}
-	for _, r := range []string{"queue_full", "redis_error", "invalid_path"} {
+	for _, r := range []string{"queue_full", "redis_error", "invalid_path", "memory_guard"} {
 		m.metrics.dropped.WithLabelValues(r)
 	}
 	reg.MustRegister(m.metrics.queued, m.metrics.written, m.metrics.dropped, m.metrics.flushSecond)
@@ -176,6 +186,10 @@ func (m *Middleware) flush(counts map[string]int64) {
 	var total int64
 	for _, n := range counts {
 		total += n
+	}
+	if m.opts.Guard != nil && m.opts.Guard.Refusing() {
+		m.metrics.dropped.WithLabelValues("memory_guard").Add(float64(total))
+		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), m.opts.Timeout)
 	defer cancel()

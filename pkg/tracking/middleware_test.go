@@ -137,6 +137,44 @@ func TestRedisDownFailsOpen(t *testing.T) {
 	require.Equal(t, "1", direct.Get(context.Background(), names.HitKey("/plain/")).Val())
 }
 
+// With a memory guard, hits are written while Redis is below the guard's share of maxmemory and dropped —
+// counted, never written — while it is above.
+func TestMemoryGuardDropsHits(t *testing.T) {
+	tests := []struct {
+		name    string
+		ratio   float64 // used_memory / maxmemory
+		written bool
+	}{
+		{"below the guard", 0.2, true},
+		{"above the guard", 0.8, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := rdbtest.StartServer(t, rdbtest.ServerOptions{})
+			client := rdb.NewClient(rs.Config(), rdb.ClientOptions{NoRetries: true})
+			t.Cleanup(func() { _ = client.Close() })
+			names := rdb.NewNames("guard:")
+			guard := rdb.NewMemoryGuard(client, 0.5, time.Second, zaptest.NewLogger(t), prometheus.NewRegistry())
+			rs.SetMaxMemoryFor(tt.ratio)
+			guard.Poll(context.Background())
+
+			srv, m, stop := run(t, client, names, Options{Guard: guard})
+			hit(t, srv, "GET", "/plain/x")
+			hit(t, srv, "GET", "/plain/y")
+			stop()
+			got := client.Get(context.Background(), names.HitKey("/plain/")).Val()
+			dropped := testutil.ToFloat64(m.metrics.dropped.WithLabelValues("memory_guard"))
+			if tt.written {
+				require.Equal(t, "2", got)
+				require.Zero(t, dropped)
+			} else {
+				require.Empty(t, got)
+				require.Equal(t, 2.0, dropped)
+			}
+		})
+	}
+}
+
 // BenchmarkMiddlewareOverhead measures what the middleware adds to a request: the wrapped handler against
 // the bare one, in-process, with a healthy Redis behind the flusher.
 func BenchmarkMiddlewareOverhead(b *testing.B) {

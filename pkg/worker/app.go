@@ -42,7 +42,7 @@ func NewApp(cfg Config, kind Kind, log *zap.Logger, client redis.UniversalClient
 	w := New(rdb.NewGroup(client, stream, groupName), counter, log.Named("worker"), NewMetrics(reg, stream, groupName), Options{
 		Consumer: consumer, BatchSize: cfg.BatchSize, MergeReads: cfg.MergeReads, Block: cfg.Block, Location: loc,
 		ClaimMinIdle: cfg.ClaimMinIdle, ClaimInterval: cfg.ClaimInterval, MaxDeliveries: cfg.MaxDeliveries,
-		RetainEntries: cfg.RetainEntries, TrimInterval: cfg.TrimInterval, DeadConsumerAge: cfg.DeadConsumerAge,
+		RetainEntries: cfg.RetainEntries, TrimInterval: cfg.TrimInterval, MemoryGuard: cfg.MemoryGuard, DeadConsumerAge: cfg.DeadConsumerAge,
 		BatchTimeout: cfg.ShutdownTimeout, Hooks: hooks,
 	})
 	addr := cfg.AdminAddr

@@ -19,6 +19,9 @@ type Metrics struct {
 	lag           prometheus.Gauge
 	pending       prometheus.Gauge
 	oldestPending prometheus.Gauge
+
+	// pressureTrimmed counts the entries trimmed while Redis was above the memory guard.
+	pressureTrimmed prometheus.Counter
 }
 
 // NewMetrics registers the collectors, labelled with the stream and group.
@@ -56,6 +59,8 @@ func NewMetrics(reg prometheus.Registerer, stream, group string) *Metrics {
 		pending:       gauge("adly_worker_pending", "Entries delivered to the group and not yet acknowledged."),
 		oldestPending: gauge("adly_worker_oldest_pending_seconds", "Idle time of the oldest pending entry."),
 	}
+	m.pressureTrimmed = counter("adly_worker_pressure_trimmed_entries_total",
+		"Entries trimmed while Redis memory was above REDIS_MEMORY_GUARD of maxmemory, when trimming keeps no consumed entry for replay.")
 	for _, r := range []string{"poison", "max_deliveries"} {
 		m.deadLettered.WithLabelValues(r)
 	}
@@ -63,6 +68,6 @@ func NewMetrics(reg prometheus.Registerer, stream, group string) *Metrics {
 		m.errors.WithLabelValues(op)
 	}
 	reg.MustRegister(m.batches, m.counted, m.duplicates, m.reclaimed, m.deadLettered, m.deleted, m.errors,
-		m.trimmed, m.ledgerPruned, m.consumersGone, m.batchSeconds, m.commitSeconds, m.lag, m.pending, m.oldestPending)
+		m.trimmed, m.pressureTrimmed, m.ledgerPruned, m.consumersGone, m.batchSeconds, m.commitSeconds, m.lag, m.pending, m.oldestPending)
 	return m
 }

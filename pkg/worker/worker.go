@@ -31,6 +31,9 @@ type Options struct {
 	// BatchTimeout bounds the handling of one batch; on shutdown the batch in hand finishes within it.
 	BatchTimeout time.Duration
 	Hooks        Hooks
+
+	// MemoryGuard is REDIS_MEMORY_GUARD: above this share of maxmemory, trimming ignores RetainEntries.
+	MemoryGuard float64
 }
 
 // Worker consumes one stream's consumer group into one daily table.

@@ -1,5 +1,6 @@
-// Package rdbtest gives tests a real Redis under a key prefix of their own (never FLUSHALL), and a TCP proxy
-// in front of it that can slow down or cut the connection, to test behaviour when Redis misbehaves.
+// Package rdbtest gives tests a real Redis under a key prefix of their own (never FLUSHALL), a TCP proxy
+// in front of it that can slow down or cut the connection, to test behaviour when Redis misbehaves, and a
+// private redis-server for tests that kill Redis or fill it to maxmemory (never done to the shared one).
 //
 // It is for tests only and never mocks Redis: every command reaches the real server.
 package rdbtest

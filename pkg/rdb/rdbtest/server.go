@@ -3,6 +3,7 @@ package rdbtest
 import (
 	"context"
 	"io"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"adly/pkg/config"
+	"adly/pkg/rdb"
 )
 
 // ServerOptions choose how a private redis-server runs.
@@ -107,8 +109,10 @@ func (s *Server) Client() *redis.Client {
 	return redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(s.port), MaxRetries: -1})
 }
 
-// Fill writes filler strings of size bytes under prefix until the server refuses a write for memory
-// (OOM), and returns roughly how many it wrote. It fails the test on any other error.
+// Fill writes filler strings of size bytes under prefix until the server refuses a write for memory (OOM)
+// right now — used memory dips below maxmemory once the buffers of a refused write are freed, so it ends
+// with small strings until one is refused — and returns roughly how many it wrote. Any other error fails
+// the test.
 func (s *Server) Fill(c redis.UniversalClient, prefix string, size int) int {
 	s.t.Helper()
 	ctx := context.Background()
@@ -120,10 +124,34 @@ func (s *Server) Fill(c redis.UniversalClient, prefix string, size int) int {
 			pipe.Set(ctx, prefix+strconv.Itoa(n+i), value, 0)
 		}
 		_, err := pipe.Exec(ctx)
+		n += 100
 		if err != nil {
 			require.True(s.t, redis.HasErrorPrefix(err, "OOM"), "filling redis: %v", err)
+			break
+		}
+	}
+	for ; n < math.MaxInt; n++ {
+		err := c.Set(ctx, prefix+strconv.Itoa(n), "x", 0).Err()
+		if redis.HasErrorPrefix(err, "OOM") {
 			return n
 		}
-		n += 100
+		require.NoError(s.t, err, "filling redis")
 	}
+	return n
+}
+
+// SetMaxMemoryFor sets maxmemory so that the memory in use now is about ratio of it (0: no limit), to put
+// the server above or below a memory guard's share.
+func (s *Server) SetMaxMemoryFor(ratio float64) {
+	s.t.Helper()
+	ctx := context.Background()
+	c := s.Client()
+	defer func() { _ = c.Close() }()
+	max := "0"
+	if ratio > 0 {
+		m, err := rdb.ReadMemory(ctx, c)
+		require.NoError(s.t, err)
+		max = strconv.FormatInt(int64(float64(m.Used)/ratio), 10)
+	}
+	require.NoError(s.t, c.ConfigSet(ctx, "maxmemory", max).Err())
 }
