@@ -1,0 +1,119 @@
+package worker
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+)
+
+// A replay after a TIMEZONE change (the README's documented use) recounts exactly: every date from --from on
+// holds exactly the events of that date in the new zone, every event is counted once, and dates more than a
+// day before --from keep what they had. Events sit on both sides of the midnights of UTC, Berlin and New York.
+func TestReplayAfterZoneChange(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	newYork, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	type step struct {
+		loc  *time.Location
+		from string
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"UTC to Berlin to New York", []step{{berlin, "2026-11-20"}, {newYork, "2026-11-20"}}},
+		{"UTC to New York to Berlin, reaching back", []step{{newYork, "2026-11-21"}, {berlin, "2026-11-19"}}},
+		{"UTC to Berlin, twice", []step{{berlin, "2026-11-20"}, {berlin, "2026-11-21"}}},
+		{"UTC to New York to UTC", []step{{newYork, "2026-11-19"}, {time.UTC, "2026-11-20"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			events := e.publishAround(t)
+			stop, _ := e.start(t, testOptions("utc"))
+			e.drained(t, 20*time.Second)
+			requireCounts(t, datedIn(events, time.UTC, func(string) bool { return true }), e.counts(t))
+			stop()
+			for i, s := range tt.steps {
+				before := e.counts(t)
+				opts := testOptions("w" + string(rune('a'+i)))
+				opts.Location = s.loc
+				stop, _ := e.start(t, opts) // the workers run in the new zone, then the replay
+				_, err := Replay(ctx, e.client, e.group, e.counter, s.from, s.loc)
+				require.NoError(t, err)
+				e.drained(t, 20*time.Second)
+				stop()
+				got := e.counts(t)
+				dayBefore := prevDay(t, s.from)
+				fromOn := map[key]int64{}
+				perAd := map[int64]int64{}
+				for k, n := range got {
+					perAd[k.ad] += n
+					switch {
+					case k.date >= s.from:
+						fromOn[k] = n
+					case k.date < dayBefore:
+						require.Equal(t, before[k], n, "%s: %d/%s is more than a day before --from: unchanged", s.loc, k.ad, k.date)
+					}
+				}
+				requireCounts(t, datedIn(events, s.loc, func(d string) bool { return d >= s.from }), fromOn)
+				wantPerAd := map[int64]int64{}
+				for _, ev := range events {
+					wantPerAd[ev.ad]++
+				}
+				require.Equal(t, wantPerAd, perAd, "%s from %s: every event counted once", s.loc, s.from)
+			}
+		})
+	}
+}
+
+type tsEvent struct {
+	ad int64
+	ts int64
+}
+
+// publishAround publishes events a few minutes and a few hours either side of the UTC, Berlin (23:00 UTC)
+// and New York (05:00 UTC) midnights of 2026-11-17 to 2026-11-23, and at noon.
+func (e *env) publishAround(t *testing.T) []tsEvent {
+	t.Helper()
+	var out []tsEvent
+	pipe := e.client.Pipeline()
+	offsets := []time.Duration{-2 * time.Hour, -5 * time.Minute, 5 * time.Minute, 2 * time.Hour}
+	for day := 17; day <= 23; day++ {
+		midnight := time.Date(2026, 11, day, 0, 0, 0, 0, time.UTC)
+		for _, edge := range []time.Duration{-time.Hour, 0, 5 * time.Hour, 12 * time.Hour} {
+			for _, off := range offsets {
+				ts := midnight.Add(edge + off).Unix()
+				ev := tsEvent{ad: int64(len(out)%3 + 1), ts: ts}
+				out = append(out, ev)
+				pipe.XAdd(context.Background(), &redis.XAddArgs{Stream: e.group.Stream(), Values: []any{"ad_id", ev.ad, "ts", ev.ts}})
+			}
+		}
+	}
+	_, err := pipe.Exec(context.Background())
+	require.NoError(t, err)
+	return out
+}
+
+// datedIn counts events per (ad, date in loc), for the dates keep accepts.
+func datedIn(events []tsEvent, loc *time.Location, keep func(string) bool) map[key]int64 {
+	out := map[key]int64{}
+	for _, ev := range events {
+		if d := DateOf(ev.ts, loc); keep(d) {
+			out[key{ev.ad, d}]++
+		}
+	}
+	return out
+}
+
+func prevDay(t *testing.T, date string) string {
+	t.Helper()
+	d, err := time.Parse(time.DateOnly, date)
+	require.NoError(t, err)
+	return d.AddDate(0, 0, -1).Format(time.DateOnly)
+}
