@@ -34,7 +34,9 @@ func TestReplayRecountsExactly(t *testing.T) {
 	}
 
 	// The recount is real: a day whose counts were damaged is repaired by a replay.
-	_, err := e.counter.Replay(ctx, "2026-11-21", func(context.Context) error { return nil }) // clear without moving the group
+	_, err := e.counter.Replay(ctx, func(store.ZoneHistory) (store.ReplayPlan, error) {
+		return store.ReplayPlan{ClearFrom: "2026-11-21", VoidFromMs: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC).UnixMilli(), Zone: "UTC"}, nil
+	}, func(context.Context, store.ReplayPlan) error { return nil }) // clear without moving the group
 	require.NoError(t, err)
 	got := e.counts(t)
 	for k := range got {
