@@ -2,11 +2,14 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
+
+	"adly/pkg/store"
 )
 
 // A replay after a TIMEZONE change (the README's documented use) recounts exactly: every date from --from on
@@ -116,4 +119,48 @@ func prevDay(t *testing.T, date string) string {
 	d, err := time.Parse(time.DateOnly, date)
 	require.NoError(t, err)
 	return d.AddDate(0, 0, -1).Format(time.DateOnly)
+}
+
+// A replay moves the group back to the middle of the stream while a batch is still pending further on; a
+// trim keeping nothing consumed (RETAIN_ENTRIES=0) runs before any worker re-reads. It must keep every entry
+// from the reset point on, not only those from the oldest pending one: the counts come out exact.
+func TestTrimAfterReplayKeepsWhatTheReplayNeeds(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	// Stream IDs follow the events' times, so the reset point of a replay falls inside the stream.
+	var events []tsEvent
+	pipe := e.client.Pipeline()
+	start := time.Date(2026, 11, 19, 0, 0, 0, 0, time.UTC).Unix()
+	for i := range 3000 {
+		ev := tsEvent{ad: int64(i%7 + 1), ts: start + int64(i)*86 /* three days */}
+		events = append(events, ev)
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: e.group.Stream(), ID: fmt.Sprintf("%d-1", ev.ts*1000), Values: []any{"ad_id", ev.ad, "ts", ev.ts}})
+	}
+	_, err := pipe.Exec(ctx)
+	require.NoError(t, err)
+	stop, _ := e.start(t, testOptions("a"))
+	e.drained(t, 20*time.Second)
+	stop()
+
+	late := e.publishAround(t) // IDs of now: after all the others
+	events = append(events, late...)
+	held, err := e.group.Read(ctx, "slow", ">", len(late), -1)
+	require.NoError(t, err)
+	require.Len(t, held, len(late))
+	res, err := Replay(ctx, e.client, e.group, e.counter, "2026-11-20", time.UTC)
+	require.NoError(t, err)
+	require.NotEqual(t, "0-0", res.ResetTo, "the reset point is inside the stream")
+
+	_, reason, err := e.group.Trim(ctx, 0, 100000)
+	require.NoError(t, err)
+	kept, err := e.client.XRangeN(ctx, e.group.Stream(), "("+res.ResetTo, "+", 1).Result()
+	require.NoError(t, err)
+	require.NotEmpty(t, kept)
+	require.Less(t, kept[0].ID, held[0].RawID, "entries between the reset point and the oldest pending one are kept (%s)", reason)
+
+	slow := newWorkerFor(t, e, "slow")
+	require.NoError(t, slow.handle(ctx, slow.prepare(held, false), []store.Range{span(held)}))
+	e.start(t, testOptions("b"))
+	e.drained(t, 20*time.Second)
+	requireCounts(t, datedIn(events, time.UTC, func(string) bool { return true }), e.counts(t))
 }
