@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"adly/pkg/event"
+	"adly/pkg/rdb"
 )
 
 // Replays run again and again, from random dates, while the real worker binaries are SIGKILLed and restarted
@@ -83,6 +84,12 @@ func TestReplayChaosExactCounts(t *testing.T) {
 	for _, p := range procs {
 		p.stop(t)
 	}
+	var sum int64
+	for _, n := range e.counts(t) {
+		sum += n
+	}
+	dead := e.client.XLen(ctx, rdb.DeadLetterStream(e.group.Stream())).Val()
+	t.Logf("counted %d of %d events; %d dead letters; %d replays, %d SIGKILLs", sum, total, dead, replays, kills)
 	requireCounts(t, want, e.counts(t))
 	t.Logf("%d events, %d replays, %d SIGKILLs, %d (ad_id, date) keys: exact", total, replays, kills, len(want))
 	require.GreaterOrEqual(t, replays, 10)
