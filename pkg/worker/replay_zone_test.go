@@ -164,3 +164,45 @@ func TestTrimAfterReplayKeepsWhatTheReplayNeeds(t *testing.T) {
 	e.drained(t, 20*time.Second)
 	requireCounts(t, datedIn(events, time.UTC, func(string) bool { return true }), e.counts(t))
 }
+
+// Workers that counted in two zones at once (different TIMEZONE, before any replay) leave rows no replay can
+// tell apart: the replay refuses, says how to proceed, and changes nothing.
+func TestReplayRefusesAfterCountingInSeveralZones(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	newYork, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	e.publishAround(t)
+	require.NoError(t, e.group.Ensure(ctx))
+	for _, loc := range []*time.Location{time.UTC, berlin, time.UTC, berlin} { // two workers, two zones
+		msgs, err := e.group.Read(ctx, loc.String(), ">", 30, -1)
+		require.NoError(t, err)
+		require.NotEmpty(t, msgs)
+		var entries []store.Entry
+		for _, m := range msgs {
+			en, reason := parseEntry(m, loc, nil)
+			require.Empty(t, reason)
+			entries = append(entries, en)
+		}
+		_, err = e.counter.Commit(ctx, store.Batch{Entries: entries, Ranges: []store.Range{span(msgs)}, Zone: loc.String()})
+		require.NoError(t, err)
+		require.NoError(t, e.group.Ack(ctx, ids(msgs)))
+	}
+	before := e.counts(t)
+	info, err := e.group.Info(ctx)
+	require.NoError(t, err)
+
+	_, err = Replay(ctx, e.client, e.group, e.counter, "2026-11-20", newYork)
+	require.ErrorIs(t, err, ErrReplayImpossible)
+	require.ErrorContains(t, err, "several zones (Europe/Berlin, UTC")
+	require.ErrorContains(t, err, "run every worker with TIMEZONE=America/New_York")
+	require.Equal(t, before, e.counts(t), "nothing cleared")
+	after, err := e.group.Info(ctx)
+	require.NoError(t, err)
+	require.Equal(t, info.LastDelivered, after.LastDelivered, "the group was not moved")
+
+	_, err = Replay(ctx, e.client, e.group, e.counter, "2026-11-20", berlin)
+	require.NoError(t, err, "the workers moving from UTC to Berlin is the documented change")
+}
