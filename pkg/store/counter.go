@@ -138,12 +138,7 @@ func (c *Counter) commitOnce(ctx context.Context, b Batch) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	fresh := make([]Entry, 0, len(b.Entries))
-	for _, e := range b.Entries {
-		if !counted(e, covering, replays) {
-			fresh = append(fresh, e)
-		}
-	}
+	fresh := freshEntries(b.Entries, covering, replays)
 	if err := c.upsert(ctx, tx, aggregate(fresh)); err != nil {
 		return Result{}, err
 	}
@@ -232,6 +227,24 @@ func (c *Counter) replays(ctx context.Context, tx *sqlx.Tx) ([]replay, error) {
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// freshEntries are the entries no ledger row vouches for, each once: a batch may hold one entry twice when a
+// replay moved the group back while its consumer still held a read it had not committed, and the consumer
+// read the entry again into the same merged transaction.
+func freshEntries(entries []Entry, covering []ledgerRow, replays []replay) []Entry {
+	fresh := make([]Entry, 0, len(entries))
+	seen := make(map[streamid.ID]struct{}, len(entries))
+	for _, e := range entries {
+		if _, dup := seen[e.ID]; dup {
+			continue
+		}
+		seen[e.ID] = struct{}{}
+		if !counted(e, covering, replays) {
+			fresh = append(fresh, e)
+		}
+	}
+	return fresh
 }
 
 // counted reports whether some ledger row vouches for e: it covers e's ID and no later replay voided it for
