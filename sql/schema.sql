@@ -53,7 +53,13 @@ CREATE TABLE IF NOT EXISTS stream_ledger (
   KEY stream_ledger_last (stream, grp, last_ms, last_seq)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- Replays: ledger rows with id <= ledger_max_id no longer vouch for entries dated from_date or later.
+-- The zone the commit dated its entries in (TIMEZONE); '' for rows written before zones were recorded.
+ALTER TABLE stream_ledger ADD COLUMN IF NOT EXISTS zone VARCHAR(64) NOT NULL DEFAULT '';
+
+-- Replays: ledger rows with id <= ledger_max_id no longer vouch for entries whose ts is at or after from_ms
+-- (unix milliseconds); the daily rows dated from_date or later were cleared, and the entries from from_ms on
+-- recounted in zone. Rows written before from_ms and zone were recorded (NULL, '') void by date instead:
+-- entries dated from_date or later.
 CREATE TABLE IF NOT EXISTS stream_replays (
   id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
   stream VARCHAR(191) NOT NULL,
@@ -63,6 +69,8 @@ CREATE TABLE IF NOT EXISTS stream_replays (
   created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
   KEY stream_replays_group (stream, grp)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+ALTER TABLE stream_replays ADD COLUMN IF NOT EXISTS from_ms BIGINT NULL DEFAULT NULL;
+ALTER TABLE stream_replays ADD COLUMN IF NOT EXISTS zone VARCHAR(64) NOT NULL DEFAULT '';
 
 -- Path sync bookkeeping: one row per committed sync chunk. A chunk's counters are added to path_counters in
 -- the same transaction that inserts its row, so a chunk left in Redis by a crash is committed at most once.

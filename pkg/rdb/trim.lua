@@ -5,7 +5,9 @@
 -- too low), plus the delivered entries from its oldest pending one on, counted here with XRANGE. Only that
 -- second part is read entry by entry, so a backlog of undelivered entries costs nothing to count. When Redis
 -- cannot tell the lag (after XGROUP SETID, or XDEL past the group), everything from the oldest needed entry on
--- is counted instead.
+-- is counted instead. The oldest needed entry is the earlier of the oldest pending one and the one after the
+-- last delivered: a replay moves the group back (XGROUP SETID) while entries after the new position may still
+-- be pending, and the group will deliver everything from that position again.
 -- KEYS[1] stream; ARGV[1] retain; ARGV[2] span cap (count at most this many entries per group, else skip).
 -- Returns {trimmed, reason}.
 local stream = KEYS[1]
@@ -24,6 +26,22 @@ local function count(from, to, name)
     return nil, 'group ' .. name .. ' still needs more than ' .. cap .. ' entries'
   end
   return n
+end
+-- a < b for decimal strings of any length (sequence numbers may exceed a Lua number's exact range)
+local function less(a, b)
+  if #a ~= #b then
+    return #a < #b
+  end
+  return a < b
+end
+-- before(a, b): stream ID a comes before stream ID b
+local function before(a, b)
+  local ams, aseq = string.match(a, '^(%d+)-(%d+)$')
+  local bms, bseq = string.match(b, '^(%d+)-(%d+)$')
+  if ams ~= bms then
+    return less(ams, bms)
+  end
+  return less(aseq, bseq)
 end
 local needed = 0
 for _, g in ipairs(groups) do
@@ -48,7 +66,11 @@ for _, g in ipairs(groups) do
       span = span + delivered
     end
   else
-    span, why = count(oldest or ('(' .. last), '+', name)
+    local from = '(' .. last
+    if oldest and not before(last, oldest) then
+      from = oldest -- pending at or before the last delivered entry
+    end
+    span, why = count(from, '+', name)
     if not span then
       return {0, why}
     end

@@ -35,6 +35,10 @@ func TestTrimKeepsWhatGroupsNeed(t *testing.T) {
 		{name: "pending window beyond the cap", read: 100, acked: 0, cap: 50, needed: 3000, lagKnown: true, postponed: true},
 		{name: "lag unknown, counted under the cap", read: 1000, acked: 1000, setID: 1500, cap: 100000, needed: 1500},
 		{name: "lag unknown, beyond the cap", read: 1000, acked: 1000, setID: 1500, cap: 50, needed: 1500, postponed: true},
+		// A replay moved the group back behind entries still pending (a batch in flight during the replay):
+		// the group needs everything after its last delivered entry, which starts before its oldest pending one.
+		{name: "moved back behind its pending entries", read: 1000, acked: 900, setID: 500, cap: 100000, needed: 2500},
+		{name: "moved back behind its pending entries, beyond the cap", read: 1000, acked: 900, setID: 500, cap: 2000, needed: 2500, postponed: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

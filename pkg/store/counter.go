@@ -27,10 +27,12 @@ var (
 	Clicks      = Table{Name: "ad_daily_clicks", Column: "clicks"}
 )
 
-// Entry is one valid stream entry to count: its ID, its ad and the date (YYYY-MM-DD) it counts for.
+// Entry is one valid stream entry to count: its ID, its ad, its time (unix seconds) and the date
+// (YYYY-MM-DD) it counts for, its time's date in the batch's Zone.
 type Entry struct {
 	ID   streamid.ID
 	AdID int64
+	TS   int64
 	Date string
 }
 
@@ -42,6 +44,9 @@ type Batch struct {
 	// per read: one ledger row covers each. Without ranges (entries re-read from the pending list or
 	// reclaimed) each entry counted gets its own row.
 	Ranges []Range
+	// Zone is the IANA name of the zone the entries' dates are in (TIMEZONE); it is recorded with the
+	// ledger rows, so that a replay knows in which zone the daily rows it clears were dated.
+	Zone string
 }
 
 // Range is a contiguous run of stream entries, first and last included.
@@ -108,6 +113,7 @@ type ledgerRow struct {
 
 type replay struct {
 	FromDate    string
+	FromMs      sql.NullInt64 // NULL for replays recorded before the zone was
 	LedgerMaxID uint64
 }
 
@@ -132,12 +138,7 @@ func (c *Counter) commitOnce(ctx context.Context, b Batch) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	fresh := make([]Entry, 0, len(b.Entries))
-	for _, e := range b.Entries {
-		if !counted(e, covering, replays) {
-			fresh = append(fresh, e)
-		}
-	}
+	fresh := freshEntries(b.Entries, covering, replays)
 	if err := c.upsert(ctx, tx, aggregate(fresh)); err != nil {
 		return Result{}, err
 	}
@@ -213,14 +214,14 @@ func (c *Counter) ledgerBetween(ctx context.Context, tx *sqlx.Tx, lo, hi streami
 
 func (c *Counter) replays(ctx context.Context, tx *sqlx.Tx) ([]replay, error) {
 	var out []replay
-	rows, err := tx.QueryContext(ctx, "SELECT DATE_FORMAT(from_date, '%Y-%m-%d'), ledger_max_id FROM stream_replays WHERE stream = ? AND grp = ?", c.stream, c.group)
+	rows, err := tx.QueryContext(ctx, "SELECT DATE_FORMAT(from_date, '%Y-%m-%d'), from_ms, ledger_max_id FROM stream_replays WHERE stream = ? AND grp = ?", c.stream, c.group)
 	if err != nil {
 		return nil, fmt.Errorf("read replays: %w", err)
 	}
 	defer func() { _ = rows.Close() }()
 	for rows.Next() {
 		var r replay
-		if err := rows.Scan(&r.FromDate, &r.LedgerMaxID); err != nil {
+		if err := rows.Scan(&r.FromDate, &r.FromMs, &r.LedgerMaxID); err != nil {
 			return nil, fmt.Errorf("read replays: %w", err)
 		}
 		out = append(out, r)
@@ -228,8 +229,28 @@ func (c *Counter) replays(ctx context.Context, tx *sqlx.Tx) ([]replay, error) {
 	return out, rows.Err()
 }
 
-// counted reports whether some ledger row vouches for e: it covers e's ID and no later replay cleared e's
-// date after that row was written.
+// freshEntries are the entries no ledger row vouches for, each once: a batch may hold one entry twice when a
+// replay moved the group back while its consumer still held a read it had not committed, and the consumer
+// read the entry again into the same merged transaction.
+func freshEntries(entries []Entry, covering []ledgerRow, replays []replay) []Entry {
+	fresh := make([]Entry, 0, len(entries))
+	seen := make(map[streamid.ID]struct{}, len(entries))
+	for _, e := range entries {
+		if _, dup := seen[e.ID]; dup {
+			continue
+		}
+		seen[e.ID] = struct{}{}
+		if !counted(e, covering, replays) {
+			fresh = append(fresh, e)
+		}
+	}
+	return fresh
+}
+
+// counted reports whether some ledger row vouches for e: it covers e's ID and no later replay voided it for
+// e — that is, cleared the count of e's instant: e's ts is at or after the replay's from_ms. (Instants, not
+// dates: a date means different instants in different zones, and a replay may follow a TIMEZONE change.
+// Replays recorded before from_ms existed compare dates, as they were written.)
 func counted(e Entry, covering []ledgerRow, replays []replay) bool {
 	for _, r := range covering {
 		if e.ID.Less(r.First) || r.Last.Less(e.ID) {
@@ -237,7 +258,10 @@ func counted(e Entry, covering []ledgerRow, replays []replay) bool {
 		}
 		voided := false
 		for _, p := range replays {
-			if r.ID <= p.LedgerMaxID && e.Date >= p.FromDate {
+			if r.ID > p.LedgerMaxID {
+				continue
+			}
+			if p.FromMs.Valid && e.TS*1000 >= p.FromMs.Int64 || !p.FromMs.Valid && e.Date >= p.FromDate {
 				voided = true
 				break
 			}
@@ -317,14 +341,14 @@ func (c *Counter) record(ctx context.Context, tx *sqlx.Tx, b Batch, fresh []Entr
 	for start := 0; start < len(ranges); start += chunkRows {
 		part := ranges[start:min(start+chunkRows, len(ranges))]
 		var q strings.Builder
-		q.WriteString("INSERT INTO stream_ledger (stream, grp, first_ms, first_seq, last_ms, last_seq) VALUES ")
-		args := make([]any, 0, 6*len(part))
+		q.WriteString("INSERT INTO stream_ledger (stream, grp, first_ms, first_seq, last_ms, last_seq, zone) VALUES ")
+		args := make([]any, 0, 7*len(part))
 		for i, r := range part {
 			if i > 0 {
 				q.WriteByte(',')
 			}
-			q.WriteString("(?,?,?,?,?,?)")
-			args = append(args, c.stream, c.group, r.First.Ms, r.First.Seq, r.Last.Ms, r.Last.Seq)
+			q.WriteString("(?,?,?,?,?,?,?)")
+			args = append(args, c.stream, c.group, r.First.Ms, r.First.Seq, r.Last.Ms, r.Last.Seq, b.Zone)
 		}
 		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			return fmt.Errorf("record ledger: %w", err)
@@ -367,9 +391,32 @@ func (c *Counter) Prune(ctx context.Context, safe func(context.Context) (streami
 	return n, nil
 }
 
-// Replay clears the counts of every date from fromDate on, voids what the ledger says of those dates, and
-// calls reset (which moves the consumer group back) — all under the lock, committing only if reset succeeds.
-func (c *Counter) Replay(ctx context.Context, fromDate string, reset func(context.Context) error) (int64, error) {
+// ZoneHistory is what the ledger says of the zones the daily table's rows were dated in.
+type ZoneHistory struct {
+	// Initial are the zones of the ledger rows written before the first replay in Spans (all rows when there
+	// is none), '' (rows older than zone recording) left out.
+	Initial []string
+	// Spans are the replays that recorded their instant and zone, oldest first.
+	Spans []ZoneSpan
+}
+
+// ZoneSpan is one recorded replay: the entries from FromMs (unix milliseconds) on were recounted in Zone.
+type ZoneSpan struct {
+	FromMs int64
+	Zone   string
+}
+
+// ReplayPlan is what one replay does.
+type ReplayPlan struct {
+	ClearFrom  string // the daily rows dated this day (YYYY-MM-DD) or later are deleted
+	VoidFromMs int64  // ledger rows written so far stop vouching for entries whose ts is at or after this
+	Zone       string // the zone the workers recount in
+}
+
+// Replay clears what plan decides from the zone history (the counts of ClearFrom on, and the ledger's word on
+// entries from VoidFromMs on) and calls reset (which moves the consumer group back) — all under the lock,
+// committing only if plan and reset succeed.
+func (c *Counter) Replay(ctx context.Context, plan func(ZoneHistory) (ReplayPlan, error), reset func(context.Context, ReplayPlan) error) (int64, error) {
 	tx, err := c.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return 0, fmt.Errorf("begin: %w", err)
@@ -382,22 +429,60 @@ func (c *Counter) Replay(ctx context.Context, fromDate string, reset func(contex
 	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM stream_ledger WHERE stream = ? AND grp = ?", c.stream, c.group).Scan(&maxID); err != nil {
 		return 0, fmt.Errorf("read ledger: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, "DELETE FROM "+c.table.Name+" WHERE date >= ?", fromDate)
+	h, err := c.zoneHistory(ctx, tx)
 	if err != nil {
-		return 0, fmt.Errorf("clear %s from %s: %w", c.table.Name, fromDate, err)
+		return 0, err
+	}
+	p, err := plan(h)
+	if err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, "DELETE FROM "+c.table.Name+" WHERE date >= ?", p.ClearFrom)
+	if err != nil {
+		return 0, fmt.Errorf("clear %s from %s: %w", c.table.Name, p.ClearFrom, err)
 	}
 	cleared, _ := res.RowsAffected()
-	if _, err := tx.ExecContext(ctx, "INSERT INTO stream_replays (stream, grp, from_date, ledger_max_id) VALUES (?, ?, ?, ?)",
-		c.stream, c.group, fromDate, maxID); err != nil {
+	if _, err := tx.ExecContext(ctx, "INSERT INTO stream_replays (stream, grp, from_date, from_ms, zone, ledger_max_id) VALUES (?, ?, ?, ?, ?, ?)",
+		c.stream, c.group, p.ClearFrom, p.VoidFromMs, p.Zone, maxID); err != nil {
 		return 0, fmt.Errorf("record replay: %w", err)
 	}
-	if err := reset(ctx); err != nil {
+	if err := reset(ctx, p); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("commit replay: %w", err)
 	}
 	return cleared, nil
+}
+
+func (c *Counter) zoneHistory(ctx context.Context, tx *sqlx.Tx) (ZoneHistory, error) {
+	var h ZoneHistory
+	rows, err := tx.QueryContext(ctx, "SELECT from_ms, zone, ledger_max_id FROM stream_replays WHERE stream = ? AND grp = ? AND from_ms IS NOT NULL AND zone <> '' ORDER BY id", c.stream, c.group)
+	if err != nil {
+		return h, fmt.Errorf("read replays: %w", err)
+	}
+	firstMax := uint64(1<<64 - 1)
+	for rows.Next() {
+		var s ZoneSpan
+		var maxID uint64
+		if err := rows.Scan(&s.FromMs, &s.Zone, &maxID); err != nil {
+			_ = rows.Close()
+			return h, fmt.Errorf("read replays: %w", err)
+		}
+		if len(h.Spans) == 0 {
+			firstMax = maxID
+		}
+		h.Spans = append(h.Spans, s)
+	}
+	_ = rows.Close()
+	if err := rows.Err(); err != nil {
+		return h, fmt.Errorf("read replays: %w", err)
+	}
+	if err := tx.SelectContext(ctx, &h.Initial, "SELECT DISTINCT zone FROM stream_ledger WHERE stream = ? AND grp = ? AND id <= ? AND zone <> '' ORDER BY zone",
+		c.stream, c.group, firstMax); err != nil {
+		return h, fmt.Errorf("read ledger zones: %w", err)
+	}
+	return h, nil
 }
 
 // Count is one row of a daily table.

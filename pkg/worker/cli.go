@@ -92,7 +92,7 @@ func openDB(ctx context.Context, cfg config.DB, log *zap.Logger) (*sqlx.DB, erro
 func runReplay(cfg Config, kind Kind, log *zap.Logger, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet(kind.Name+" replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	from := fs.String("from", "", "first date to recount, YYYY-MM-DD in TIMEZONE (required)")
+	from := fs.String("from", "", "first date to recount, YYYY-MM-DD in TIMEZONE, the zone the workers count in (required)")
 	if err := fs.Parse(args); err != nil {
 		return config.ExitBadConfig
 	}
@@ -122,8 +122,14 @@ func runReplay(cfg Config, kind Kind, log *zap.Logger, args []string, stderr io.
 		}
 		return 1
 	}
-	log.Info("replay started", zap.String("from", *from), zap.Int64("cleared_rows", res.ClearedRows), zap.String("group_reset_to", res.ResetTo))
-	fmt.Fprintf(os.Stdout, "replay from %s: cleared %d rows of %s; group %s on %s reset to %s; running workers recount now\n",
-		*from, res.ClearedRows, kind.Table.Name, group.Name(), group.Stream(), res.ResetTo)
+	voidFrom := time.UnixMilli(res.Plan.VoidFromMs).In(loc).Format(time.RFC3339)
+	log.Info("replay started", zap.String("from", *from), zap.String("timezone", loc.String()), zap.String("cleared_from", res.Plan.ClearFrom),
+		zap.String("recount_from", voidFrom), zap.Int64("cleared_rows", res.ClearedRows), zap.String("group_reset_to", res.ResetTo))
+	fmt.Fprintf(os.Stdout, "replay from %s (TIMEZONE=%s): cleared %d rows of %s dated %s or later; the events from %s on are recounted by the running workers, dated in the workers' TIMEZONE (run them with TIMEZONE=%s); group %s on %s reset to %s\n",
+		*from, loc, res.ClearedRows, kind.Table.Name, res.Plan.ClearFrom, voidFrom, loc, group.Name(), group.Stream(), res.ResetTo)
+	if res.Plan.ClearFrom < *from {
+		fmt.Fprintf(os.Stdout, "the rows were dated in another zone: those of %s also held events from before %s's midnight in %s; they are recounted too, under their dates in %s\n",
+			res.Plan.ClearFrom, *from, loc, loc)
+	}
 	return 0
 }

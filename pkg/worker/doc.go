@@ -31,11 +31,27 @@
 //     the stream's oldest entry. Entries there were acknowledged and are gone from the stream, so neither the
 //     group nor a replay can deliver them again; the ledger thus holds about one row per batch of the
 //     RETAIN_ENTRIES kept for replay. Pruning takes the same lock, so no replay moves the group meanwhile.
-//  5. Replay clears the counts of the dates from --from on and, instead of deleting ledger rows, records that
-//     rows written so far no longer vouch for entries of those dates; then it moves the group back. Re-delivered
-//     entries of those dates are counted again (once: the new commit writes new rows), entries of earlier
-//     dates past the reset point are still vouched for and skipped, and a batch in flight during the replay is
-//     handled by the same rule whichever side of the replay it commits on.
+//  5. Replay recounts from the midnight starting --from in TIMEZONE (the zone the workers count in now), and
+//     must remove exactly the counts it makes the workers add again. Counts are removed by date — the
+//     replay deletes the daily rows dated D0 or later — and re-admitted by instant — it records that ledger
+//     rows written so far no longer vouch for entries whose ts is at or after T0 — so D0 and T0 must
+//     describe the same entries: the rows dated D0 or later must hold exactly the entries from T0 on. The
+//     rows were dated in the zone in force when they were counted, which after a TIMEZONE change is not the
+//     replay's. So every ledger row records the zone its commit dated in, and every replay its T0 and zone:
+//     the rows' zones are then a sequence of spans of time (the zone of the ledger rows written before the
+//     first recorded replay, then from each replay's T0 on its zone). Within a span a row's date grows with
+//     ts and it does not go back at a span's start (checked, else the replay refuses), so with D0 the row
+//     date of the midnight and T0 the first instant whose row date is D0, "dated D0 or later" is "ts at or
+//     after T0". When the old zone's day D0 starts before the midnight (the day straddles it), T0 is that
+//     earlier start: those entries are recounted too, under their dates in the new zone (the day before
+//     --from). Then the group moves back to ReplaySlack before T0: re-delivered entries from T0 on are counted
+//     again (once: the new commit writes new rows), earlier ones are still vouched for and skipped, and a
+//     batch in flight during the replay is handled by the same rule whichever side of it it commits on.
+//     Assumptions, stated where they can fail: the workers run with the replay's TIMEZONE (entries they count
+//     in another zone after it break the spans); entries counted in a new zone before the replay that
+//     records it have ts after the replay's T0 (replay from a date no later than the zone change); an entry's
+//     ID is at most ReplaySlack before its ts. Ledger rows that name several zones before any replay (workers
+//     with different TIMEZONE) make the replay refuse.
 //
 // Poison entries (a missing or malformed ad_id or ts, or delivered more than MAX_DELIVERIES times) are not
 // counted: a Lua script acknowledges each and, only if that acknowledgement removed it from the pending list,

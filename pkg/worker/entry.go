@@ -32,7 +32,7 @@ func parseEntry(m rdb.Message, loc *time.Location, dates map[int64]string) (stor
 	if err != nil || ts <= 0 || ts > maxTS {
 		return store.Entry{}, fmt.Sprintf("malformed ts %q: want unix seconds", truncate(tsRaw))
 	}
-	return store.Entry{ID: m.ID, AdID: adID, Date: cachedDate(ts, loc, dates)}, ""
+	return store.Entry{ID: m.ID, AdID: adID, TS: ts, Date: cachedDate(ts, loc, dates)}, ""
 }
 
 // cachedDate is DateOf, computed once per quarter hour: every time zone's offset, and every change of it, is

@@ -22,26 +22,35 @@ const ReplaySlack = time.Hour
 // ErrReplayImpossible means the stream no longer holds the entries the replay would recount.
 var ErrReplayImpossible = errors.New("cannot replay")
 
-// Replay recounts every date from fromDate (YYYY-MM-DD, in loc) on: under the group's lock it clears those
-// dates' counts, voids what the ledger says of them, and resets the group to just before that date's first
-// entry; running workers then recount (see the package doc for why this is exact). It refuses when entries of
-// that date may already have been trimmed.
+// Replay recounts every date from fromDate (YYYY-MM-DD, in loc, the zone the workers now count in) on:
+// under the group's lock it clears the daily rows that hold entries from that date's midnight on, voids what
+// the ledger says of every entry in those rows, and resets the group to just before the first of them;
+// running workers then recount, in loc. The rows were dated in the zone of their time (TIMEZONE may have
+// changed since, see planReplay), so the cleared rows may start a day earlier and hold entries of the day
+// before midnight too: those are recounted as well, under their date in loc. It refuses when entries it
+// would recount may already have been trimmed, or when it cannot tell which zone the rows were dated in.
+// The package doc says why the recount is exact.
 func Replay(ctx context.Context, client redis.UniversalClient, group *rdb.Group, counter *store.Counter, fromDate string, loc *time.Location) (ReplayResult, error) {
 	day, err := time.ParseInLocation(time.DateOnly, fromDate, loc)
 	if err != nil {
 		return ReplayResult{}, fmt.Errorf("%w: --from %q is not a date (YYYY-MM-DD)", ErrReplayImpossible, fromDate)
 	}
-	resetMs := day.Add(-ReplaySlack).UnixMilli()
-	// Checked before (to refuse early) and again after the group has moved back: from then on the trimmer
-	// keeps everything the group needs, so a trim racing with the replay is caught by the second check.
-	if err := holdsFrom(ctx, client, group, resetMs, fromDate, loc); err != nil {
+	// Checked before (to refuse early: the replay needs at least this) and again, from the planned point,
+	// after the group has moved back: from then on the trimmer keeps everything the group needs, so a trim
+	// racing with the replay is caught by the second check.
+	if err := holdsFrom(ctx, client, group, day.Add(-ReplaySlack).UnixMilli(), fromDate, loc); err != nil {
 		return ReplayResult{}, err
 	}
-	reset := "0-0"
-	if resetMs > 0 {
-		reset = fmt.Sprintf("%d-%d", resetMs-1, uint64(math.MaxUint64))
-	}
-	cleared, err := counter.Replay(ctx, fromDate, func(ctx context.Context) error {
+	var res ReplayResult
+	cleared, err := counter.Replay(ctx, func(h store.ZoneHistory) (store.ReplayPlan, error) {
+		return planReplay(day, loc, h)
+	}, func(ctx context.Context, p store.ReplayPlan) error {
+		resetMs := p.VoidFromMs - ReplaySlack.Milliseconds()
+		reset := "0-0"
+		if resetMs > 0 {
+			reset = fmt.Sprintf("%d-%d", resetMs-1, uint64(math.MaxUint64))
+		}
+		res.Plan, res.ResetTo = p, reset
 		// Only ever move the group back: a group that has not yet reached the reset point would skip
 		// undelivered entries if moved forward.
 		info, err := group.Info(ctx)
@@ -49,7 +58,7 @@ func Replay(ctx context.Context, client redis.UniversalClient, group *rdb.Group,
 			return err
 		}
 		if info.LastDelivered.Less(streamid.MustParse(reset)) {
-			reset = info.LastDelivered.String()
+			res.ResetTo = info.LastDelivered.String()
 			return nil
 		}
 		if err := group.SetID(ctx, reset); err != nil {
@@ -62,7 +71,8 @@ func Replay(ctx context.Context, client redis.UniversalClient, group *rdb.Group,
 	if err != nil {
 		return ReplayResult{}, err
 	}
-	return ReplayResult{ClearedRows: cleared, ResetTo: reset}, nil
+	res.ClearedRows = cleared
+	return res, nil
 }
 
 // holdsFrom checks that the stream still holds every entry from resetMs on. Entries are only ever removed
@@ -92,4 +102,5 @@ func holdsFrom(ctx context.Context, client redis.UniversalClient, group *rdb.Gro
 type ReplayResult struct {
 	ClearedRows int64
 	ResetTo     string
+	Plan        store.ReplayPlan
 }

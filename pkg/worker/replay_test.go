@@ -34,7 +34,9 @@ func TestReplayRecountsExactly(t *testing.T) {
 	}
 
 	// The recount is real: a day whose counts were damaged is repaired by a replay.
-	_, err := e.counter.Replay(ctx, "2026-11-21", func(context.Context) error { return nil }) // clear without moving the group
+	_, err := e.counter.Replay(ctx, func(store.ZoneHistory) (store.ReplayPlan, error) {
+		return store.ReplayPlan{ClearFrom: "2026-11-21", VoidFromMs: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC).UnixMilli(), Zone: "UTC"}, nil
+	}, func(context.Context, store.ReplayPlan) error { return nil }) // clear without moving the group
 	require.NoError(t, err)
 	got := e.counts(t)
 	for k := range got {
@@ -205,4 +207,25 @@ func ids(msgs []rdb.Message) []string {
 		out[i] = m.RawID
 	}
 	return out
+}
+
+// A replay moves the group back while a consumer still holds a read it has not committed; the same consumer
+// reads the same entries again and both reads end up in one merged transaction: each entry counts once.
+func TestReplayReReadBySameConsumerInOneBatch(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	want := e.publish(t, threeDays(600, 5), time.UTC)
+	require.NoError(t, e.group.Ensure(ctx))
+	first, err := e.group.Read(ctx, "slow", ">", 600, -1)
+	require.NoError(t, err)
+	_, err = Replay(ctx, e.client, e.group, e.counter, "2026-11-19", time.UTC)
+	require.NoError(t, err)
+	again, err := e.group.Read(ctx, "slow", ">", 600, -1)
+	require.NoError(t, err)
+	require.Len(t, again, 600, "the same entries, delivered again to the same consumer")
+	slow := newWorkerFor(t, e, "slow")
+	items := append(slow.prepare(first, false), slow.prepare(again, false)...)
+	require.NoError(t, slow.handle(ctx, items, []store.Range{span(first), span(again)}))
+	e.drained(t, 10*time.Second)
+	requireCounts(t, want, e.counts(t))
 }

@@ -83,7 +83,7 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // item is one delivered entry, parsed as soon as it is read. A valid entry read with '>' keeps only what is
-// counted (48 bytes, its date string shared), so a backlog of reads in hand costs little memory; the rest is
+// counted (56 bytes, its date string shared), so a backlog of reads in hand costs little memory; the rest is
 // kept only where a dead letter may need it.
 type item struct {
 	entry store.Entry // ID always set; AdID and Date for valid entries
@@ -176,7 +176,7 @@ func (w *Worker) handle(ctx context.Context, items []item, ranges []store.Range)
 		call(w.opts.Hooks.BeforeCommit)
 		cstart := time.Now()
 		var err error
-		res, err = w.counter.Commit(ctx, store.Batch{Entries: valid, Ranges: ranges})
+		res, err = w.counter.Commit(ctx, store.Batch{Entries: valid, Ranges: ranges, Zone: w.opts.Location.String()})
 		w.metrics.commitSeconds.Observe(time.Since(cstart).Seconds())
 		if err != nil {
 			w.metrics.errors.WithLabelValues("commit").Inc()

@@ -1,0 +1,97 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"adly/pkg/event"
+	"adly/pkg/rdb"
+)
+
+// Replays run again and again, from random dates, while the real worker binaries are SIGKILLed and restarted
+// and events keep flowing: at the end every (ad_id, date) count is exact. Every batch waits 15 ms between
+// COMMIT and XACK, so kills and replays often land in that window (a replay there voids the batch's ledger
+// rows and moves the group back while the batch is still pending).
+func TestReplayChaosExactCounts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test")
+	}
+	e := newEnv(t)
+	pub := e.publisher(t)
+	const total, perCall, ads = 100_000, 1000, 300
+	dates := []string{"2026-11-19", "2026-11-20", "2026-11-21"}
+	want := map[key]int64{}
+
+	procs := make([]*proc, 3)
+	generation := 0
+	opts := []string{"ADLY_FAULT=pause_after_commit:15ms", "TRIM_INTERVAL=200ms"}
+	for i := range procs {
+		procs[i] = e.spawn(t, fmt.Sprintf("w%d-%d", i, generation), opts...)
+	}
+
+	publishDone := make(chan struct{})
+	go func() {
+		defer close(publishDone)
+		rng := rand.New(rand.NewPCG(5, 6))
+		for sent := 0; sent < total; sent += perCall {
+			day, _ := time.Parse(time.DateOnly, dates[(sent/perCall)%3])
+			ts := day.Unix() + rng.Int64N(86400)
+			events := make([]event.Event, perCall)
+			for i := range events {
+				events[i] = event.Event{Type: event.Impression, AdID: rng.Int64N(ads) + 1}
+				want[key{events[i].AdID, DateOf(ts, time.UTC)}]++
+			}
+			if _, err := pub.Publish(context.Background(), events, ts); err != nil {
+				t.Errorf("publish: %v", err)
+				return
+			}
+			time.Sleep(40 * time.Millisecond)
+		}
+	}()
+
+	ctx := context.Background()
+	kills, replays := 0, 0
+	rng := rand.New(rand.NewPCG(7, 8))
+	nextKill := time.Now()
+	chaosUntil := time.Now().Add(8 * time.Second)
+	for time.Now().Before(chaosUntil) {
+		time.Sleep(time.Duration(200+rng.IntN(300)) * time.Millisecond)
+		from := dates[rng.IntN(len(dates))]
+		_, err := Replay(ctx, e.client, e.group, e.counter, from, time.UTC)
+		require.NoError(t, err, "replay from %s", from)
+		replays++
+		if time.Now().Before(nextKill) {
+			continue
+		}
+		nextKill = time.Now().Add(time.Duration(150+rng.IntN(450)) * time.Millisecond)
+		i := rng.IntN(len(procs))
+		procs[i].kill()
+		kills++
+		generation++
+		name := fmt.Sprintf("w%d-%d", i, generation) // a new name: its pending entries must be reclaimed
+		if rng.IntN(2) == 0 {
+			name = fmt.Sprintf("w%d-0", i) // the old name: it re-reads its own pending entries
+		}
+		procs[i] = e.spawn(t, name, opts...)
+	}
+	<-publishDone
+	e.drained(t, 45*time.Second)
+	for _, p := range procs {
+		p.stop(t)
+	}
+	var sum int64
+	for _, n := range e.counts(t) {
+		sum += n
+	}
+	dead := e.client.XLen(ctx, rdb.DeadLetterStream(e.group.Stream())).Val()
+	t.Logf("counted %d of %d events; %d dead letters; %d replays, %d SIGKILLs", sum, total, dead, replays, kills)
+	requireCounts(t, want, e.counts(t))
+	t.Logf("%d events, %d replays, %d SIGKILLs, %d (ad_id, date) keys: exact", total, replays, kills, len(want))
+	require.GreaterOrEqual(t, replays, 10)
+	require.GreaterOrEqual(t, kills, 5)
+}
