@@ -28,7 +28,7 @@ func TestDefaultsAreTheSeeds(t *testing.T) {
 	require.NoError(t, Load(&s))
 	require.Equal(t, "127.0.0.1:6379", s.Addr())
 	require.Equal(t, "", s.KeyPrefix)
-	require.Equal(t, DB{Host: "127.0.0.1", Port: 3306, User: "root", Password: "", Name: "ads"}, s.DB)
+	require.Equal(t, DB{Host: "127.0.0.1", Port: 3306, User: "root", Password: "", Name: "ads", IdleTxTimeout: 10 * time.Second}, s.DB)
 	require.Equal(t, "info", s.Level)
 	require.Equal(t, 500*time.Millisecond, s.DialTimeout)
 	require.Equal(t, 0.9, s.MemoryGuard)

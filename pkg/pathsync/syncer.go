@@ -224,7 +224,9 @@ func (s *Syncer) moveAndCommit(ctx context.Context, token string, res *Result) e
 	}
 	var commitErr error
 	for range committers {
-		if err := <-committed; err != nil && commitErr == nil {
+		// The first committer to fail cancels the other, whose "context canceled" says nothing: keep the
+		// cause (a lost lock above all, which tells the caller to stop).
+		if err := <-committed; err != nil && (commitErr == nil || errors.Is(commitErr, context.Canceled) || errors.Is(err, ErrLockLost)) {
 			commitErr = err
 		}
 	}

@@ -29,6 +29,20 @@ var ensureGroupLua string
 
 var ensureGroupScript = redis.NewScript(ensureGroupLua)
 
+//go:embed ack.lua
+var ackLua string
+
+var ackScript = redis.NewScript(ackLua)
+
+//go:embed setid.lua
+var setIDLua string
+
+var setIDScript = redis.NewScript(setIDLua)
+
+// ErrReplayed means a replay moved the group after the batch was committed: its entries are not acknowledged
+// (they are re-delivered and counted again, once, as the replay wants).
+var ErrReplayed = errors.New("a replay moved the group since this batch was committed")
+
 //go:embed delconsumer.lua
 var delConsumerLua string
 
@@ -131,6 +145,43 @@ func (g *Group) Ack(ctx context.Context, ids []string) error {
 	}
 	if err := g.c.XAck(ctx, g.stream, g.group, ids...).Err(); err != nil {
 		return fmt.Errorf("xack %s: %w", g.stream, err)
+	}
+	return nil
+}
+
+// replayEpoch is the key a replay advances each time it moves the group.
+func (g *Group) replayEpoch() string { return g.stream + ":replay-epoch:" + g.group }
+
+// Epoch reads the group's replay epoch ("" before the first replay). A worker reads it before a commit and
+// passes it to AckSince.
+func (g *Group) Epoch(ctx context.Context) (string, error) {
+	v, err := g.c.Get(ctx, g.replayEpoch()).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read replay epoch of %s: %w", g.stream, err)
+	}
+	return v, nil
+}
+
+// AckSince acknowledges ids unless a replay moved the group since epoch was read: then it acknowledges
+// nothing and returns ErrReplayed (ack.lua).
+func (g *Group) AckSince(ctx context.Context, epoch string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(ids)+2)
+	args = append(args, g.group, epoch)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	n, err := ackScript.Run(ctx, g.c, []string{g.stream, g.replayEpoch()}, args...).Int64()
+	if err != nil {
+		return fmt.Errorf("xack %s: %w", g.stream, err)
+	}
+	if n < 0 {
+		return ErrReplayed
 	}
 	return nil
 }
@@ -261,9 +312,9 @@ func (g *Group) DeleteIdleConsumer(ctx context.Context, consumer string, minIdle
 	return n == 1, nil
 }
 
-// SetID moves the group's last-delivered ID (replay).
+// SetID moves the group's last-delivered ID (replay) and advances its replay epoch, in one step (setid.lua).
 func (g *Group) SetID(ctx context.Context, id string) error {
-	if err := g.c.XGroupSetID(ctx, g.stream, g.group, id).Err(); err != nil {
+	if err := setIDScript.Run(ctx, g.c, []string{g.stream, g.replayEpoch()}, g.group, id).Err(); err != nil {
 		return fmt.Errorf("xgroup setid %s %s: %w", g.stream, id, err)
 	}
 	return nil

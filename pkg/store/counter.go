@@ -106,6 +106,14 @@ func retryable(err error) bool {
 	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
 }
 
+// IsDataError reports whether MariaDB rejected a statement for the data it carried (SQLSTATE class 22: a
+// value out of range, an invalid date, …) — a failure that belongs to the entries, unlike an unreachable
+// server, a timeout or a deadlock, which say nothing about them.
+func IsDataError(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.SQLState[0] == '2' && me.SQLState[1] == '2'
+}
+
 type ledgerRow struct {
 	ID          uint64
 	First, Last streamid.ID

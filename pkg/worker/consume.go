@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"adly/pkg/rdb"
 	"adly/pkg/store"
 )
 
@@ -19,6 +20,12 @@ func (w *Worker) consume(ctx context.Context) {
 			err = w.consumeNew(ctx, bo.reset)
 		}
 		if err == nil || ctx.Err() != nil {
+			continue
+		}
+		if errors.Is(err, rdb.ErrReplayed) {
+			// Not a failure: the batch's entries stay pending and are re-read at once (their ledger rows
+			// were voided by the replay, so they are counted again, once).
+			w.log.Info("a replay moved the group during a batch; re-reading its entries")
 			continue
 		}
 		w.fail("read", "consume", err)

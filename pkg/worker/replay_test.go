@@ -229,3 +229,38 @@ func TestReplayReReadBySameConsumerInOneBatch(t *testing.T) {
 	e.drained(t, 10*time.Second)
 	requireCounts(t, want, e.counts(t))
 }
+
+// Item 4, same-consumer variant: a batch committed before a replay and acknowledged after it, by a consumer
+// that meanwhile re-read the same entries (the replay moved the group back): the late XACK removes the
+// re-delivered entries from the pending list — they are pending for this very consumer, so acknowledging
+// only one's own pending entries does not help — and if the consumer dies before committing the re-read,
+// nothing delivers them again.
+func TestLateAckAfterReplayAcknowledgesNothing(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	want := e.publish(t, threeDays(600, 5), time.UTC)
+	require.NoError(t, e.group.Ensure(ctx))
+	a := newWorkerFor(t, e, "a")
+	epoch, err := e.group.Epoch(ctx) // read before the commit, as handle does
+	require.NoError(t, err)
+	first, err := e.group.Read(ctx, "a", ">", 600, -1)
+	require.NoError(t, err)
+	var entries []store.Entry
+	for _, it := range a.prepare(first, false) {
+		entries = append(entries, it.entry)
+	}
+	_, err = e.counter.Commit(ctx, store.Batch{Entries: entries, Ranges: []store.Range{span(first)}, Zone: "UTC"})
+	require.NoError(t, err) // COMMIT ... (paused before XACK)
+	_, err = Replay(ctx, e.client, e.group, e.counter, "2026-11-19", time.UTC)
+	require.NoError(t, err)
+	again, err := e.group.Read(ctx, "a", ">", 600, -1) // the same consumer reads them again
+	require.NoError(t, err)
+	require.Len(t, again, 600)
+	require.ErrorIs(t, a.ack(ctx, epoch, ids(first)), rdb.ErrReplayed, "the late XACK of the first batch is refused")
+	// SIGKILL before the re-read is committed: another worker takes over.
+	opts := testOptions("b")
+	opts.ClaimMinIdle, opts.ClaimInterval = 100*time.Millisecond, 100*time.Millisecond
+	e.start(t, opts)
+	e.drained(t, 10*time.Second)
+	requireCounts(t, want, e.counts(t))
+}

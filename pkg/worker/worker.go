@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -132,6 +133,11 @@ func (w *Worker) prepare(msgs []rdb.Message, keepValues bool) []item {
 // '>' (one per read; nil for entries re-read from the pending list or reclaimed, which must have been
 // prepared with their values). On error nothing is acknowledged except dead letters, so the entries stay
 // pending and come back.
+//
+// An entry delivered more than MaxDeliveries times is still committed with the others: a commit that failed
+// because MariaDB or Redis was unreachable says nothing against the entry, and one that was counted before
+// (committed, then its acknowledgement failed) is skipped by the ledger. It is dead-lettered only when
+// MariaDB rejects its batch's data (store.IsDataError); the batch is then committed without such entries.
 func (w *Worker) handle(ctx context.Context, items []item, ranges []store.Range) error {
 	if len(items) == 0 {
 		return nil
@@ -145,8 +151,14 @@ func (w *Worker) handle(ctx context.Context, items []item, ranges []store.Range)
 			return err
 		}
 	}
+	// Read before the commit: if a replay moves the group after it, the acknowledgement below is refused.
+	epoch, err := w.group.Epoch(ctx)
+	if err != nil {
+		return err
+	}
 	valid := make([]store.Entry, 0, len(items))
 	ack := make([]string, 0, len(items))
+	var suspects []item // delivered more than MaxDeliveries times
 	deleted := 0
 	for _, it := range items {
 		raw := it.raw()
@@ -155,17 +167,14 @@ func (w *Worker) handle(ctx context.Context, items []item, ranges []store.Range)
 			ack = append(ack, raw)
 			continue
 		}
-		if n := deliveries[raw]; n > w.opts.MaxDeliveries {
-			if err := w.deadLetter(ctx, it.message(), fmt.Sprintf("delivered %d times (MAX_DELIVERIES=%d)", n, w.opts.MaxDeliveries), "max_deliveries"); err != nil {
-				return err
-			}
-			continue
-		}
 		if it.extra != nil && it.extra.reason != "" {
 			if err := w.deadLetter(ctx, it.message(), it.extra.reason, "poison"); err != nil {
 				return err
 			}
 			continue
+		}
+		if deliveries[raw] > w.opts.MaxDeliveries {
+			suspects = append(suspects, it)
 		}
 		valid = append(valid, it.entry)
 		ack = append(ack, raw)
@@ -175,8 +184,13 @@ func (w *Worker) handle(ctx context.Context, items []item, ranges []store.Range)
 	if len(valid) > 0 {
 		call(w.opts.Hooks.BeforeCommit)
 		cstart := time.Now()
-		var err error
-		res, err = w.counter.Commit(ctx, store.Batch{Entries: valid, Ranges: ranges, Zone: w.opts.Location.String()})
+		batch := store.Batch{Entries: valid, Ranges: ranges, Zone: w.opts.Location.String()}
+		res, err = w.counter.Commit(ctx, batch)
+		if err != nil && len(suspects) > 0 && store.IsDataError(err) {
+			if batch, ack, err = w.dropSuspects(ctx, batch, ack, suspects, deliveries, err); err == nil {
+				res, err = w.counter.Commit(ctx, batch)
+			}
+		}
 		w.metrics.commitSeconds.Observe(time.Since(cstart).Seconds())
 		if err != nil {
 			w.metrics.errors.WithLabelValues("commit").Inc()
@@ -184,8 +198,10 @@ func (w *Worker) handle(ctx context.Context, items []item, ranges []store.Range)
 		}
 		call(w.opts.Hooks.AfterCommit)
 	}
-	if err := w.ack(ctx, ack); err != nil {
-		w.metrics.errors.WithLabelValues("ack").Inc()
+	if err := w.ack(ctx, epoch, ack); err != nil {
+		if !errors.Is(err, rdb.ErrReplayed) {
+			w.metrics.errors.WithLabelValues("ack").Inc()
+		}
 		return err
 	}
 	w.metrics.batches.Inc()
@@ -196,16 +212,33 @@ func (w *Worker) handle(ctx context.Context, items []item, ranges []store.Range)
 	return nil
 }
 
-// ack acknowledges ids; the MidAck hook splits it in two to crash in between.
-func (w *Worker) ack(ctx context.Context, ids []string) error {
+// dropSuspects dead-letters the entries delivered more than MaxDeliveries times, whose batch MariaDB
+// rejected for its data (cause), and returns the batch and acknowledgement list without them.
+func (w *Worker) dropSuspects(ctx context.Context, b store.Batch, ack []string, suspects []item, deliveries map[string]int64, cause error) (store.Batch, []string, error) {
+	drop := make(map[string]bool, len(suspects))
+	for _, it := range suspects {
+		reason := fmt.Sprintf("delivered %d times (MAX_DELIVERIES=%d) and MariaDB rejects its batch: %v", deliveries[it.raw()], w.opts.MaxDeliveries, cause)
+		if err := w.deadLetter(ctx, it.message(), reason, "max_deliveries"); err != nil {
+			return b, ack, err
+		}
+		drop[it.raw()] = true
+	}
+	b.Entries = slices.DeleteFunc(b.Entries, func(e store.Entry) bool { return drop[e.ID.String()] })
+	ack = slices.DeleteFunc(ack, func(id string) bool { return drop[id] })
+	return b, ack, nil
+}
+
+// ack acknowledges ids unless a replay moved the group since epoch; the MidAck hook splits it in two to
+// crash in between.
+func (w *Worker) ack(ctx context.Context, epoch string, ids []string) error {
 	if w.opts.Hooks.MidAck != nil && len(ids) > 1 {
-		if err := w.group.Ack(ctx, ids[:len(ids)/2]); err != nil {
+		if err := w.group.AckSince(ctx, epoch, ids[:len(ids)/2]); err != nil {
 			return err
 		}
 		w.opts.Hooks.MidAck()
 		ids = ids[len(ids)/2:]
 	}
-	return w.group.Ack(ctx, ids)
+	return w.group.AckSince(ctx, epoch, ids)
 }
 
 func (w *Worker) deadLetter(ctx context.Context, m rdb.Message, reason, label string) error {
