@@ -257,6 +257,19 @@ func fullRedisRecovers(t *testing.T, impressions, hits int, anotherTakesTheRest 
 		}
 		t.Logf("worked through a full Redis; redis: %s", memory(t, rc))
 		stop()
+		if impressions == 0 {
+			// Hit counters are small: what the syncer frees is less than the other client took, and memory
+			// held by someone else is not adly's to free. The other client lets go of it; from here on the
+			// API must accept again by itself.
+			for {
+				keys, _, err := rc.Scan(ctx, 0, "another:*", 5000).Result()
+				require.NoError(t, err)
+				if len(keys) == 0 {
+					break
+				}
+				require.NoError(t, rc.Del(ctx, keys...).Err())
+			}
+		}
 	}
 
 	// 3. The API accepts again by itself.

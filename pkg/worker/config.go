@@ -69,7 +69,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.ClaimMinIdle <= c.ShutdownTimeout {
-		return fmt.Errorf("CLAIM_MIN_IDLE (%s) must exceed SHUTDOWN_TIMEOUT (%s), the longest a batch may take", c.ClaimMinIdle, c.ShutdownTimeout)
+		return fmt.Errorf("CLAIM_MIN_IDLE (%s) must exceed SHUTDOWN_TIMEOUT (%s), the longest a worker holds an entry between its read and its acknowledgement", c.ClaimMinIdle, c.ShutdownTimeout)
 	}
 	if c.MaxDeliveries < 1 {
 		return fmt.Errorf("MAX_DELIVERIES must be at least 1, got %d", c.MaxDeliveries)

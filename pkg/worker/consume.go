@@ -39,13 +39,14 @@ func (w *Worker) consume(ctx context.Context) {
 func (w *Worker) consumePending(ctx context.Context) error {
 	for ctx.Err() == nil {
 		msgs, err := w.group.Read(ctx, w.opts.Consumer, "0", w.opts.BatchSize, -1)
+		readAt := time.Now()
 		if err != nil {
 			return err
 		}
 		if len(msgs) == 0 {
 			return nil
 		}
-		if err := w.boundedHandle(ctx, w.prepare(msgs, true), nil); err != nil {
+		if err := w.boundedHandle(ctx, readAt, w.prepare(msgs, true), nil); err != nil {
 			return err
 		}
 	}
@@ -64,6 +65,7 @@ func (w *Worker) consumeNew(ctx context.Context, progressed func()) error {
 	type read struct {
 		items []item
 		span  store.Range
+		at    time.Time // when the read's reply arrived
 	}
 	batches := make(chan read, merge)
 	var readErr error
@@ -71,12 +73,13 @@ func (w *Worker) consumeNew(ctx context.Context, progressed func()) error {
 		defer close(batches)
 		for rctx.Err() == nil {
 			msgs, err := w.group.Read(rctx, w.opts.Consumer, ">", w.opts.BatchSize, w.opts.Block)
+			at := time.Now() // the entries were delivered at most a round trip earlier
 			if err != nil {
 				readErr = err // published by close(batches)
 				return
 			}
 			if len(msgs) > 0 { // parsed here, so reads waiting in hand hold no go-redis maps
-				batches <- read{w.prepare(msgs, false), span(msgs)} // taken until the channel is closed
+				batches <- read{w.prepare(msgs, false), span(msgs), at} // taken until the channel is closed
 			}
 		}
 	}()
@@ -96,7 +99,7 @@ func (w *Worker) consumeNew(ctx context.Context, progressed func()) error {
 			}
 		}
 		// Entries that arrived with the read are handled even if shutdown began meanwhile.
-		if err := w.boundedHandle(ctx, items, ranges); err != nil {
+		if err := w.boundedHandle(ctx, r.at, items, ranges); err != nil {
 			stop()
 			for range batches { // drain: what was read ahead stays pending
 			}

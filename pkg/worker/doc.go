@@ -16,21 +16,25 @@
 //  1. Every commit of a (stream, group) first locks that pair's row in stream_locks (SELECT … FOR UPDATE), so
 //     the commits of one group happen one after another, and each sees (READ COMMITTED) every ledger row
 //     committed before it.
+//
 //  2. Under the lock it reads the ledger rows overlapping the batch, drops the entries they vouch for, upserts
 //     the rest and writes its own ledger rows, then commits. A batch read with '>' is a contiguous run of the
 //     stream, delivered to no one else, so one row [first, last] covers it; entries re-read from the pending
 //     list or reclaimed are not contiguous and get one row per ID. IDs are compared as numbers.
+//
 //  3. The commit is atomic: either the counts and the ledger rows are both in MariaDB, or neither is. An entry
 //     is therefore counted by at most one commit — any later commit of the same entry, by this consumer after
 //     a crash or by another that reclaimed it, finds the ledger row and skips it — and it is acknowledged only
 //     after a commit that counted it or skipped it, so an entry that was never counted stays pending and is
 //     delivered again (to this consumer on restart, which first re-reads its own pending entries, or to
 //     another through XAUTOCLAIM). At least once plus at most once is exactly once.
+//
 //  4. Pruning keeps the ledger small without breaking (3): a row is deleted only when it lies wholly below
 //     the group's oldest pending entry (or below its last delivered one when nothing is pending) and below
 //     the stream's oldest entry. Entries there were acknowledged and are gone from the stream, so neither the
 //     group nor a replay can deliver them again; the ledger thus holds about one row per batch of the
 //     RETAIN_ENTRIES kept for replay. Pruning takes the same lock, so no replay moves the group meanwhile.
+//
 //  5. Replay recounts from the midnight starting --from in TIMEZONE (the zone the workers count in now), and
 //     must remove exactly the counts it makes the workers add again. Counts are removed by date — the
 //     replay deletes the daily rows dated D0 or later — and re-admitted by instant — it records that ledger
@@ -53,7 +57,41 @@
 //     ID is at most ReplaySlack before its ts. Ledger rows that name several zones before any replay (workers
 //     with different TIMEZONE) make the replay refuse.
 //
-// Poison entries (a missing or malformed ad_id or ts, or delivered more than MAX_DELIVERIES times) are not
-// counted: a Lua script acknowledges each and, only if that acknowledgement removed it from the pending list,
-// adds it to "<stream>:dead" — so a dead letter is written once even when two consumers hold the entry.
+//  6. A replay that moves the group after a batch's COMMIT but before its XACK voids that batch's ledger
+//     rows, and its entries are delivered again (to another consumer, or to this one). A late XACK — per
+//     group, not per consumer — would remove them from whoever holds them now, who may then fail before its
+//     commit, and nothing would deliver them again. So a replay moves the group and advances the group's
+//     replay epoch in one script (setid.lua), a worker reads the epoch before each commit, and acknowledges
+//     through a script (ack.lua) that acknowledges nothing when the epoch moved since. Either the replay
+//     moved the group after the epoch was read — then the batch is not acknowledged, its entries stay pending
+//     and come back, and are counted again if the replay voided their rows, skipped if it did not — or
+//     before, and then it also committed before the batch's commit took the lock, so the batch's ledger rows
+//     are newer than the replay and the acknowledgement is right.
+//
+// # Faults other than crashes
+//
+//   - MariaDB unreachable (or failing) for any time: the commit fails and rolls back, nothing is
+//     acknowledged, and the worker backs off (up to 10 s) and re-reads its own pending entries. Re-reading
+//     raises their delivery counts, so the delivery count is not taken as the entry's fault: an entry
+//     delivered more than MAX_DELIVERIES times is committed like any other (the ledger skips it if a commit
+//     already counted it, e.g. one whose XACK failed) and is dead-lettered only when MariaDB rejects its
+//     batch's data (SQLSTATE class 22, store.IsDataError), the batch then being committed without it. An
+//     outage thus ends in exact counts with nothing dead-lettered (TestMariaDBOutageDeadLettersNothing: two
+//     minutes, two worker processes at default settings).
+//   - Redis unreachable: reads, commits' acknowledgements and trims fail; nothing is acknowledged that was
+//     not committed, and a commit whose acknowledgement failed is skipped by the ledger when it comes back.
+//   - A process frozen (SIGSTOP, a paused VM) in the middle of a commit holds the group's lock row; MariaDB
+//     rolls its transaction back after DB_IDLE_TX_TIMEOUT, so its peers wait at most that long. Its entries
+//     are reclaimed by the others after CLAIM_MIN_IDLE; when it wakes, its commit fails or is skipped by the
+//     ledger, and its acknowledgement is harmless: the entries were counted by whichever commit came first.
+//   - A shutdown or a slow batch: an entry is held at most BatchTimeout (= SHUTDOWN_TIMEOUT) from the reply
+//     that delivered it to its acknowledgement — entries read ahead count from their own read, not from the
+//     start of their handling — so CLAIM_MIN_IDLE > SHUTDOWN_TIMEOUT keeps a live worker's entries its own.
+//   - Redis full (noeviction at maxmemory): reading, acknowledging, dead-lettering and trimming are not
+//     refused for memory, the group is created on a full Redis when its stream exists, and above the memory
+//     guard consumed entries are trimmed whatever RETAIN_ENTRIES says (never an unconsumed one).
+//
+// Poison entries (a missing or malformed ad_id or ts) are not counted: a Lua script acknowledges each and,
+// only if that acknowledgement removed it from the pending list, adds it to "<stream>:dead" — so a dead
+// letter is written once even when two consumers hold the entry.
 package worker

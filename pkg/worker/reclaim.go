@@ -30,6 +30,7 @@ func (w *Worker) reclaim(ctx context.Context) error {
 	next := "0-0"
 	for ctx.Err() == nil {
 		msgs, cursor, deleted, err := w.group.AutoClaim(ctx, w.opts.Consumer, w.opts.ClaimMinIdle, next, w.opts.BatchSize)
+		readAt := time.Now()
 		if err != nil {
 			return err
 		}
@@ -40,7 +41,7 @@ func (w *Worker) reclaim(ctx context.Context) error {
 		}
 		if len(msgs) > 0 {
 			w.metrics.reclaimed.Add(float64(len(msgs)))
-			if err := w.boundedHandle(ctx, w.prepare(msgs, true), nil); err != nil {
+			if err := w.boundedHandle(ctx, readAt, w.prepare(msgs, true), nil); err != nil {
 				return err
 			}
 		}

@@ -255,10 +255,13 @@ func (w *Worker) deadLetter(ctx context.Context, m rdb.Message, reason, label st
 	return nil
 }
 
-// boundedHandle runs handle under a context that survives shutdown but not BatchTimeout: the batch in hand
-// is finished, never abandoned half-way because SIGTERM arrived.
-func (w *Worker) boundedHandle(ctx context.Context, items []item, ranges []store.Range) error {
-	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.BatchTimeout)
+// boundedHandle runs handle under a context that survives shutdown but not BatchTimeout counted from
+// readAt, when the oldest of the entries was read: the batch in hand is finished, never abandoned half-way
+// because SIGTERM arrived, and no entry is held longer than BatchTimeout (= SHUTDOWN_TIMEOUT) from its read
+// to its acknowledgement — including entries read ahead that waited for the batch before them. That is the
+// bound CLAIM_MIN_IDLE must exceed (Config.Validate), so a live worker's entries are not reclaimed.
+func (w *Worker) boundedHandle(ctx context.Context, readAt time.Time, items []item, ranges []store.Range) error {
+	hctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), readAt.Add(w.opts.BatchTimeout))
 	defer cancel()
 	return w.handle(hctx, items, ranges)
 }
