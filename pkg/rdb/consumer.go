@@ -166,11 +166,43 @@ func (g *Group) Epoch(ctx context.Context) (string, error) {
 }
 
 // AckSince acknowledges ids unless a replay moved the group since epoch was read: then it acknowledges
-// nothing and returns ErrReplayed (ack.lua).
+// nothing and returns ErrReplayed. The check and the XACK are one atomic step: WATCH on the epoch key with a
+// native XACK in MULTI/EXEC (a Lua script passing every ID through Lua costs the worker about a fifth of its
+// throughput, BENCHMARKS.md), and, when Redis is full and refuses commands queued in MULTI, the same check in
+// a script (ack.lua), which a full Redis still runs.
 func (g *Group) AckSince(ctx context.Context, epoch string, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	key := g.replayEpoch()
+	err := g.c.Watch(ctx, func(tx *redis.Tx) error {
+		cur, err := tx.Get(ctx, key).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+		if cur != epoch {
+			return ErrReplayed
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.XAck(ctx, g.stream, g.group, ids...)
+			return nil
+		})
+		return err
+	}, key)
+	switch {
+	case errors.Is(err, redis.TxFailedErr):
+		return ErrReplayed // the epoch moved between the check and EXEC
+	case err != nil && (redis.HasErrorPrefix(err, "OOM") || redis.HasErrorPrefix(err, "EXECABORT")):
+		return g.ackSinceScript(ctx, epoch, ids)
+	case errors.Is(err, ErrReplayed):
+		return err
+	case err != nil:
+		return fmt.Errorf("xack %s: %w", g.stream, err)
+	}
+	return nil
+}
+
+func (g *Group) ackSinceScript(ctx context.Context, epoch string, ids []string) error {
 	args := make([]any, 0, len(ids)+2)
 	args = append(args, g.group, epoch)
 	for _, id := range ids {

@@ -242,12 +242,22 @@ func (c *Counter) replays(ctx context.Context, tx *sqlx.Tx) ([]replay, error) {
 // read the entry again into the same merged transaction.
 func freshEntries(entries []Entry, covering []ledgerRow, replays []replay) []Entry {
 	fresh := make([]Entry, 0, len(entries))
-	seen := make(map[streamid.ID]struct{}, len(entries))
-	for _, e := range entries {
-		if _, dup := seen[e.ID]; dup {
-			continue
+	// Reads arrive in stream order, so a batch holds an ID twice only if its IDs do not strictly increase
+	// (a replay moved the group back between two reads): only then is a set needed.
+	var seen map[streamid.ID]struct{}
+	for i := 1; i < len(entries); i++ {
+		if !entries[i-1].ID.Less(entries[i].ID) {
+			seen = make(map[streamid.ID]struct{}, len(entries))
+			break
 		}
-		seen[e.ID] = struct{}{}
+	}
+	for _, e := range entries {
+		if seen != nil {
+			if _, dup := seen[e.ID]; dup {
+				continue
+			}
+			seen[e.ID] = struct{}{}
+		}
 		if !counted(e, covering, replays) {
 			fresh = append(fresh, e)
 		}
