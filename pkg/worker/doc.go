@@ -75,7 +75,10 @@
 //     raises their delivery counts, so the delivery count is not taken as the entry's fault: an entry
 //     delivered more than MAX_DELIVERIES times is committed like any other (the ledger skips it if a commit
 //     already counted it, e.g. one whose XACK failed) and is dead-lettered only when MariaDB rejects its
-//     batch's data (SQLSTATE class 22, store.IsDataError), the batch then being committed without it. An
+//     data (SQLSTATE class 22, store.IsDataError): the batch is then committed without such entries and each
+//     of them alone, one MariaDB still rejects being dead-lettered (those entries were re-read from the
+//     pending list, so their ledger rows are one per entry and the separate commits vouch for no more than
+//     they counted). An
 //     outage thus ends in exact counts with nothing dead-lettered (TestMariaDBOutageDeadLettersNothing: two
 //     minutes, two worker processes at default settings).
 //   - Redis unreachable: reads, commits' acknowledgements and trims fail; nothing is acknowledged that was

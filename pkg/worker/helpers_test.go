@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -25,6 +26,7 @@ type env struct {
 	names   rdb.Names
 	group   *rdb.Group
 	counter *store.Counter
+	db      *sqlx.DB
 	dbName  string
 }
 
@@ -37,6 +39,7 @@ func newEnv(t *testing.T) *env {
 		client: client, names: names,
 		group:   rdb.NewGroup(client, stream, group),
 		counter: store.NewCounter(db, store.Impressions, stream, group),
+		db:      db,
 		dbName:  cfg.Name,
 	}
 }

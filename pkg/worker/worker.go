@@ -137,7 +137,7 @@ func (w *Worker) prepare(msgs []rdb.Message, keepValues bool) []item {
 // An entry delivered more than MaxDeliveries times is still committed with the others: a commit that failed
 // because MariaDB or Redis was unreachable says nothing against the entry, and one that was counted before
 // (committed, then its acknowledgement failed) is skipped by the ledger. It is dead-lettered only when
-// MariaDB rejects its batch's data (store.IsDataError); the batch is then committed without such entries.
+// MariaDB rejects its data (store.IsDataError), as isolateSuspects finds out.
 func (w *Worker) handle(ctx context.Context, items []item, ranges []store.Range) error {
 	if len(items) == 0 {
 		return nil
@@ -187,9 +187,7 @@ func (w *Worker) handle(ctx context.Context, items []item, ranges []store.Range)
 		batch := store.Batch{Entries: valid, Ranges: ranges, Zone: w.opts.Location.String()}
 		res, err = w.counter.Commit(ctx, batch)
 		if err != nil && len(suspects) > 0 && store.IsDataError(err) {
-			if batch, ack, err = w.dropSuspects(ctx, batch, ack, suspects, deliveries, err); err == nil {
-				res, err = w.counter.Commit(ctx, batch)
-			}
+			res, ack, err = w.isolateSuspects(ctx, batch, ack, suspects, deliveries)
 		}
 		w.metrics.commitSeconds.Observe(time.Since(cstart).Seconds())
 		if err != nil {
@@ -212,20 +210,45 @@ func (w *Worker) handle(ctx context.Context, items []item, ranges []store.Range)
 	return nil
 }
 
-// dropSuspects dead-letters the entries delivered more than MaxDeliveries times, whose batch MariaDB
-// rejected for its data (cause), and returns the batch and acknowledgement list without them.
-func (w *Worker) dropSuspects(ctx context.Context, b store.Batch, ack []string, suspects []item, deliveries map[string]int64, cause error) (store.Batch, []string, error) {
-	drop := make(map[string]bool, len(suspects))
+// isolateSuspects commits a batch MariaDB rejected for its data without the entries delivered more than
+// MaxDeliveries times, then each of those alone: one MariaDB rejects too is dead-lettered, the others are
+// counted. It returns what was counted and the acknowledgement list without the dead letters. Suspects
+// exist only in batches re-read from the pending list, whose ledger rows are one per entry, so the separate
+// transactions vouch for exactly what each counted.
+func (w *Worker) isolateSuspects(ctx context.Context, b store.Batch, ack []string, suspects []item, deliveries map[string]int64) (store.Result, []string, error) {
+	isSuspect := make(map[string]bool, len(suspects))
 	for _, it := range suspects {
-		reason := fmt.Sprintf("delivered %d times (MAX_DELIVERIES=%d) and MariaDB rejects its batch: %v", deliveries[it.raw()], w.opts.MaxDeliveries, cause)
-		if err := w.deadLetter(ctx, it.message(), reason, "max_deliveries"); err != nil {
-			return b, ack, err
-		}
-		drop[it.raw()] = true
+		isSuspect[it.raw()] = true
 	}
-	b.Entries = slices.DeleteFunc(b.Entries, func(e store.Entry) bool { return drop[e.ID.String()] })
-	ack = slices.DeleteFunc(ack, func(id string) bool { return drop[id] })
-	return b, ack, nil
+	rest := b
+	rest.Entries = slices.DeleteFunc(slices.Clone(b.Entries), func(e store.Entry) bool { return isSuspect[e.ID.String()] })
+	var total store.Result
+	if len(rest.Entries) > 0 {
+		res, err := w.counter.Commit(ctx, rest)
+		if err != nil {
+			return total, ack, err
+		}
+		total.Counted, total.Duplicates = total.Counted+res.Counted, total.Duplicates+res.Duplicates
+	}
+	dead := map[string]bool{}
+	for _, it := range suspects {
+		one := b
+		one.Entries = []store.Entry{it.entry}
+		res, err := w.counter.Commit(ctx, one)
+		if err != nil && store.IsDataError(err) {
+			reason := fmt.Sprintf("delivered %d times (MAX_DELIVERIES=%d) and MariaDB rejects it: %v", deliveries[it.raw()], w.opts.MaxDeliveries, err)
+			if err := w.deadLetter(ctx, it.message(), reason, "max_deliveries"); err != nil {
+				return total, ack, err
+			}
+			dead[it.raw()] = true
+			continue
+		}
+		if err != nil {
+			return total, ack, err
+		}
+		total.Counted, total.Duplicates = total.Counted+res.Counted, total.Duplicates+res.Duplicates
+	}
+	return total, slices.DeleteFunc(ack, func(id string) bool { return dead[id] }), nil
 }
 
 // ack acknowledges ids unless a replay moved the group since epoch; the MidAck hook splits it in two to
