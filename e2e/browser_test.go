@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"adly/pkg/keyspace"
+	"adly/pkg/ledger"
+	"adly/pkg/testkit"
 	"context"
 	"fmt"
 	"net/http"
@@ -13,12 +16,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
-
-	"adly/pkg/proctest"
-	"adly/pkg/rdb"
-	"adly/pkg/rdb/rdbtest"
-	"adly/pkg/store"
-	"adly/pkg/store/storetest"
 )
 
 func start(t *testing.T, bin string, env ...string) {
@@ -37,7 +34,7 @@ func artifactsDir(t *testing.T) string {
 		require.NoError(t, os.MkdirAll(d, 0o755))
 		return d
 	}
-	d := filepath.Join(filepath.Dir(filepath.Dir(storetest.SchemaPath(t))), ".run", "artifacts")
+	d := filepath.Join(filepath.Dir(filepath.Dir(testkit.SchemaPath(t))), ".run", "artifacts")
 	require.NoError(t, os.MkdirAll(d, 0o755))
 	return d
 }
@@ -59,13 +56,13 @@ func chromiumPath(t *testing.T) string {
 // The demo page with the real tracker in a real browser: a banner out of view is not counted; one scrolled
 // into view for over a second is, once; a click is counted once; the workers turn them into exact rows.
 func TestBrowserTracksImpressionsAndClicksIntoMariaDB(t *testing.T) {
-	prefix := rdbtest.Prefix(t)
-	db, dbCfg := storetest.New(t)
-	httpAddr := proctest.FreeAddr(t)
+	prefix := testkit.Prefix(t)
+	db, dbCfg := testkit.MariaDB(t)
+	httpAddr := testkit.FreeAddr(t)
 	common := []string{"REDIS_KEY_PREFIX=" + prefix, "DB_NAME=" + dbCfg.Name, "LOG_LEVEL=warn", "ADMIN_ADDR=127.0.0.1:0", "BLOCK=200ms"}
-	start(t, proctest.Binary(t, "api"), append(common, "HTTP_ADDR="+httpAddr)...)
-	start(t, proctest.Binary(t, "impression-worker"), common...)
-	start(t, proctest.Binary(t, "click-worker"), common...)
+	start(t, testkit.Binary(t, "api"), append(common, "HTTP_ADDR="+httpAddr)...)
+	start(t, testkit.Binary(t, "impression-worker"), common...)
+	start(t, testkit.Binary(t, "click-worker"), common...)
 	base := "http://" + httpAddr
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(base + "/")
@@ -110,8 +107,8 @@ func TestBrowserTracksImpressionsAndClicksIntoMariaDB(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	require.Zero(t, lines(103, "impression"), "a banner out of view is not counted")
 
-	names := rdb.NewNames(prefix)
-	direct, _ := rdbtest.New(t)
+	names := keyspace.NewNames(prefix)
+	direct, _ := testkit.Redis(t)
 	msgs, err := direct.XRange(context.Background(), names.ImpressionsStream(), "-", "+").Result()
 	require.NoError(t, err)
 	for _, m := range msgs {
@@ -132,9 +129,9 @@ func TestBrowserTracksImpressionsAndClicksIntoMariaDB(t *testing.T) {
 	t.Logf("screenshot: %s", shot)
 
 	// The workers turn them into rows: exactly one impression per banner seen, exactly one click.
-	imps := store.NewCounter(db, store.Impressions, names.ImpressionsStream(), names.ImpressionGroup())
-	clicks := store.NewCounter(db, store.Clicks, names.ClicksStream(), names.ClickGroup())
-	total := func(c *store.Counter) map[int64]int64 {
+	imps := ledger.NewCounter(db, ledger.Impressions, names.ImpressionsStream(), names.ImpressionGroup())
+	clicks := ledger.NewCounter(db, ledger.Clicks, names.ClicksStream(), names.ClickGroup())
+	total := func(c *ledger.Counter) map[int64]int64 {
 		rows, err := c.Counts(context.Background())
 		require.NoError(t, err)
 		out := map[int64]int64{}

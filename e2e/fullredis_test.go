@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"adly/pkg/keyspace"
+	"adly/pkg/testkit"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -16,15 +18,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
-
-	"adly/pkg/proctest"
-	"adly/pkg/rdb"
-	"adly/pkg/rdb/rdbtest"
-	"adly/pkg/store/storetest"
 )
 
-// ledger is what the API answered 200 for: exactly what must end up in MariaDB.
-type ledger struct {
+// answered is what the API answered 200 for: exactly what must end up in MariaDB.
+type answered struct {
 	mu          sync.Mutex
 	impressions map[adDate]int64
 	hits        map[string]int64
@@ -37,15 +34,15 @@ type adDate struct {
 	date string
 }
 
-func newLedger() *ledger {
-	return &ledger{impressions: map[adDate]int64{}, hits: map[string]int64{}}
+func newAnswered() *answered {
+	return &answered{impressions: map[adDate]int64{}, hits: map[string]int64{}}
 }
 
 // loadClient sends the test's events and books every one answered 200.
 type loadClient struct {
 	base  string
 	http  *http.Client
-	book  *ledger
+	book  *answered
 	paths atomic.Int64 // distinct paths handed out so far
 }
 
@@ -180,14 +177,14 @@ func TestFullRedisRecoversAndCountsExactlyOnce(t *testing.T) {
 }
 
 func fullRedisRecovers(t *testing.T, impressions, hits int, anotherTakesTheRest bool) {
-	rs := rdbtest.StartServer(t, rdbtest.ServerOptions{MaxMemory: "20mb"})
-	db, dbCfg := storetest.New(t)
+	rs := testkit.StartRedisServer(t, testkit.RedisServerOptions{MaxMemory: "20mb"})
+	db, dbCfg := testkit.MariaDB(t)
 	const prefix = "full:"
 	common := append(rs.Env(), "REDIS_KEY_PREFIX="+prefix, "DB_NAME="+dbCfg.Name, "LOG_LEVEL=warn",
 		"ADMIN_ADDR=127.0.0.1:0")
-	httpAddr := proctest.FreeAddr(t)
-	start(t, proctest.Binary(t, "api"), append(common, "HTTP_ADDR="+httpAddr, "REDIS_MEMORY_GUARD=0.85", "REDIS_MEMORY_GUARD_INTERVAL=50ms")...)
-	book := newLedger()
+	httpAddr := testkit.FreeAddr(t)
+	start(t, testkit.Binary(t, "api"), append(common, "HTTP_ADDR="+httpAddr, "REDIS_MEMORY_GUARD=0.85", "REDIS_MEMORY_GUARD_INTERVAL=50ms")...)
+	book := newAnswered()
 	c := &loadClient{base: "http://" + httpAddr, http: &http.Client{Timeout: 10 * time.Second}, book: book}
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(c.base + "/")
@@ -240,9 +237,9 @@ func fullRedisRecovers(t *testing.T, impressions, hits int, anotherTakesTheRest 
 	}
 
 	// 2. Only now the worker and the syncer start, on the full Redis.
-	start(t, proctest.Binary(t, "impression-worker"), append(common, "BLOCK=200ms", "TRIM_INTERVAL=1s")...)
-	start(t, proctest.Binary(t, "path-syncer"), append(common, "SYNC_INTERVAL=300ms", "SYNC_LOCK_TTL=5s")...)
-	names := rdb.NewNames(prefix)
+	start(t, testkit.Binary(t, "impression-worker"), append(common, "BLOCK=200ms", "TRIM_INTERVAL=1s")...)
+	start(t, testkit.Binary(t, "path-syncer"), append(common, "SYNC_INTERVAL=300ms", "SYNC_LOCK_TTL=5s")...)
+	names := keyspace.NewNames(prefix)
 	if anotherTakesTheRest {
 		// The other client goes on taking every byte that is freed, so nothing frees memory by chance: the
 		// worker must still come up and consume everything, and the syncer move every counter, on a Redis
@@ -332,7 +329,7 @@ func fullRedisRecovers(t *testing.T, impressions, hits int, anotherTakesTheRest 
 
 // consumedAll reports whether the impression group delivered and acknowledged every entry ever added.
 func consumedAll(ctx context.Context, c *redis.Client, prefix string) bool {
-	stream := rdb.NewNames(prefix).ImpressionsStream()
+	stream := keyspace.NewNames(prefix).ImpressionsStream()
 	info, err := c.XInfoStream(ctx, stream).Result()
 	if err != nil {
 		return false
@@ -342,7 +339,7 @@ func consumedAll(ctx context.Context, c *redis.Client, prefix string) bool {
 }
 
 // syncedAll reports whether no hit counter and no staged sync chunk is left in Redis.
-func syncedAll(ctx context.Context, c *redis.Client, names rdb.Names) bool {
+func syncedAll(ctx context.Context, c *redis.Client, names keyspace.Names) bool {
 	keys, err := c.Keys(ctx, names.HitKeyPattern()).Result()
 	pending, perr := c.SCard(ctx, names.SyncPending()).Result()
 	return err == nil && perr == nil && len(keys) == 0 && pending == 0
@@ -411,7 +408,7 @@ func memoryUse(t *testing.T, c *redis.Client) (used, maxmemory int64) {
 func streamState(t *testing.T, c *redis.Client, prefix string) string {
 	t.Helper()
 	ctx := context.Background()
-	stream := rdb.NewNames(prefix).ImpressionsStream()
+	stream := keyspace.NewNames(prefix).ImpressionsStream()
 	n, err := c.XLen(ctx, stream).Result()
 	groups, gerr := c.XInfoGroups(ctx, stream).Result()
 	return fmt.Sprintf("stream length %d (%v), groups %+v (%v)", n, err, groups, gerr)

@@ -3,7 +3,7 @@
 #
 #   scripts/test.sh                       gofmt, go vet, staticcheck, docker-compose config, go test -race,
 #                                         short fuzz pass
-#   scripts/test.sh -run TestX ./pkg/api  only: go test -race -count=1 <args>
+#   scripts/test.sh -run TestX ./pkg/ingest  only: go test -race -count=1 <args>
 #
 # FUZZ_TIME (default 10s) is how long each fuzz target runs.
 # Tests need Redis and MariaDB; they are started (or installed) here when

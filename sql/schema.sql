@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS path_counters (
 -- Rebuilds the path index once; a no-op (metadata only) afterwards.
 ALTER TABLE path_counters MODIFY path VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin NOT NULL;
 
--- Exactly-once bookkeeping of the stream workers (pkg/store/counter.go explains the argument).
+-- Exactly-once bookkeeping of the stream workers (pkg/ledger and pkg/worker/doc.go explain the argument).
 -- One row per (stream, group): every commit of that group locks it, so commits of one group are serial.
 CREATE TABLE IF NOT EXISTS stream_locks (
   stream VARCHAR(191) NOT NULL,

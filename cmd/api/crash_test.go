@@ -1,6 +1,7 @@
 package main
 
 import (
+	"adly/pkg/testkit"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,9 +18,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"adly/pkg/proctest"
-	"adly/pkg/rdb/rdbtest"
 )
 
 // What the API answered for one impression, each with its own ad_id.
@@ -34,16 +32,16 @@ type answer struct {
 // it was given; every one answered with a plain error is not there; only an answer that says the write was
 // not confirmed may go either way. Nothing else is in the stream.
 func TestAnswersStayTruthfulWhenRedisIsKilled(t *testing.T) {
-	rs := rdbtest.StartServer(t, rdbtest.ServerOptions{AOF: true})
-	bin := proctest.Binary(t, "api")
-	httpAddr, adminAddr := proctest.FreeAddr(t), proctest.FreeAddr(t)
-	api := exec.Command(bin)
-	api.Env = append(append(os.Environ(), rs.Env()...), "HTTP_ADDR="+httpAddr, "ADMIN_ADDR="+adminAddr,
+	rs := testkit.StartRedisServer(t, testkit.RedisServerOptions{AOF: true})
+	bin := testkit.Binary(t, "api")
+	httpAddr, adminAddr := testkit.FreeAddr(t), testkit.FreeAddr(t)
+	proc := exec.Command(bin)
+	proc.Env = append(append(os.Environ(), rs.Env()...), "HTTP_ADDR="+httpAddr, "ADMIN_ADDR="+adminAddr,
 		"REDIS_KEY_PREFIX=crash:", "LOG_LEVEL=error")
-	api.Stdout, api.Stderr = io.Discard, io.Discard
-	require.NoError(t, api.Start())
-	t.Cleanup(func() { _ = api.Process.Kill(); _ = api.Wait() })
-	proctest.WaitReady(t, adminAddr, 10*time.Second)
+	proc.Stdout, proc.Stderr = io.Discard, io.Discard
+	require.NoError(t, proc.Start())
+	t.Cleanup(func() { _ = proc.Process.Kill(); _ = proc.Wait() })
+	testkit.WaitReady(t, adminAddr, 10*time.Second)
 
 	var (
 		mu      sync.Mutex

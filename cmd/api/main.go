@@ -10,18 +10,18 @@ import (
 	"syscall"
 	"time"
 
-	"go.uber.org/zap"
-
-	"adly/pkg/api"
 	"adly/pkg/config"
+	"adly/pkg/ingest"
 	"adly/pkg/logging"
-	"adly/pkg/rdb"
+	"adly/pkg/redisconn"
+
+	"go.uber.org/zap"
 )
 
 func main() { os.Exit(run()) }
 
 func run() int {
-	var cfg api.Config
+	var cfg ingest.Config
 	if err := config.Load(&cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "api: configuration: %v\n", err)
 		return config.ExitBadConfig
@@ -36,14 +36,14 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	client := rdb.NewClient(cfg.Redis, rdb.ClientOptions{NoRetries: true, PoolSize: 4 * cfg.Flushers})
+	client := redisconn.NewClient(cfg.Redis, redisconn.ClientOptions{NoRetries: true, PoolSize: 4 * cfg.Flushers})
 	defer func() { _ = client.Close() }()
-	if err := rdb.Ping(ctx, client, 2*time.Second); err != nil {
+	if err := redisconn.Ping(ctx, client, 2*time.Second); err != nil {
 		// Not fatal: the API answers 503 until Redis is back, and /readyz says so.
 		log.Warn("redis is not answering at start-up", zap.Error(err))
 	}
 
-	app, err := api.New(cfg, log, client, time.Now)
+	app, err := ingest.New(cfg, log, client, time.Now)
 	if err != nil {
 		log.Error("start", zap.Error(err))
 		return 1

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"adly/pkg/testkit"
 	"bytes"
 	"context"
 	"errors"
@@ -13,13 +14,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"adly/pkg/proctest"
-	"adly/pkg/rdb/rdbtest"
 )
 
 func TestBadConfigurationExitsWithStatus2NamingTheVariable(t *testing.T) {
-	bin := proctest.Binary(t, "api")
+	bin := testkit.Binary(t, "api")
 	tests := []struct{ env, want string }{
 		{"REDIS_PORT=abc", `REDIS_PORT="abc" is not a valid integer`},
 		{"REDIS_PORT=70000", "REDIS_PORT must be a port between 1 and 65535"},
@@ -46,15 +44,15 @@ func TestBadConfigurationExitsWithStatus2NamingTheVariable(t *testing.T) {
 
 // SIGTERM: the process stops accepting, finishes what it holds and exits 0.
 func TestSIGTERMExitsCleanly(t *testing.T) {
-	bin := proctest.Binary(t, "api")
-	prefix := rdbtest.Prefix(t)
-	httpAddr, adminAddr := proctest.FreeAddr(t), proctest.FreeAddr(t)
+	bin := testkit.Binary(t, "api")
+	prefix := testkit.Prefix(t)
+	httpAddr, adminAddr := testkit.FreeAddr(t), testkit.FreeAddr(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "HTTP_ADDR="+httpAddr, "ADMIN_ADDR="+adminAddr, "REDIS_KEY_PREFIX="+prefix, "LOG_LEVEL=warn")
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 
-	proctest.WaitReady(t, adminAddr, 10*time.Second)
+	testkit.WaitReady(t, adminAddr, 10*time.Second)
 	for i := range 5 {
 		resp, err := http.Get("http://" + httpAddr + "/track_click.php?ad_id=" + strconv.Itoa(i+1))
 		require.NoError(t, err)
@@ -73,6 +71,6 @@ func TestSIGTERMExitsCleanly(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("did not exit within 10s of SIGTERM")
 	}
-	client, _ := rdbtest.New(t)
+	client, _ := testkit.Redis(t)
 	require.EqualValues(t, 5, client.XLen(context.Background(), prefix+"clicks_stream").Val())
 }

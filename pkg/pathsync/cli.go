@@ -17,9 +17,12 @@ import (
 
 	"adly/pkg/admin"
 	"adly/pkg/config"
+	"adly/pkg/hits"
+	"adly/pkg/keyspace"
 	"adly/pkg/logging"
-	"adly/pkg/rdb"
-	"adly/pkg/store"
+	"adly/pkg/mariadb"
+	"adly/pkg/pathtable"
+	"adly/pkg/redisconn"
 )
 
 // Main is the path-syncer command line: the daemon, or --once for one sync (like `php artisan
@@ -44,13 +47,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return config.ExitBadConfig
 	}
 	defer func() { _ = log.Sync() }()
-	store.LogDriverTo(log.Named("mysql"))
+	mariadb.LogDriverTo(log.Named("mysql"))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	client := rdb.NewClient(cfg.Redis, rdb.ClientOptions{NoRetries: true})
+	client := redisconn.NewClient(cfg.Redis, redisconn.ClientOptions{NoRetries: true})
 	defer func() { _ = client.Close() }()
-	db, err := store.Open(ctx, cfg.DB)
+	db, err := mariadb.Open(ctx, cfg.DB)
 	if err != nil {
 		fmt.Fprintf(stderr, "path-syncer: %v\n", err)
 		return 1
@@ -59,20 +62,20 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	paths := store.NewPathCounts(db)
+	paths := pathtable.NewPathCounts(db)
 	defer func() { _ = paths.Close() }()
 	hooks := FaultHooks(cfg.Fault, func() {
 		log.Warn("ADLY_FAULT: exiting at the injected fault point", zap.String("fault", cfg.Fault))
 		os.Exit(3)
 	})
-	syncer := New(rdb.NewHitCounters(client, rdb.NewNames(cfg.KeyPrefix)), paths, log.Named("sync"), NewMetrics(reg),
+	syncer := New(hits.NewHitCounters(client, keyspace.NewNames(cfg.KeyPrefix)), paths, log.Named("sync"), NewMetrics(reg),
 		Options{ChunkPaths: cfg.ChunkPaths, LockTTL: cfg.LockTTL, Hooks: hooks})
 
 	if *once {
 		return runOnce(ctx, syncer, cfg.ShutdownTimeout, stdout, stderr)
 	}
 	adm, err := admin.Listen(cfg.AdminAddr, reg, log.Named("admin"),
-		admin.Check{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx, client, time.Second) }},
+		admin.Check{Name: "redis", Fn: func(ctx context.Context) error { return redisconn.Ping(ctx, client, time.Second) }},
 		admin.Check{Name: "mariadb", Fn: paths.Ping},
 	)
 	if err != nil {

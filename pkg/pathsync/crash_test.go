@@ -1,6 +1,7 @@
 package pathsync
 
 import (
+	"adly/pkg/testkit"
 	"bytes"
 	"context"
 	"errors"
@@ -15,8 +16,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"adly/pkg/proctest"
 )
 
 // These tests run the real path-syncer binary, kill it with SIGKILL at random moments or make it exit at
@@ -24,7 +23,7 @@ import (
 
 func (e *env) command(t *testing.T, args []string, extra ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(proctest.Binary(t, "path-syncer"), args...)
+	cmd := exec.Command(testkit.Binary(t, "path-syncer"), args...)
 	cmd.Env = append(os.Environ(), "REDIS_KEY_PREFIX="+e.names.Prefix(), "DB_NAME="+e.dbName,
 		"ADMIN_ADDR=127.0.0.1:0", "LOG_LEVEL=error", "SYNC_CHUNK_PATHS=20", "SYNC_INTERVAL=30ms",
 		"SYNC_LOCK_TTL=300ms") // a killed syncer's lock expires quickly

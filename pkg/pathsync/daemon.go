@@ -46,7 +46,7 @@ func (s *Syncer) Run(ctx context.Context, every, shutdownTimeout time.Duration) 
 }
 
 // logRetention is how long a committed chunk's sync log row is kept; commitWindow is how long after its
-// counts were read from Redis a chunk may still be committed (store.CommitChunk's notAfter). A commit later
+// counts were read from Redis a chunk may still be committed (pathtable.CommitChunk's notAfter). A commit later
 // than that is refused, so a syncer frozen for days cannot commit a chunk again after its row was pruned;
 // the difference leaves room for clocks that disagree by up to days.
 const (

@@ -47,7 +47,7 @@
 // never drops uncommitted hits. A committed chunk stays in path_sync_log until it is older than
 // logRetention (7 days, pruned only after a sync that finished every pending chunk), and a commit whose
 // counts left Redis more than commitWindow (1 day) earlier is refused inside the statement that inserts the
-// log row (store.ErrChunkTooLate), so a syncer frozen for days cannot commit a chunk a second time after its
+// log row (pathtable.ErrChunkTooLate), so a syncer frozen for days cannot commit a chunk a second time after its
 // row was pruned. (The one case this does not cover: a chunk committed and then left unfinished for more
 // than 6 days, i.e. Redis unreachable that long, and read by a recovery that is then frozen for days.)
 //
@@ -63,7 +63,7 @@
 //     after a move: the chunk is pending, the new owner commits its final record. Frozen between commit and
 //     finish: the new owner finds the log row and only finishes. Frozen inside a MariaDB transaction: its row
 //     locks make the new owner's commits of the same rows or chunk id wait; MariaDB rolls the frozen
-//     transaction back once it has been idle DB_IDLE_TX_TIMEOUT (10 s, store.Open's
+//     transaction back once it has been idle DB_IDLE_TX_TIMEOUT (10 s, mariadb.Open's
 //     idle_write_transaction_timeout), and the wait ends then. Since the lock changes hands no sooner than
 //     two thirds of SYNC_LOCK_TTL (40 s) after the freeze (it was renewed at most a third before), with the
 //     defaults the frozen transaction is rolled back before any other syncer can start. Without that setting (MySQL) each waiting statement gives up after

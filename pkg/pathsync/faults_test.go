@@ -1,6 +1,7 @@
 package pathsync
 
 import (
+	"adly/pkg/testkit"
 	"bytes"
 	"context"
 	"math/rand/v2"
@@ -13,8 +14,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
-
-	"adly/pkg/rdb/rdbtest"
 )
 
 // These tests run the real path-syncer binary through the faults that a SIGKILL does not cover: a syncer
@@ -178,7 +177,7 @@ func TestSIGTERMBoundsTheSyncByShutdownTimeout(t *testing.T) {
 // A Redis full to maxmemory (noeviction) with hit counters: `path-syncer --once` takes its lock, moves every
 // counter, commits and drops every chunk, exactly; the memory it frees takes new hits again.
 func TestSyncOnAFullRedis(t *testing.T) {
-	srv := rdbtest.StartServer(t, rdbtest.ServerOptions{MaxMemory: "6mb"})
+	srv := testkit.StartRedisServer(t, testkit.RedisServerOptions{MaxMemory: "6mb"})
 	e := newEnvOnServer(t, srv)
 	ctx := context.Background()
 	made := map[string]uint64{}

@@ -15,8 +15,8 @@ import (
 	"go.uber.org/zap"
 
 	"adly/pkg/event"
-	"adly/pkg/rdb"
-	"adly/pkg/store"
+	"adly/pkg/hits"
+	"adly/pkg/pathtable"
 )
 
 // ErrLocked means another sync holds the lock.
@@ -25,7 +25,7 @@ var ErrLocked = errors.New("another sync is running")
 // ErrLockLost means the sync stopped because its lock expired under it (the syncer was paused or cut off
 // from Redis longer than LockTTL): it moved or finished nothing after that, and what it left staged is
 // recovered by the lock's next owner.
-var ErrLockLost = rdb.ErrLockLost
+var ErrLockLost = hits.ErrLockLost
 
 // releaseTimeout bounds the lock's release after a sync, which runs even when the sync's context ended.
 const releaseTimeout = time.Second
@@ -46,15 +46,15 @@ type Hooks struct {
 
 // Syncer moves hit counters into path_counters.
 type Syncer struct {
-	hits    *rdb.HitCounters
-	paths   *store.PathCounts
+	hits    *hits.HitCounters
+	paths   *pathtable.PathCounts
 	log     *zap.Logger
 	metrics *Metrics
 	opts    Options
 }
 
 // New builds a Syncer.
-func New(hits *rdb.HitCounters, paths *store.PathCounts, log *zap.Logger, metrics *Metrics, opts Options) *Syncer {
+func New(hits *hits.HitCounters, paths *pathtable.PathCounts, log *zap.Logger, metrics *Metrics, opts Options) *Syncer {
 	if opts.ChunkPaths <= 0 {
 		opts.ChunkPaths = 20000
 	}
@@ -286,7 +286,7 @@ func (s *Syncer) move(ctx context.Context, token string, parts int, emit func(in
 				c := &chunks[p]
 				part := keys[:min(len(keys), max(s.opts.ChunkPaths-len(c.counts), 1))]
 				keys = keys[len(part):]
-				var parked []rdb.Parked
+				var parked []hits.Parked
 				var err error
 				if c.since.IsZero() {
 					c.since = time.Now()

@@ -1,6 +1,11 @@
 package pathsync
 
 import (
+	"adly/pkg/hits"
+	"adly/pkg/keyspace"
+	"adly/pkg/pathtable"
+	"adly/pkg/redisconn"
+	"adly/pkg/testkit"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -14,18 +19,13 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
-
-	"adly/pkg/rdb"
-	"adly/pkg/rdb/rdbtest"
-	"adly/pkg/store"
-	"adly/pkg/store/storetest"
 )
 
 type env struct {
 	client redis.UniversalClient
-	names  rdb.Names
-	hits   *rdb.HitCounters
-	paths  *store.PathCounts
+	names  keyspace.Names
+	hits   *hits.HitCounters
+	paths  *pathtable.PathCounts
 	dbName string
 	// redisEnv points the binaries at a private redis-server; empty for the shared one.
 	redisEnv []string
@@ -33,22 +33,22 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	client, names := rdbtest.New(t)
+	client, names := testkit.Redis(t)
 	return newEnvOn(t, client, names, nil)
 }
 
 // newEnvOnServer is newEnv over a private redis-server (for tests that fill Redis or kill it).
-func newEnvOnServer(t *testing.T, srv *rdbtest.Server) *env {
+func newEnvOnServer(t *testing.T, srv *testkit.RedisServer) *env {
 	t.Helper()
-	client := rdb.NewClient(srv.Config(), rdb.ClientOptions{NoRetries: true})
+	client := redisconn.NewClient(srv.Config(), redisconn.ClientOptions{NoRetries: true})
 	t.Cleanup(func() { _ = client.Close() })
-	return newEnvOn(t, client, rdb.NewNames("adlytest:private:"), srv.Env())
+	return newEnvOn(t, client, keyspace.NewNames("adlytest:private:"), srv.Env())
 }
 
-func newEnvOn(t *testing.T, client redis.UniversalClient, names rdb.Names, redisEnv []string) *env {
+func newEnvOn(t *testing.T, client redis.UniversalClient, names keyspace.Names, redisEnv []string) *env {
 	t.Helper()
-	db, cfg := storetest.New(t)
-	return &env{client: client, names: names, hits: rdb.NewHitCounters(client, names), paths: store.NewPathCounts(db),
+	db, cfg := testkit.MariaDB(t)
+	return &env{client: client, names: names, hits: hits.NewHitCounters(client, names), paths: pathtable.NewPathCounts(db),
 		dbName: cfg.Name, redisEnv: redisEnv}
 }
 

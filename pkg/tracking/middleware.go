@@ -19,8 +19,9 @@ import (
 	"go.uber.org/zap"
 
 	"adly/pkg/event"
+	"adly/pkg/hits"
 	"adly/pkg/logging"
-	"adly/pkg/rdb"
+	"adly/pkg/publish"
 )
 
 // PathSource chooses what a hit is counted on.
@@ -44,7 +45,7 @@ type Options struct {
 	QueueSize int
 	// LogEvery is the least time between two logged Redis errors. Default 1m.
 	LogEvery time.Duration
-	// Guard, when set, drops queued hits instead of writing them while it refuses (rdb.MemoryGuard: Redis
+	// Guard, when set, drops queued hits instead of writing them while it refuses (publish.MemoryGuard: Redis
 	// is nearly full, so the memory left goes to the components that free it).
 	Guard Guard
 }
@@ -54,11 +55,11 @@ type Guard interface {
 	Refusing() bool
 }
 
-var _ Guard = (*rdb.MemoryGuard)(nil)
+var _ Guard = (*publish.MemoryGuard)(nil)
 
 // Middleware counts path hits.
 type Middleware struct {
-	hits    *rdb.HitCounters
+	hits    *hits.HitCounters
 	log     *zap.Logger
 	opts    Options
 	queue   chan string
@@ -74,7 +75,7 @@ type metrics struct {
 }
 
 // New builds the middleware; call Run to write the hits.
-func New(hits *rdb.HitCounters, log *zap.Logger, reg prometheus.Registerer, opts Options) *Middleware {
+func New(hits *hits.HitCounters, log *zap.Logger, reg prometheus.Registerer, opts Options) *Middleware {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 20 * time.Millisecond
 	}

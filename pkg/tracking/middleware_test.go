@@ -1,6 +1,11 @@
 package tracking
 
 import (
+	"adly/pkg/hits"
+	"adly/pkg/keyspace"
+	"adly/pkg/publish"
+	"adly/pkg/redisconn"
+	"adly/pkg/testkit"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -13,9 +18,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
-
-	"adly/pkg/rdb"
-	"adly/pkg/rdb/rdbtest"
 )
 
 func app() *http.ServeMux {
@@ -30,9 +32,9 @@ func app() *http.ServeMux {
 }
 
 // run serves the app wrapped by the middleware; stop flushes and returns the middleware's metrics.
-func run(t *testing.T, client redis.UniversalClient, names rdb.Names, opts Options) (*httptest.Server, *Middleware, func()) {
+func run(t *testing.T, client redis.UniversalClient, names keyspace.Names, opts Options) (*httptest.Server, *Middleware, func()) {
 	t.Helper()
-	m := New(rdb.NewHitCounters(client, names), zaptest.NewLogger(t), prometheus.NewRegistry(), opts)
+	m := New(hits.NewHitCounters(client, names), zaptest.NewLogger(t), prometheus.NewRegistry(), opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = m.Run(ctx); close(done) }()
@@ -79,7 +81,7 @@ func TestCountsSuccessfulGETsOnPatternOrPath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client, names := rdbtest.New(t)
+			client, names := testkit.Redis(t)
 			srv, _, stop := run(t, client, names, tt.opts)
 			hit(t, srv, "GET", "/checking/a")
 			hit(t, srv, "GET", "/checking/a?utm=1")
@@ -105,12 +107,12 @@ func TestCountsSuccessfulGETsOnPatternOrPath(t *testing.T) {
 
 // Redis down: the wrapped handler still answers, no slower than the bound, and the lost hits are counted.
 func TestRedisDownFailsOpen(t *testing.T) {
-	cfg := rdbtest.Config(t)
-	proxy := rdbtest.NewProxy(t, cfg.Addr())
+	cfg := testkit.RedisConfig(t)
+	proxy := testkit.NewProxy(t, cfg.Addr())
 	cfg.Host, cfg.Port = "127.0.0.1", proxy.Port()
-	client := rdb.NewClient(cfg, rdb.ClientOptions{NoRetries: true})
+	client := redisconn.NewClient(cfg, redisconn.ClientOptions{NoRetries: true})
 	t.Cleanup(func() { _ = client.Close() })
-	names := rdb.NewNames(rdbtest.Prefix(t))
+	names := keyspace.NewNames(testkit.Prefix(t))
 	proxy.SetDown(true)
 
 	srv, m, stop := run(t, client, names, Options{Timeout: 20 * time.Millisecond})
@@ -130,7 +132,7 @@ func TestRedisDownFailsOpen(t *testing.T) {
 	proxy.SetDown(false) // and it recovers by itself, once the client dials again (go-redis retries dialing
 	// about once a second after refused connections)
 	require.Eventually(t, func() bool { return client.Ping(context.Background()).Err() == nil }, 5*time.Second, 50*time.Millisecond)
-	direct, _ := rdbtest.New(t)
+	direct, _ := testkit.Redis(t)
 	srv2, _, stop2 := run(t, client, names, Options{})
 	hit(t, srv2, "GET", "/plain/x")
 	stop2()
@@ -150,11 +152,11 @@ func TestMemoryGuardDropsHits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rs := rdbtest.StartServer(t, rdbtest.ServerOptions{})
-			client := rdb.NewClient(rs.Config(), rdb.ClientOptions{NoRetries: true})
+			rs := testkit.StartRedisServer(t, testkit.RedisServerOptions{})
+			client := redisconn.NewClient(rs.Config(), redisconn.ClientOptions{NoRetries: true})
 			t.Cleanup(func() { _ = client.Close() })
-			names := rdb.NewNames("guard:")
-			guard := rdb.NewMemoryGuard(client, 0.5, time.Second, zaptest.NewLogger(t), prometheus.NewRegistry())
+			names := keyspace.NewNames("guard:")
+			guard := publish.NewMemoryGuard(client, 0.5, time.Second, zaptest.NewLogger(t), prometheus.NewRegistry())
 			rs.SetMaxMemoryFor(tt.ratio)
 			guard.Poll(context.Background())
 
@@ -178,8 +180,8 @@ func TestMemoryGuardDropsHits(t *testing.T) {
 // BenchmarkMiddlewareOverhead measures what the middleware adds to a request: the wrapped handler against
 // the bare one, in-process, with a healthy Redis behind the flusher.
 func BenchmarkMiddlewareOverhead(b *testing.B) {
-	client, names := rdbtest.New(b)
-	m := New(rdb.NewHitCounters(client, names), zaptest.NewLogger(b), prometheus.NewRegistry(), Options{})
+	client, names := testkit.Redis(b)
+	m := New(hits.NewHitCounters(client, names), zaptest.NewLogger(b), prometheus.NewRegistry(), Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = m.Run(ctx); close(done) }()

@@ -13,8 +13,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"adly/pkg/admin"
-	"adly/pkg/rdb"
-	"adly/pkg/store"
+	"adly/pkg/keyspace"
+	"adly/pkg/ledger"
+	"adly/pkg/redisconn"
+	"adly/pkg/stream"
 )
 
 // App is a whole worker process: the worker and its admin listener.
@@ -30,16 +32,16 @@ func NewApp(cfg Config, kind Kind, log *zap.Logger, client redis.UniversalClient
 	if err != nil {
 		return nil, fmt.Errorf("TIMEZONE: %w", err)
 	}
-	names := rdb.NewNames(cfg.KeyPrefix)
-	stream, groupName := kind.Stream(names), kind.Group(names)
+	names := keyspace.NewNames(cfg.KeyPrefix)
+	streamName, groupName := kind.Stream(names), kind.Group(names)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	counter := store.NewCounter(db, kind.Table, stream, groupName)
+	counter := ledger.NewCounter(db, kind.Table, streamName, groupName)
 	consumer := cfg.ConsumerName
 	if consumer == "" {
 		consumer = DefaultConsumerName()
 	}
-	w := New(rdb.NewGroup(client, stream, groupName), counter, log.Named("worker"), NewMetrics(reg, stream, groupName), Options{
+	w := New(stream.NewGroup(client, streamName, groupName), counter, log.Named("worker"), NewMetrics(reg, streamName, groupName), Options{
 		Consumer: consumer, BatchSize: cfg.BatchSize, MergeReads: cfg.MergeReads, Block: cfg.Block, Location: loc,
 		ClaimMinIdle: cfg.ClaimMinIdle, ClaimInterval: cfg.ClaimInterval, MaxDeliveries: cfg.MaxDeliveries,
 		RetainEntries: cfg.RetainEntries, TrimInterval: cfg.TrimInterval, MemoryGuard: cfg.MemoryGuard, DeadConsumerAge: cfg.DeadConsumerAge,
@@ -50,7 +52,7 @@ func NewApp(cfg Config, kind Kind, log *zap.Logger, client redis.UniversalClient
 		addr = kind.DefaultAdmin
 	}
 	adm, err := admin.Listen(addr, reg, log.Named("admin"),
-		admin.Check{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx, client, time.Second) }},
+		admin.Check{Name: "redis", Fn: func(ctx context.Context) error { return redisconn.Ping(ctx, client, time.Second) }},
 		admin.Check{Name: "mariadb", Fn: counter.Ping},
 	)
 	if err != nil {
@@ -79,7 +81,7 @@ func (a *App) Run(ctx context.Context) error {
 
 // WarnAboutRedis logs loudly what is unsafe in Redis's settings for streams.
 func WarnAboutRedis(ctx context.Context, client redis.UniversalClient, log *zap.Logger) {
-	for _, w := range rdb.ServerWarnings(ctx, client) {
+	for _, w := range stream.ServerWarnings(ctx, client) {
 		log.Warn("UNSAFE REDIS SETTING: " + w)
 	}
 }

@@ -15,9 +15,12 @@ import (
 	"go.uber.org/zap"
 
 	"adly/pkg/config"
+	"adly/pkg/keyspace"
+	"adly/pkg/ledger"
 	"adly/pkg/logging"
-	"adly/pkg/rdb"
-	"adly/pkg/store"
+	"adly/pkg/mariadb"
+	"adly/pkg/redisconn"
+	"adly/pkg/stream"
 )
 
 // Main is the whole command line of a worker binary: no argument runs the daemon; "replay --from DATE"
@@ -34,7 +37,7 @@ func Main(kind Kind, args []string, stderr io.Writer) int {
 		return config.ExitBadConfig
 	}
 	defer func() { _ = log.Sync() }()
-	store.LogDriverTo(log.Named("mysql"))
+	mariadb.LogDriverTo(log.Named("mysql"))
 
 	switch {
 	case len(args) == 0:
@@ -50,7 +53,7 @@ func Main(kind Kind, args []string, stderr io.Writer) int {
 func runDaemon(cfg Config, kind Kind, log *zap.Logger) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	client := rdb.NewClient(cfg.Redis, rdb.ClientOptions{NoRetries: true})
+	client := redisconn.NewClient(cfg.Redis, redisconn.ClientOptions{NoRetries: true})
 	defer func() { _ = client.Close() }()
 	WarnAboutRedis(ctx, client, log)
 	db, err := openDB(ctx, cfg.DB, log)
@@ -78,7 +81,7 @@ func runDaemon(cfg Config, kind Kind, log *zap.Logger) int {
 func openDB(ctx context.Context, cfg config.DB, log *zap.Logger) (*sqlx.DB, error) {
 	bo := backoff{min: 500 * time.Millisecond, max: 10 * time.Second}
 	for {
-		db, err := store.Open(ctx, cfg)
+		db, err := mariadb.Open(ctx, cfg)
 		if err == nil {
 			return db, nil
 		}
@@ -103,18 +106,18 @@ func runReplay(cfg Config, kind Kind, log *zap.Logger, args []string, stderr io.
 	loc, _ := time.LoadLocation(cfg.Timezone)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	client := rdb.NewClient(cfg.Redis, rdb.ClientOptions{NoRetries: true})
+	client := redisconn.NewClient(cfg.Redis, redisconn.ClientOptions{NoRetries: true})
 	defer func() { _ = client.Close() }()
-	db, err := store.Open(ctx, cfg.DB)
+	db, err := mariadb.Open(ctx, cfg.DB)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s replay: %v\n", kind.Name, err)
 		return 1
 	}
 	defer func() { _ = db.Close() }()
-	names := rdb.NewNames(cfg.KeyPrefix)
-	group := rdb.NewGroup(client, kind.Stream(names), kind.Group(names))
-	counter := store.NewCounter(db, kind.Table, group.Stream(), group.Name())
-	res, err := Replay(ctx, client, group, counter, *from, loc)
+	names := keyspace.NewNames(cfg.KeyPrefix)
+	group := stream.NewGroup(client, kind.Stream(names), kind.Group(names))
+	counter := ledger.NewCounter(db, kind.Table, group.Stream(), group.Name())
+	res, err := Replay(ctx, group, counter, *from, loc)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s replay: %v\n", kind.Name, err)
 		if errors.Is(err, ErrReplayImpossible) {

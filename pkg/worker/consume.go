@@ -1,12 +1,11 @@
 package worker
 
 import (
+	"adly/pkg/ledger"
+	"adly/pkg/stream"
 	"context"
 	"errors"
 	"time"
-
-	"adly/pkg/rdb"
-	"adly/pkg/store"
 )
 
 // consume is the main loop: first the consumer's own pending entries (ID 0: delivered to it before a crash or
@@ -22,7 +21,7 @@ func (w *Worker) consume(ctx context.Context) {
 		if err == nil || ctx.Err() != nil {
 			continue
 		}
-		if errors.Is(err, rdb.ErrReplayed) {
+		if errors.Is(err, stream.ErrReplayed) {
 			// Not a failure: the batch's entries stay pending and are re-read at once (their ledger rows
 			// were voided by the replay, so they are counted again, once).
 			w.log.Info("a replay moved the group during a batch; re-reading its entries")
@@ -64,7 +63,7 @@ func (w *Worker) consumeNew(ctx context.Context, progressed func()) error {
 	merge := max(w.opts.MergeReads, 1)
 	type read struct {
 		items []item
-		span  store.Range
+		span  ledger.Range
 		at    time.Time // when the read's reply arrived
 	}
 	batches := make(chan read, merge)
@@ -84,7 +83,7 @@ func (w *Worker) consumeNew(ctx context.Context, progressed func()) error {
 		}
 	}()
 	for r := range batches {
-		items, ranges := r.items, []store.Range{r.span}
+		items, ranges := r.items, []ledger.Range{r.span}
 	more:
 		for len(ranges) < merge {
 			select {

@@ -16,8 +16,8 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"adly/pkg/event"
-	"adly/pkg/proctest"
-	"adly/pkg/rdb"
+	"adly/pkg/publish"
+	"adly/pkg/testkit"
 )
 
 // These tests run the real impression-worker binary and kill it with SIGKILL (or make it exit at injected
@@ -31,7 +31,7 @@ type proc struct {
 
 func (e *env) spawn(t *testing.T, consumer string, extra ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(proctest.Binary(t, "impression-worker"))
+	cmd := exec.Command(testkit.Binary(t, "impression-worker"))
 	cmd.Env = append(os.Environ(),
 		"REDIS_KEY_PREFIX="+e.names.Prefix(), "DB_NAME="+e.dbName, "ADMIN_ADDR=127.0.0.1:0",
 		"CONSUMER_NAME="+consumer, "BLOCK=200ms", "CLAIM_MIN_IDLE=2s", "CLAIM_INTERVAL=300ms",
@@ -64,9 +64,9 @@ func (p *proc) stop(t *testing.T) {
 }
 
 // publisher publishes through the API's own writer.
-func (e *env) publisher(t *testing.T) *rdb.Publisher {
+func (e *env) publisher(t *testing.T) *publish.Publisher {
 	t.Helper()
-	p := rdb.NewPublisher(e.client, e.names, zaptest.NewLogger(t), rdb.NewPublisherMetrics(prometheus.NewRegistry()), rdb.PublisherOptions{Timeout: 5 * time.Second})
+	p := publish.NewPublisher(e.client, e.names, zaptest.NewLogger(t), publish.NewPublisherMetrics(prometheus.NewRegistry()), publish.PublisherOptions{Timeout: 5 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = p.Run(ctx); close(done) }()

@@ -11,7 +11,7 @@
 // Acknowledging after the commit alone is at-least-once: a crash between COMMIT and XACK, or a slow consumer
 // whose entries were reclaimed by another, delivers the same entries again and `count = count + n` counts them
 // twice. So every commit also records, in the same MariaDB transaction, which entries it counted (the ledger,
-// pkg/store), and skips the ones already recorded:
+// pkg/ledger), and skips the ones already recorded:
 //
 //  1. Every commit of a (stream, group) first locks that pair's row in stream_locks (SELECT … FOR UPDATE), so
 //     the commits of one group happen one after another, and each sees (READ COMMITTED) every ledger row
@@ -75,7 +75,7 @@
 //     raises their delivery counts, so the delivery count is not taken as the entry's fault: an entry
 //     delivered more than MAX_DELIVERIES times is committed like any other (the ledger skips it if a commit
 //     already counted it, e.g. one whose XACK failed) and is dead-lettered only when MariaDB rejects its
-//     data (SQLSTATE class 22, store.IsDataError): the batch is then committed without such entries and each
+//     data (SQLSTATE class 22, mariadb.IsDataError): the batch is then committed without such entries and each
 //     of them alone, one MariaDB still rejects being dead-lettered (those entries were re-read from the
 //     pending list, so their ledger rows are one per entry and the separate commits vouch for no more than
 //     they counted). An

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"adly/pkg/event"
-	"adly/pkg/rdb"
-	"adly/pkg/store"
+	"adly/pkg/ledger"
+	"adly/pkg/stream"
 )
 
 // maxTS bounds a plausible event time (year 2100); anything later is malformed.
@@ -15,24 +15,24 @@ const maxTS = 4102444800
 
 // parseEntry validates a stream entry and dates it in loc: the day of its ts there. The reason is empty for
 // a valid entry. dates, when not nil, caches date strings per quarter hour across the calls of one batch.
-func parseEntry(m rdb.Message, loc *time.Location, dates map[int64]string) (store.Entry, string) {
+func parseEntry(m stream.Message, loc *time.Location, dates map[int64]string) (ledger.Entry, string) {
 	adRaw, ok := m.Values["ad_id"].(string)
 	if !ok {
-		return store.Entry{}, "missing ad_id"
+		return ledger.Entry{}, "missing ad_id"
 	}
 	adID, err := event.ParseAdID(adRaw)
 	if err != nil {
-		return store.Entry{}, "malformed ad_id: " + event.Reason(err)
+		return ledger.Entry{}, "malformed ad_id: " + event.Reason(err)
 	}
 	tsRaw, ok := m.Values["ts"].(string)
 	if !ok {
-		return store.Entry{}, "missing ts"
+		return ledger.Entry{}, "missing ts"
 	}
 	ts, err := strconv.ParseInt(tsRaw, 10, 64)
 	if err != nil || ts <= 0 || ts > maxTS {
-		return store.Entry{}, fmt.Sprintf("malformed ts %q: want unix seconds", truncate(tsRaw))
+		return ledger.Entry{}, fmt.Sprintf("malformed ts %q: want unix seconds", truncate(tsRaw))
 	}
-	return store.Entry{ID: m.ID, AdID: adID, TS: ts, Date: cachedDate(ts, loc, dates)}, ""
+	return ledger.Entry{ID: m.ID, AdID: adID, TS: ts, Date: cachedDate(ts, loc, dates)}, ""
 }
 
 // cachedDate is DateOf, computed once per quarter hour: every time zone's offset, and every change of it, is

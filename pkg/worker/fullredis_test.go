@@ -1,6 +1,11 @@
 package worker
 
 import (
+	"adly/pkg/keyspace"
+	"adly/pkg/ledger"
+	"adly/pkg/redisconn"
+	"adly/pkg/stream"
+	"adly/pkg/testkit"
 	"context"
 	"strconv"
 	"testing"
@@ -8,27 +13,22 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
-
-	"adly/pkg/rdb"
-	"adly/pkg/rdb/rdbtest"
-	"adly/pkg/store"
-	"adly/pkg/store/storetest"
 )
 
 // newFullEnv is an env on a private redis-server with a small maxmemory (noeviction): the tests fill it,
 // which the shared test Redis must never see.
-func newFullEnv(t *testing.T, maxmemory string) (*env, *rdbtest.Server) {
+func newFullEnv(t *testing.T, maxmemory string) (*env, *testkit.RedisServer) {
 	t.Helper()
-	rs := rdbtest.StartServer(t, rdbtest.ServerOptions{MaxMemory: maxmemory})
-	client := rdb.NewClient(rs.Config(), rdb.ClientOptions{NoRetries: true})
+	rs := testkit.StartRedisServer(t, testkit.RedisServerOptions{MaxMemory: maxmemory})
+	client := redisconn.NewClient(rs.Config(), redisconn.ClientOptions{NoRetries: true})
 	t.Cleanup(func() { _ = client.Close() })
-	names := rdb.NewNames("full:")
-	db, cfg := storetest.New(t)
-	stream, group := names.ImpressionsStream(), names.ImpressionGroup()
+	names := keyspace.NewNames("full:")
+	db, cfg := testkit.MariaDB(t)
+	streamName, group := names.ImpressionsStream(), names.ImpressionGroup()
 	return &env{
 		client: client, names: names,
-		group:   rdb.NewGroup(client, stream, group),
-		counter: store.NewCounter(db, store.Impressions, stream, group),
+		group:   stream.NewGroup(client, streamName, group),
+		counter: ledger.NewCounter(db, ledger.Impressions, streamName, group),
 		dbName:  cfg.Name,
 	}, rs
 }
@@ -88,14 +88,14 @@ func TestWorkerStartsAndFreesMemoryOnAFullRedis(t *testing.T) {
 			e.drained(t, 60*time.Second)
 			requireCounts(t, want, e.counts(t))
 
-			dead, err := e.client.XRange(ctx, rdb.DeadLetterStream(e.group.Stream()), "-", "+").Result()
+			dead, err := e.client.XRange(ctx, stream.DeadLetterStream(e.group.Stream()), "-", "+").Result()
 			require.NoError(t, err)
 			require.Len(t, dead, 1, "the poison entry was dead-lettered on the full Redis")
 			require.Equal(t, poison, dead[0].Values["original_id"])
 			require.Equal(t, 1.0, metric(t, reg, "adly_worker_dead_lettered_total", "reason", "poison"))
 
 			require.Eventually(t, func() bool {
-				m, err := rdb.ReadMemory(ctx, e.client)
+				m, err := redisconn.ReadMemory(ctx, e.client)
 				return err == nil && !m.Above(0.9)
 			}, 30*time.Second, 50*time.Millisecond, "trimming under pressure brought Redis below the guard")
 			require.Positive(t, metric(t, reg, "adly_worker_pressure_trimmed_entries_total"))

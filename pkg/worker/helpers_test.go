@@ -1,6 +1,10 @@
 package worker
 
 import (
+	"adly/pkg/keyspace"
+	"adly/pkg/ledger"
+	"adly/pkg/stream"
+	"adly/pkg/testkit"
 	"context"
 	"fmt"
 	"maps"
@@ -13,32 +17,27 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
-
-	"adly/pkg/rdb"
-	"adly/pkg/rdb/rdbtest"
-	"adly/pkg/store"
-	"adly/pkg/store/storetest"
 )
 
 // env is one test's real Redis (own prefix) and real MariaDB (own database).
 type env struct {
 	client  redis.UniversalClient
-	names   rdb.Names
-	group   *rdb.Group
-	counter *store.Counter
+	names   keyspace.Names
+	group   *stream.Group
+	counter *ledger.Counter
 	db      *sqlx.DB
 	dbName  string
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	client, names := rdbtest.New(t)
-	db, cfg := storetest.New(t)
-	stream, group := names.ImpressionsStream(), names.ImpressionGroup()
+	client, names := testkit.Redis(t)
+	db, cfg := testkit.MariaDB(t)
+	streamName, group := names.ImpressionsStream(), names.ImpressionGroup()
 	return &env{
 		client: client, names: names,
-		group:   rdb.NewGroup(client, stream, group),
-		counter: store.NewCounter(db, store.Impressions, stream, group),
+		group:   stream.NewGroup(client, streamName, group),
+		counter: ledger.NewCounter(db, ledger.Impressions, streamName, group),
 		db:      db,
 		dbName:  cfg.Name,
 	}

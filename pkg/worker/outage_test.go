@@ -10,10 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"adly/pkg/event"
-	"adly/pkg/rdb"
-	"adly/pkg/rdb/rdbtest"
-	"adly/pkg/store"
-	"adly/pkg/store/storetest"
+	"adly/pkg/ledger"
+	"adly/pkg/mariadb"
+	"adly/pkg/redisconn"
+	"adly/pkg/stream"
+	"adly/pkg/testkit"
 )
 
 // MariaDB down: entries stay pending (no acknowledgement), the worker backs off instead of spinning, and it
@@ -22,25 +23,25 @@ func TestRecoversFromOutages(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 
-	dbCfg := storetest.Config(t)
+	dbCfg := testkit.DBConfig(t)
 	dbCfg.Name = e.dbName
-	dbProxy := rdbtest.NewProxy(t, net.JoinHostPort(dbCfg.Host, strconv.Itoa(dbCfg.Port)))
+	dbProxy := testkit.NewProxy(t, net.JoinHostPort(dbCfg.Host, strconv.Itoa(dbCfg.Port)))
 	viaDB := dbCfg
 	viaDB.Host, viaDB.Port = "127.0.0.1", dbProxy.Port()
-	db, err := store.Open(ctx, viaDB)
+	db, err := mariadb.Open(ctx, viaDB)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 
-	redisCfg := rdbtest.Config(t)
-	redisProxy := rdbtest.NewProxy(t, redisCfg.Addr())
+	redisCfg := testkit.RedisConfig(t)
+	redisProxy := testkit.NewProxy(t, redisCfg.Addr())
 	viaRedis := redisCfg
 	viaRedis.Host, viaRedis.Port = "127.0.0.1", redisProxy.Port()
-	client := rdb.NewClient(viaRedis, rdb.ClientOptions{NoRetries: true})
+	client := redisconn.NewClient(viaRedis, redisconn.ClientOptions{NoRetries: true})
 	t.Cleanup(func() { _ = client.Close() })
 
 	w := *e
-	w.group = rdb.NewGroup(client, e.group.Stream(), e.group.Name())
-	w.counter = store.NewCounter(db, store.Impressions, e.group.Stream(), e.group.Name())
+	w.group = stream.NewGroup(client, e.group.Stream(), e.group.Name())
+	w.counter = ledger.NewCounter(db, ledger.Impressions, e.group.Stream(), e.group.Name())
 	_, reg := w.start(t, testOptions("a"))
 
 	want := e.publish(t, threeDays(3000, 9), time.UTC)
@@ -87,8 +88,8 @@ func TestMariaDBOutageDeadLettersNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	dbCfg := storetest.Config(t)
-	dbProxy := rdbtest.NewProxy(t, net.JoinHostPort(dbCfg.Host, strconv.Itoa(dbCfg.Port)))
+	dbCfg := testkit.DBConfig(t)
+	dbProxy := testkit.NewProxy(t, net.JoinHostPort(dbCfg.Host, strconv.Itoa(dbCfg.Port)))
 	defaults := []string{"DB_HOST=127.0.0.1", "DB_PORT=" + strconv.Itoa(dbProxy.Port()),
 		"BLOCK=2s", "CLAIM_MIN_IDLE=60s", "CLAIM_INTERVAL=15s", "SHUTDOWN_TIMEOUT=30s", "MAX_DELIVERIES=10"}
 	procs := []*proc{e.spawn(t, "w1", defaults...), e.spawn(t, "w2", defaults...)}
@@ -117,7 +118,7 @@ func TestMariaDBOutageDeadLettersNothing(t *testing.T) {
 	for _, p := range procs {
 		p.stop(t)
 	}
-	dead, err := e.client.XLen(ctx, rdb.DeadLetterStream(e.group.Stream())).Result()
+	dead, err := e.client.XLen(ctx, stream.DeadLetterStream(e.group.Stream())).Result()
 	require.NoError(t, err)
 	require.Zero(t, dead, "nothing dead-lettered")
 	requireCounts(t, want, e.counts(t))

@@ -7,10 +7,8 @@ import (
 	"math"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
-	"adly/pkg/rdb"
-	"adly/pkg/store"
+	"adly/pkg/ledger"
+	"adly/pkg/stream"
 	"adly/pkg/streamid"
 )
 
@@ -30,7 +28,7 @@ var ErrReplayImpossible = errors.New("cannot replay")
 // before midnight too: those are recounted as well, under their date in loc. It refuses when entries it
 // would recount may already have been trimmed, or when it cannot tell which zone the rows were dated in.
 // The package doc says why the recount is exact.
-func Replay(ctx context.Context, client redis.UniversalClient, group *rdb.Group, counter *store.Counter, fromDate string, loc *time.Location) (ReplayResult, error) {
+func Replay(ctx context.Context, group *stream.Group, counter *ledger.Counter, fromDate string, loc *time.Location) (ReplayResult, error) {
 	day, err := time.ParseInLocation(time.DateOnly, fromDate, loc)
 	if err != nil {
 		return ReplayResult{}, fmt.Errorf("%w: --from %q is not a date (YYYY-MM-DD)", ErrReplayImpossible, fromDate)
@@ -38,13 +36,13 @@ func Replay(ctx context.Context, client redis.UniversalClient, group *rdb.Group,
 	// Checked before (to refuse early: the replay needs at least this) and again, from the planned point,
 	// after the group has moved back: from then on the trimmer keeps everything the group needs, so a trim
 	// racing with the replay is caught by the second check.
-	if err := holdsFrom(ctx, client, group, day.Add(-ReplaySlack).UnixMilli(), fromDate, loc); err != nil {
+	if err := holdsFrom(ctx, group, day.Add(-ReplaySlack).UnixMilli(), fromDate, loc); err != nil {
 		return ReplayResult{}, err
 	}
 	var res ReplayResult
-	cleared, err := counter.Replay(ctx, func(h store.ZoneHistory) (store.ReplayPlan, error) {
+	cleared, err := counter.Replay(ctx, func(h ledger.ZoneHistory) (ledger.ReplayPlan, error) {
 		return planReplay(day, loc, h)
-	}, func(ctx context.Context, p store.ReplayPlan) error {
+	}, func(ctx context.Context, p ledger.ReplayPlan) error {
 		resetMs := p.VoidFromMs - ReplaySlack.Milliseconds()
 		reset := "0-0"
 		if resetMs > 0 {
@@ -66,7 +64,7 @@ func Replay(ctx context.Context, client redis.UniversalClient, group *rdb.Group,
 		}
 		// If this fails the counts are not cleared (the transaction rolls back); the group re-reads entries
 		// the ledger still vouches for, and skips them.
-		return holdsFrom(ctx, client, group, resetMs, fromDate, loc)
+		return holdsFrom(ctx, group, resetMs, fromDate, loc)
 	})
 	if err != nil {
 		return ReplayResult{}, err
@@ -78,22 +76,17 @@ func Replay(ctx context.Context, client redis.UniversalClient, group *rdb.Group,
 // holdsFrom checks that the stream still holds every entry from resetMs on. Entries are only ever removed
 // from the front (trimming), so it does when nothing was removed, or when its oldest remaining entry is not
 // after that point.
-func holdsFrom(ctx context.Context, client redis.UniversalClient, group *rdb.Group, resetMs int64, fromDate string, loc *time.Location) error {
-	info, err := client.XInfoStream(ctx, group.Stream()).Result()
-	if err != nil {
-		return fmt.Errorf("xinfo stream %s: %w", group.Stream(), err)
-	}
-	removed := info.EntriesAdded - info.Length
-	if removed <= 0 || info.FirstEntry.ID == "" {
-		return nil
-	}
-	first, err := streamid.Parse(info.FirstEntry.ID)
+func holdsFrom(ctx context.Context, group *stream.Group, resetMs int64, fromDate string, loc *time.Location) error {
+	r, err := group.Retained(ctx)
 	if err != nil {
 		return err
 	}
-	if first.Ms > uint64(max(resetMs, 0)) {
+	if r.Removed <= 0 || r.Empty {
+		return nil
+	}
+	if r.First.Ms > uint64(max(resetMs, 0)) {
 		return fmt.Errorf("%w from %s: the stream %s no longer holds all its entries (%d were trimmed; the oldest left is from %s); replay a later date",
-			ErrReplayImpossible, fromDate, group.Stream(), removed, time.UnixMilli(int64(first.Ms)).In(loc).Format(time.RFC3339))
+			ErrReplayImpossible, fromDate, group.Stream(), r.Removed, time.UnixMilli(int64(r.First.Ms)).In(loc).Format(time.RFC3339))
 	}
 	return nil
 }
@@ -102,5 +95,5 @@ func holdsFrom(ctx context.Context, client redis.UniversalClient, group *rdb.Gro
 type ReplayResult struct {
 	ClearedRows int64
 	ResetTo     string
-	Plan        store.ReplayPlan
+	Plan        ledger.ReplayPlan
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"adly/pkg/event"
-	"adly/pkg/rdb"
+	"adly/pkg/stream"
 )
 
 // Replays run again and again, from random dates, while the real worker binaries are SIGKILLed and restarted
@@ -62,7 +62,7 @@ func TestReplayChaosExactCounts(t *testing.T) {
 	for time.Now().Before(chaosUntil) {
 		time.Sleep(time.Duration(200+rng.IntN(300)) * time.Millisecond)
 		from := dates[rng.IntN(len(dates))]
-		_, err := Replay(ctx, e.client, e.group, e.counter, from, time.UTC)
+		_, err := Replay(ctx, e.group, e.counter, from, time.UTC)
 		require.NoError(t, err, "replay from %s", from)
 		replays++
 		if time.Now().Before(nextKill) {
@@ -88,7 +88,7 @@ func TestReplayChaosExactCounts(t *testing.T) {
 	for _, n := range e.counts(t) {
 		sum += n
 	}
-	dead := e.client.XLen(ctx, rdb.DeadLetterStream(e.group.Stream())).Val()
+	dead := e.client.XLen(ctx, stream.DeadLetterStream(e.group.Stream())).Val()
 	t.Logf("counted %d of %d events; %d dead letters; %d replays, %d SIGKILLs", sum, total, dead, replays, kills)
 	requireCounts(t, want, e.counts(t))
 	t.Logf("%d events, %d replays, %d SIGKILLs, %d (ad_id, date) keys: exact", total, replays, kills, len(want))

@@ -1,6 +1,8 @@
 package worker
 
 import (
+	"adly/pkg/ledger"
+	"adly/pkg/stream"
 	"context"
 	"testing"
 	"time"
@@ -8,9 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
-
-	"adly/pkg/rdb"
-	"adly/pkg/store"
 )
 
 // Replay recounts the dates from --from on, exactly: not doubled, and entries of earlier dates that the
@@ -26,7 +25,7 @@ func TestReplayRecountsExactly(t *testing.T) {
 	newWorkerFor(t, e, "pruner").prune(ctx)
 
 	for range 2 { // twice: a second replay must be as exact as the first
-		res, err := Replay(ctx, e.client, e.group, e.counter, "2026-11-20", time.UTC)
+		res, err := Replay(ctx, e.group, e.counter, "2026-11-20", time.UTC)
 		require.NoError(t, err)
 		require.Positive(t, res.ClearedRows)
 		e.drained(t, 20*time.Second)
@@ -34,15 +33,15 @@ func TestReplayRecountsExactly(t *testing.T) {
 	}
 
 	// The recount is real: a day whose counts were damaged is repaired by a replay.
-	_, err := e.counter.Replay(ctx, func(store.ZoneHistory) (store.ReplayPlan, error) {
-		return store.ReplayPlan{ClearFrom: "2026-11-21", VoidFromMs: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC).UnixMilli(), Zone: "UTC"}, nil
-	}, func(context.Context, store.ReplayPlan) error { return nil }) // clear without moving the group
+	_, err := e.counter.Replay(ctx, func(ledger.ZoneHistory) (ledger.ReplayPlan, error) {
+		return ledger.ReplayPlan{ClearFrom: "2026-11-21", VoidFromMs: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC).UnixMilli(), Zone: "UTC"}, nil
+	}, func(context.Context, ledger.ReplayPlan) error { return nil }) // clear without moving the group
 	require.NoError(t, err)
 	got := e.counts(t)
 	for k := range got {
 		require.Less(t, k.date, "2026-11-21")
 	}
-	_, err = Replay(ctx, e.client, e.group, e.counter, "2026-11-21", time.UTC)
+	_, err = Replay(ctx, e.group, e.counter, "2026-11-21", time.UTC)
 	require.NoError(t, err)
 	e.drained(t, 20*time.Second)
 	requireCounts(t, want, e.counts(t))
@@ -65,10 +64,10 @@ func TestReplayWithBatchInFlight(t *testing.T) {
 	msgs, err := e.group.Read(ctx, "slow", ">", 700, -1) // in flight: read before the replay...
 	require.NoError(t, err)
 	require.Equal(t, 700, len(msgs))
-	_, err = Replay(ctx, e.client, e.group, e.counter, "2026-11-19", time.UTC)
+	_, err = Replay(ctx, e.group, e.counter, "2026-11-19", time.UTC)
 	require.NoError(t, err)
 	slow := newWorkerFor(t, e, "slow") // ...committed after it, through the worker's own code path
-	require.NoError(t, slow.handle(ctx, slow.prepare(msgs, false), []store.Range{span(msgs)}))
+	require.NoError(t, slow.handle(ctx, slow.prepare(msgs, false), []ledger.Range{span(msgs)}))
 	e.start(t, testOptions("b"))
 	e.drained(t, 20*time.Second)
 	requireCounts(t, want, e.counts(t))
@@ -83,14 +82,14 @@ func TestReplayRefusesWhenTheEntriesAreGone(t *testing.T) {
 	require.NoError(t, e.client.XTrimMaxLen(ctx, e.group.Stream(), 10).Err()) // entries of today are gone
 
 	today := time.Now().UTC().Format(time.DateOnly)
-	_, err := Replay(ctx, e.client, e.group, e.counter, today, time.UTC)
+	_, err := Replay(ctx, e.group, e.counter, today, time.UTC)
 	require.ErrorIs(t, err, ErrReplayImpossible)
 	require.ErrorContains(t, err, "no longer holds all its entries")
-	_, err = Replay(ctx, e.client, e.group, e.counter, "21-11-2026", time.UTC)
+	_, err = Replay(ctx, e.group, e.counter, "21-11-2026", time.UTC)
 	require.ErrorIs(t, err, ErrReplayImpossible)
 
 	tomorrow := time.Now().UTC().Add(48 * time.Hour).Format(time.DateOnly)
-	_, err = Replay(ctx, e.client, e.group, e.counter, tomorrow, time.UTC)
+	_, err = Replay(ctx, e.group, e.counter, tomorrow, time.UTC)
 	require.NoError(t, err, "nothing of that date was trimmed")
 }
 
@@ -174,13 +173,13 @@ func TestPruneLedger(t *testing.T) {
 	held, err := e.group.Read(ctx, "holder", ">", 50, -1)
 	require.NoError(t, err)
 	// Counted, not yet acknowledged: its row must survive pruning.
-	var entries []store.Entry
+	var entries []ledger.Entry
 	for _, m := range held {
 		en, reason := parseEntry(m, time.UTC, nil)
 		require.Empty(t, reason)
 		entries = append(entries, en)
 	}
-	_, err = e.counter.Commit(ctx, store.Batch{Entries: entries, Ranges: []store.Range{span(held)}})
+	_, err = e.counter.Commit(ctx, ledger.Batch{Entries: entries, Ranges: []ledger.Range{span(held)}})
 	require.NoError(t, err)
 
 	require.NoError(t, e.client.XTrimMaxLen(ctx, e.group.Stream(), 0).Err()) // even trimmed away...
@@ -201,7 +200,7 @@ func newWorkerFor(t *testing.T, e *env, consumer string) *Worker {
 	return New(e.group, e.counter, zaptest.NewLogger(t), NewMetrics(prometheus.NewRegistry(), e.group.Stream(), e.group.Name()), testOptions(consumer))
 }
 
-func ids(msgs []rdb.Message) []string {
+func ids(msgs []stream.Message) []string {
 	out := make([]string, len(msgs))
 	for i, m := range msgs {
 		out[i] = m.RawID
@@ -218,14 +217,14 @@ func TestReplayReReadBySameConsumerInOneBatch(t *testing.T) {
 	require.NoError(t, e.group.Ensure(ctx))
 	first, err := e.group.Read(ctx, "slow", ">", 600, -1)
 	require.NoError(t, err)
-	_, err = Replay(ctx, e.client, e.group, e.counter, "2026-11-19", time.UTC)
+	_, err = Replay(ctx, e.group, e.counter, "2026-11-19", time.UTC)
 	require.NoError(t, err)
 	again, err := e.group.Read(ctx, "slow", ">", 600, -1)
 	require.NoError(t, err)
 	require.Len(t, again, 600, "the same entries, delivered again to the same consumer")
 	slow := newWorkerFor(t, e, "slow")
 	items := append(slow.prepare(first, false), slow.prepare(again, false)...)
-	require.NoError(t, slow.handle(ctx, items, []store.Range{span(first), span(again)}))
+	require.NoError(t, slow.handle(ctx, items, []ledger.Range{span(first), span(again)}))
 	e.drained(t, 10*time.Second)
 	requireCounts(t, want, e.counts(t))
 }
@@ -245,18 +244,18 @@ func TestLateAckAfterReplayAcknowledgesNothing(t *testing.T) {
 	require.NoError(t, err)
 	first, err := e.group.Read(ctx, "a", ">", 600, -1)
 	require.NoError(t, err)
-	var entries []store.Entry
+	var entries []ledger.Entry
 	for _, it := range a.prepare(first, false) {
 		entries = append(entries, it.entry)
 	}
-	_, err = e.counter.Commit(ctx, store.Batch{Entries: entries, Ranges: []store.Range{span(first)}, Zone: "UTC"})
+	_, err = e.counter.Commit(ctx, ledger.Batch{Entries: entries, Ranges: []ledger.Range{span(first)}, Zone: "UTC"})
 	require.NoError(t, err) // COMMIT ... (paused before XACK)
-	_, err = Replay(ctx, e.client, e.group, e.counter, "2026-11-19", time.UTC)
+	_, err = Replay(ctx, e.group, e.counter, "2026-11-19", time.UTC)
 	require.NoError(t, err)
 	again, err := e.group.Read(ctx, "a", ">", 600, -1) // the same consumer reads them again
 	require.NoError(t, err)
 	require.Len(t, again, 600)
-	require.ErrorIs(t, a.ack(ctx, epoch, ids(first)), rdb.ErrReplayed, "the late XACK of the first batch is refused")
+	require.ErrorIs(t, a.ack(ctx, epoch, ids(first)), stream.ErrReplayed, "the late XACK of the first batch is refused")
 	// SIGKILL before the re-read is committed: another worker takes over.
 	opts := testOptions("b")
 	opts.ClaimMinIdle, opts.ClaimInterval = 100*time.Millisecond, 100*time.Millisecond

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"adly/pkg/ledger"
 	"context"
 	"fmt"
 	"testing"
@@ -8,8 +9,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
-
-	"adly/pkg/store"
 )
 
 // A replay after a TIMEZONE change (the README's documented use) recounts exactly: every date from --from on
@@ -47,7 +46,7 @@ func TestReplayAfterZoneChange(t *testing.T) {
 				opts := testOptions("w" + string(rune('a'+i)))
 				opts.Location = s.loc
 				stop, _ := e.start(t, opts) // the workers run in the new zone, then the replay
-				_, err := Replay(ctx, e.client, e.group, e.counter, s.from, s.loc)
+				_, err := Replay(ctx, e.group, e.counter, s.from, s.loc)
 				require.NoError(t, err)
 				e.drained(t, 20*time.Second)
 				stop()
@@ -147,7 +146,7 @@ func TestTrimAfterReplayKeepsWhatTheReplayNeeds(t *testing.T) {
 	held, err := e.group.Read(ctx, "slow", ">", len(late), -1)
 	require.NoError(t, err)
 	require.Len(t, held, len(late))
-	res, err := Replay(ctx, e.client, e.group, e.counter, "2026-11-20", time.UTC)
+	res, err := Replay(ctx, e.group, e.counter, "2026-11-20", time.UTC)
 	require.NoError(t, err)
 	require.NotEqual(t, "0-0", res.ResetTo, "the reset point is inside the stream")
 
@@ -159,7 +158,7 @@ func TestTrimAfterReplayKeepsWhatTheReplayNeeds(t *testing.T) {
 	require.Less(t, kept[0].ID, held[0].RawID, "entries between the reset point and the oldest pending one are kept (%s)", reason)
 
 	slow := newWorkerFor(t, e, "slow")
-	require.NoError(t, slow.handle(ctx, slow.prepare(held, false), []store.Range{span(held)}))
+	require.NoError(t, slow.handle(ctx, slow.prepare(held, false), []ledger.Range{span(held)}))
 	e.start(t, testOptions("b"))
 	e.drained(t, 20*time.Second)
 	requireCounts(t, datedIn(events, time.UTC, func(string) bool { return true }), e.counts(t))
@@ -180,13 +179,13 @@ func TestReplayRefusesAfterCountingInSeveralZones(t *testing.T) {
 		msgs, err := e.group.Read(ctx, loc.String(), ">", 30, -1)
 		require.NoError(t, err)
 		require.NotEmpty(t, msgs)
-		var entries []store.Entry
+		var entries []ledger.Entry
 		for _, m := range msgs {
 			en, reason := parseEntry(m, loc, nil)
 			require.Empty(t, reason)
 			entries = append(entries, en)
 		}
-		_, err = e.counter.Commit(ctx, store.Batch{Entries: entries, Ranges: []store.Range{span(msgs)}, Zone: loc.String()})
+		_, err = e.counter.Commit(ctx, ledger.Batch{Entries: entries, Ranges: []ledger.Range{span(msgs)}, Zone: loc.String()})
 		require.NoError(t, err)
 		require.NoError(t, e.group.Ack(ctx, ids(msgs)))
 	}
@@ -194,7 +193,7 @@ func TestReplayRefusesAfterCountingInSeveralZones(t *testing.T) {
 	info, err := e.group.Info(ctx)
 	require.NoError(t, err)
 
-	_, err = Replay(ctx, e.client, e.group, e.counter, "2026-11-20", newYork)
+	_, err = Replay(ctx, e.group, e.counter, "2026-11-20", newYork)
 	require.ErrorIs(t, err, ErrReplayImpossible)
 	require.ErrorContains(t, err, "several zones (Europe/Berlin, UTC")
 	require.ErrorContains(t, err, "run every worker with TIMEZONE=America/New_York")
@@ -203,6 +202,6 @@ func TestReplayRefusesAfterCountingInSeveralZones(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, info.LastDelivered, after.LastDelivered, "the group was not moved")
 
-	_, err = Replay(ctx, e.client, e.group, e.counter, "2026-11-20", berlin)
+	_, err = Replay(ctx, e.group, e.counter, "2026-11-20", berlin)
 	require.NoError(t, err, "the workers moving from UTC to Berlin is the documented change")
 }

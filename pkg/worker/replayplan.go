@@ -1,13 +1,12 @@
 package worker
 
 import (
+	"adly/pkg/ledger"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
 	"time"
-
-	"adly/pkg/store"
 )
 
 // zoneSegment: the daily rows of the entries whose ts is at or after start (up to the next segment) are
@@ -25,10 +24,10 @@ type zoneSegment struct {
 // (checked), so the rows dated D0 or later hold exactly the entries from some instant T0 on: D0 is the row
 // date of midnight, T0 the first instant whose row date is D0. Clearing the rows from D0 and voiding the
 // entries from T0 then remove the same entries' counts, and the workers count each of them again, once.
-func planReplay(day time.Time, loc *time.Location, h store.ZoneHistory) (store.ReplayPlan, error) {
+func planReplay(day time.Time, loc *time.Location, h ledger.ZoneHistory) (ledger.ReplayPlan, error) {
 	segs, err := zoneSegments(loc, h)
 	if err != nil {
-		return store.ReplayPlan{}, err
+		return ledger.ReplayPlan{}, err
 	}
 	midnight := day.UnixMilli()
 	at := func(ms int64) zoneSegment { // the segment holding ms
@@ -47,7 +46,7 @@ func planReplay(day time.Time, loc *time.Location, h store.ZoneHistory) (store.R
 	for i, s := range segs {
 		first, err := time.ParseInLocation(time.DateOnly, clear, s.loc)
 		if err != nil {
-			return store.ReplayPlan{}, fmt.Errorf("replay: %w", err)
+			return ledger.ReplayPlan{}, fmt.Errorf("replay: %w", err)
 		}
 		c := max(s.start, first.UnixMilli())
 		if i+1 == len(segs) || c < segs[i+1].start {
@@ -57,17 +56,17 @@ func planReplay(day time.Time, loc *time.Location, h store.ZoneHistory) (store.R
 	}
 	for _, s := range segs[1:] {
 		if s.start > voidFrom && dateOf(s.start, s.loc) < clear {
-			return store.ReplayPlan{}, fmt.Errorf("%w from %s: the counts from %s on were dated in %s, whose dates run behind the earlier zone's by more than a day; replay from %s or earlier",
+			return ledger.ReplayPlan{}, fmt.Errorf("%w from %s: the counts from %s on were dated in %s, whose dates run behind the earlier zone's by more than a day; replay from %s or earlier",
 				ErrReplayImpossible, day.Format(time.DateOnly), time.UnixMilli(s.start).In(loc).Format(time.RFC3339), s.loc, dateOf(s.start, loc))
 		}
 	}
-	return store.ReplayPlan{ClearFrom: clear, VoidFromMs: voidFrom, Zone: loc.String()}, nil
+	return ledger.ReplayPlan{ClearFrom: clear, VoidFromMs: voidFrom, Zone: loc.String()}, nil
 }
 
 // zoneSegments builds the segments of zoneHistory (see planReplay). The initial zone is the one the ledger's
 // oldest rows were dated in, not counting the zone of the replay that follows them (workers restarted with a
 // new TIMEZONE may count a little before that replay); no zone recorded means loc (rows of older versions).
-func zoneSegments(loc *time.Location, h store.ZoneHistory) ([]zoneSegment, error) {
+func zoneSegments(loc *time.Location, h ledger.ZoneHistory) ([]zoneSegment, error) {
 	next := loc.String()
 	if len(h.Spans) > 0 {
 		next = h.Spans[0].Zone

@@ -1,12 +1,11 @@
 package worker
 
 import (
+	"adly/pkg/ledger"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"adly/pkg/store"
 )
 
 // The plan clears the rows that hold the entries from midnight on and voids from the first instant they
@@ -24,19 +23,19 @@ func TestPlanReplay(t *testing.T) {
 		name     string
 		loc      *time.Location
 		from     string
-		h        store.ZoneHistory
+		h        ledger.ZoneHistory
 		clear    string
 		voidFrom string // RFC3339
 		refused  string
 	}{
-		{"same zone", utc, "2026-11-20", store.ZoneHistory{Initial: []string{"UTC"}}, "2026-11-20", "2026-11-20T00:00:00Z", ""},
-		{"no zone recorded: the replay's", berlin, "2026-11-20", store.ZoneHistory{}, "2026-11-20", "2026-11-19T23:00:00Z", ""},
-		{"UTC rows, Berlin midnight inside UTC's day before", berlin, "2026-11-20", store.ZoneHistory{Initial: []string{"UTC"}}, "2026-11-19", "2026-11-19T00:00:00Z", ""},
-		{"UTC rows, New York midnight inside UTC's day", newYork, "2026-11-20", store.ZoneHistory{Initial: []string{"UTC"}}, "2026-11-20", "2026-11-20T00:00:00Z", ""},
-		{"workers already in the new zone", newYork, "2026-11-20", store.ZoneHistory{Initial: []string{"America/New_York", "UTC"}}, "2026-11-20", "2026-11-20T00:00:00Z", ""},
-		{"after a replay to Berlin", newYork, "2026-11-20", store.ZoneHistory{Initial: []string{"UTC"}, Spans: []store.ZoneSpan{{FromMs: ms("2026-11-19T00:00:00Z"), Zone: "Europe/Berlin"}}}, "2026-11-20", "2026-11-19T23:00:00Z", ""},
-		{"reaching back across a replay", newYork, "2026-11-19", store.ZoneHistory{Initial: []string{"UTC"}, Spans: []store.ZoneSpan{{FromMs: ms("2026-11-19T00:00:00Z"), Zone: "Europe/Berlin"}}}, "2026-11-19", "2026-11-19T00:00:00Z", ""},
-		{"workers in two zones", utc, "2026-11-20", store.ZoneHistory{Initial: []string{"America/New_York", "Europe/Berlin"}}, "", "", "several zones"},
+		{"same zone", utc, "2026-11-20", ledger.ZoneHistory{Initial: []string{"UTC"}}, "2026-11-20", "2026-11-20T00:00:00Z", ""},
+		{"no zone recorded: the replay's", berlin, "2026-11-20", ledger.ZoneHistory{}, "2026-11-20", "2026-11-19T23:00:00Z", ""},
+		{"UTC rows, Berlin midnight inside UTC's day before", berlin, "2026-11-20", ledger.ZoneHistory{Initial: []string{"UTC"}}, "2026-11-19", "2026-11-19T00:00:00Z", ""},
+		{"UTC rows, New York midnight inside UTC's day", newYork, "2026-11-20", ledger.ZoneHistory{Initial: []string{"UTC"}}, "2026-11-20", "2026-11-20T00:00:00Z", ""},
+		{"workers already in the new zone", newYork, "2026-11-20", ledger.ZoneHistory{Initial: []string{"America/New_York", "UTC"}}, "2026-11-20", "2026-11-20T00:00:00Z", ""},
+		{"after a replay to Berlin", newYork, "2026-11-20", ledger.ZoneHistory{Initial: []string{"UTC"}, Spans: []ledger.ZoneSpan{{FromMs: ms("2026-11-19T00:00:00Z"), Zone: "Europe/Berlin"}}}, "2026-11-20", "2026-11-19T23:00:00Z", ""},
+		{"reaching back across a replay", newYork, "2026-11-19", ledger.ZoneHistory{Initial: []string{"UTC"}, Spans: []ledger.ZoneSpan{{FromMs: ms("2026-11-19T00:00:00Z"), Zone: "Europe/Berlin"}}}, "2026-11-19", "2026-11-19T00:00:00Z", ""},
+		{"workers in two zones", utc, "2026-11-20", ledger.ZoneHistory{Initial: []string{"America/New_York", "Europe/Berlin"}}, "", "", "several zones"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,7 +48,7 @@ func TestPlanReplay(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			require.Equal(t, store.ReplayPlan{ClearFrom: tt.clear, VoidFromMs: ms(tt.voidFrom), Zone: tt.loc.String()}, p)
+			require.Equal(t, ledger.ReplayPlan{ClearFrom: tt.clear, VoidFromMs: ms(tt.voidFrom), Zone: tt.loc.String()}, p)
 		})
 	}
 }

@@ -10,9 +10,10 @@ import (
 
 	"go.uber.org/zap"
 
+	"adly/pkg/ledger"
 	"adly/pkg/logging"
-	"adly/pkg/rdb"
-	"adly/pkg/store"
+	"adly/pkg/mariadb"
+	"adly/pkg/stream"
 )
 
 // Options tune a Worker.
@@ -39,8 +40,8 @@ type Options struct {
 
 // Worker consumes one stream's consumer group into one daily table.
 type Worker struct {
-	group   *rdb.Group
-	counter *store.Counter
+	group   *stream.Group
+	counter *ledger.Counter
 	log     *zap.Logger
 	metrics *Metrics
 	opts    Options
@@ -50,7 +51,7 @@ type Worker struct {
 }
 
 // New builds a Worker.
-func New(group *rdb.Group, counter *store.Counter, log *zap.Logger, metrics *Metrics, opts Options) *Worker {
+func New(group *stream.Group, counter *ledger.Counter, log *zap.Logger, metrics *Metrics, opts Options) *Worker {
 	if opts.Location == nil {
 		opts.Location = time.UTC
 	}
@@ -87,8 +88,8 @@ func (w *Worker) Run(ctx context.Context) error {
 // counted (56 bytes, its date string shared), so a backlog of reads in hand costs little memory; the rest is
 // kept only where a dead letter may need it.
 type item struct {
-	entry store.Entry // ID always set; AdID and Date for valid entries
-	extra *itemExtra  // nil for a valid entry without kept fields
+	entry ledger.Entry // ID always set; AdID and Date for valid entries
+	extra *itemExtra   // nil for a valid entry without kept fields
 }
 
 type itemExtra struct {
@@ -100,8 +101,8 @@ type itemExtra struct {
 // raw is the entry's ID as Redis writes it (IDs are canonical, so this is the string Redis sent).
 func (it item) raw() string { return it.entry.ID.String() }
 
-func (it item) message() rdb.Message {
-	m := rdb.Message{ID: it.entry.ID, RawID: it.raw()}
+func (it item) message() stream.Message {
+	m := stream.Message{ID: it.entry.ID, RawID: it.raw()}
 	if it.extra != nil {
 		m.Values = it.extra.values
 	}
@@ -110,12 +111,12 @@ func (it item) message() rdb.Message {
 
 // prepare parses delivered entries. keepValues keeps every entry's fields (needed for entries that may be
 // dead-lettered for too many deliveries: those re-read or reclaimed); otherwise only poison entries keep them.
-func (w *Worker) prepare(msgs []rdb.Message, keepValues bool) []item {
+func (w *Worker) prepare(msgs []stream.Message, keepValues bool) []item {
 	items := make([]item, len(msgs))
 	dates := map[int64]string{}
 	for i, m := range msgs {
 		if m.Deleted {
-			items[i] = item{entry: store.Entry{ID: m.ID}, extra: &itemExtra{deleted: true}}
+			items[i] = item{entry: ledger.Entry{ID: m.ID}, extra: &itemExtra{deleted: true}}
 			continue
 		}
 		e, reason := parseEntry(m, w.opts.Location, dates)
@@ -137,8 +138,8 @@ func (w *Worker) prepare(msgs []rdb.Message, keepValues bool) []item {
 // An entry delivered more than MaxDeliveries times is still committed with the others: a commit that failed
 // because MariaDB or Redis was unreachable says nothing against the entry, and one that was counted before
 // (committed, then its acknowledgement failed) is skipped by the ledger. It is dead-lettered only when
-// MariaDB rejects its data (store.IsDataError), as isolateSuspects finds out.
-func (w *Worker) handle(ctx context.Context, items []item, ranges []store.Range) error {
+// MariaDB rejects its data (mariadb.IsDataError), as isolateSuspects finds out.
+func (w *Worker) handle(ctx context.Context, items []item, ranges []ledger.Range) error {
 	if len(items) == 0 {
 		return nil
 	}
@@ -156,7 +157,7 @@ func (w *Worker) handle(ctx context.Context, items []item, ranges []store.Range)
 	if err != nil {
 		return err
 	}
-	valid := make([]store.Entry, 0, len(items))
+	valid := make([]ledger.Entry, 0, len(items))
 	ack := make([]string, 0, len(items))
 	var suspects []item // delivered more than MaxDeliveries times
 	deleted := 0
@@ -180,13 +181,13 @@ func (w *Worker) handle(ctx context.Context, items []item, ranges []store.Range)
 		ack = append(ack, raw)
 	}
 
-	var res store.Result
+	var res ledger.Result
 	if len(valid) > 0 {
 		call(w.opts.Hooks.BeforeCommit)
 		cstart := time.Now()
-		batch := store.Batch{Entries: valid, Ranges: ranges, Zone: w.opts.Location.String()}
+		batch := ledger.Batch{Entries: valid, Ranges: ranges, Zone: w.opts.Location.String()}
 		res, err = w.counter.Commit(ctx, batch)
-		if err != nil && len(suspects) > 0 && store.IsDataError(err) {
+		if err != nil && len(suspects) > 0 && mariadb.IsDataError(err) {
 			res, ack, err = w.isolateSuspects(ctx, batch, ack, suspects, deliveries)
 		}
 		w.metrics.commitSeconds.Observe(time.Since(cstart).Seconds())
@@ -197,7 +198,7 @@ func (w *Worker) handle(ctx context.Context, items []item, ranges []store.Range)
 		call(w.opts.Hooks.AfterCommit)
 	}
 	if err := w.ack(ctx, epoch, ack); err != nil {
-		if !errors.Is(err, rdb.ErrReplayed) {
+		if !errors.Is(err, stream.ErrReplayed) {
 			w.metrics.errors.WithLabelValues("ack").Inc()
 		}
 		return err
@@ -215,14 +216,14 @@ func (w *Worker) handle(ctx context.Context, items []item, ranges []store.Range)
 // counted. It returns what was counted and the acknowledgement list without the dead letters. Suspects
 // exist only in batches re-read from the pending list, whose ledger rows are one per entry, so the separate
 // transactions vouch for exactly what each counted.
-func (w *Worker) isolateSuspects(ctx context.Context, b store.Batch, ack []string, suspects []item, deliveries map[string]int64) (store.Result, []string, error) {
+func (w *Worker) isolateSuspects(ctx context.Context, b ledger.Batch, ack []string, suspects []item, deliveries map[string]int64) (ledger.Result, []string, error) {
 	isSuspect := make(map[string]bool, len(suspects))
 	for _, it := range suspects {
 		isSuspect[it.raw()] = true
 	}
 	rest := b
-	rest.Entries = slices.DeleteFunc(slices.Clone(b.Entries), func(e store.Entry) bool { return isSuspect[e.ID.String()] })
-	var total store.Result
+	rest.Entries = slices.DeleteFunc(slices.Clone(b.Entries), func(e ledger.Entry) bool { return isSuspect[e.ID.String()] })
+	var total ledger.Result
 	if len(rest.Entries) > 0 {
 		res, err := w.counter.Commit(ctx, rest)
 		if err != nil {
@@ -233,9 +234,9 @@ func (w *Worker) isolateSuspects(ctx context.Context, b store.Batch, ack []strin
 	dead := map[string]bool{}
 	for _, it := range suspects {
 		one := b
-		one.Entries = []store.Entry{it.entry}
+		one.Entries = []ledger.Entry{it.entry}
 		res, err := w.counter.Commit(ctx, one)
-		if err != nil && store.IsDataError(err) {
+		if err != nil && mariadb.IsDataError(err) {
 			reason := fmt.Sprintf("delivered %d times (MAX_DELIVERIES=%d) and MariaDB rejects it: %v", deliveries[it.raw()], w.opts.MaxDeliveries, err)
 			if err := w.deadLetter(ctx, it.message(), reason, "max_deliveries"); err != nil {
 				return total, ack, err
@@ -264,7 +265,7 @@ func (w *Worker) ack(ctx context.Context, epoch string, ids []string) error {
 	return w.group.AckSince(ctx, epoch, ids)
 }
 
-func (w *Worker) deadLetter(ctx context.Context, m rdb.Message, reason, label string) error {
+func (w *Worker) deadLetter(ctx context.Context, m stream.Message, reason, label string) error {
 	done, err := w.group.DeadLetter(ctx, w.opts.Consumer, m, reason)
 	if err != nil {
 		w.metrics.errors.WithLabelValues("dead_letter").Inc()
@@ -273,7 +274,7 @@ func (w *Worker) deadLetter(ctx context.Context, m rdb.Message, reason, label st
 	if done {
 		w.metrics.deadLettered.WithLabelValues(label).Inc()
 		w.log.Warn("entry dead-lettered", zap.String("id", m.RawID), zap.String("reason", reason),
-			zap.String("dead_letter_stream", rdb.DeadLetterStream(w.group.Stream())))
+			zap.String("dead_letter_stream", stream.DeadLetterStream(w.group.Stream())))
 	}
 	return nil
 }
@@ -283,15 +284,15 @@ func (w *Worker) deadLetter(ctx context.Context, m rdb.Message, reason, label st
 // because SIGTERM arrived, and no entry is held longer than BatchTimeout (= SHUTDOWN_TIMEOUT) from its read
 // to its acknowledgement — including entries read ahead that waited for the batch before them. That is the
 // bound CLAIM_MIN_IDLE must exceed (Config.Validate), so a live worker's entries are not reclaimed.
-func (w *Worker) boundedHandle(ctx context.Context, readAt time.Time, items []item, ranges []store.Range) error {
+func (w *Worker) boundedHandle(ctx context.Context, readAt time.Time, items []item, ranges []ledger.Range) error {
 	hctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), readAt.Add(w.opts.BatchTimeout))
 	defer cancel()
 	return w.handle(hctx, items, ranges)
 }
 
 // span is the contiguous run one '>' read delivered.
-func span(msgs []rdb.Message) store.Range {
-	return store.Range{First: msgs[0].ID, Last: msgs[len(msgs)-1].ID}
+func span(msgs []stream.Message) ledger.Range {
+	return ledger.Range{First: msgs[0].ID, Last: msgs[len(msgs)-1].ID}
 }
 
 // fail counts an error and logs it at most once a minute per operation.

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"adly/pkg/stream"
 	"context"
 	"sync/atomic"
 	"testing"
@@ -9,8 +10,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
-
-	"adly/pkg/rdb"
 )
 
 func TestCountsEveryEntryOnceAcrossDates(t *testing.T) {
@@ -79,7 +78,7 @@ func TestPoisonEntriesAreDeadLetteredAndNeverBlockTheBatch(t *testing.T) {
 	e.drained(t, 10*time.Second)
 	requireCounts(t, want, e.counts(t))
 
-	dead, err := e.client.XRange(ctx, rdb.DeadLetterStream(e.group.Stream()), "-", "+").Result()
+	dead, err := e.client.XRange(ctx, stream.DeadLetterStream(e.group.Stream()), "-", "+").Result()
 	require.NoError(t, err)
 	require.Len(t, dead, len(bad))
 	reasons := map[string]bool{}
@@ -177,7 +176,7 @@ func TestOverMaxDeliveriesIsCountedWhenItsDataIsGood(t *testing.T) {
 	e.drained(t, 5*time.Second)
 	requireCounts(t, map[key]int64{{4, DateOf(1795300000, time.UTC)}: 1}, e.counts(t))
 	require.Zero(t, metric(t, reg, "adly_worker_dead_lettered_total", "reason", "max_deliveries"))
-	require.Zero(t, e.client.XLen(context.Background(), rdb.DeadLetterStream(e.group.Stream())).Val())
+	require.Zero(t, e.client.XLen(context.Background(), stream.DeadLetterStream(e.group.Stream())).Val())
 }
 
 // An entry delivered more than MAX_DELIVERIES times whose data MariaDB rejects (SQLSTATE class 22) is
@@ -197,7 +196,7 @@ func TestOverMaxDeliveriesIsDeadLetteredWhenMariaDBRejectsItsData(t *testing.T) 
 	// Both were delivered too often; only the one MariaDB rejects is dead-lettered, the other is counted.
 	requireCounts(t, map[key]int64{{4, DateOf(1795300000, time.UTC)}: 1}, e.counts(t))
 	require.Equal(t, 1.0, metric(t, reg, "adly_worker_dead_lettered_total", "reason", "max_deliveries"))
-	dead, err := e.client.XRange(ctx, rdb.DeadLetterStream(e.group.Stream()), "-", "+").Result()
+	dead, err := e.client.XRange(ctx, stream.DeadLetterStream(e.group.Stream()), "-", "+").Result()
 	require.NoError(t, err)
 	require.Len(t, dead, 1)
 	require.Equal(t, ids[0], dead[0].Values["original_id"])
@@ -217,7 +216,7 @@ func TestDeadLetterIsWrittenOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, first)
 	require.False(t, second)
-	require.EqualValues(t, 1, e.client.XLen(ctx, rdb.DeadLetterStream(e.group.Stream())).Val())
+	require.EqualValues(t, 1, e.client.XLen(ctx, stream.DeadLetterStream(e.group.Stream())).Val())
 }
 
 func TestShutdownFinishesTheBatchInHand(t *testing.T) {

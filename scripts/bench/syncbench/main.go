@@ -38,9 +38,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"adly/pkg/config"
+	"adly/pkg/keyspace"
+	"adly/pkg/mariadb"
 	"adly/pkg/pathsync"
-	"adly/pkg/rdb"
-	"adly/pkg/store"
+	"adly/pkg/redisconn"
 )
 
 const (
@@ -89,7 +90,7 @@ type bench struct {
 	client  redis.UniversalClient
 	admin   *sqlx.DB // no database selected: creates and drops the bench database
 	db      *sqlx.DB // the bench database
-	names   rdb.Names
+	names   keyspace.Names
 	wantSum int64 // hits written by one fill
 	running *proc
 }
@@ -129,7 +130,7 @@ func main() {
 	if len(b.cfg.ClusterAddrs) > 0 {
 		fail("REDIS_CLUSTER_ADDRS is set; the benchmark uses REDIS_HOST/REDIS_PORT")
 	}
-	b.names = rdb.NewNames(b.prefix)
+	b.names = keyspace.NewNames(b.prefix)
 	for n := 1; n <= b.paths; n++ {
 		b.wantSum += hits(n)
 	}
@@ -180,8 +181,8 @@ func (b *bench) run(ctx context.Context, schema, results string, rounds int) err
 	}
 	defer func() { _ = out.Close() }()
 
-	b.client = rdb.NewClient(b.cfg.Redis, rdb.ClientOptions{NoRetries: true})
-	if err := rdb.Ping(ctx, b.client, 5*time.Second); err != nil {
+	b.client = redisconn.NewClient(b.cfg.Redis, redisconn.ClientOptions{NoRetries: true})
+	if err := redisconn.Ping(ctx, b.client, 5*time.Second); err != nil {
 		return err
 	}
 	if err := b.createDB(ctx, string(sql)); err != nil {
@@ -233,7 +234,7 @@ func (r result) rate(n int) float64 { return float64(n) / r.elapsed.Seconds() }
 func (b *bench) createDB(ctx context.Context, schema string) error {
 	cfg := b.cfg.DB
 	cfg.Name = ""
-	admin, err := store.Open(ctx, cfg)
+	admin, err := mariadb.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -244,10 +245,10 @@ func (b *bench) createDB(ctx context.Context, schema string) error {
 		return fmt.Errorf("create database %s: %w", b.dbName, err)
 	}
 	cfg.Name = b.dbName
-	if b.db, err = store.Open(ctx, cfg); err != nil {
+	if b.db, err = mariadb.Open(ctx, cfg); err != nil {
 		return err
 	}
-	for _, stmt := range store.SplitStatements(schema) {
+	for _, stmt := range mariadb.SplitStatements(schema) {
 		if _, err := b.db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("apply schema to %s: %w", b.dbName, err)
 		}

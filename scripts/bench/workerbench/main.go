@@ -36,8 +36,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"adly/pkg/config"
-	"adly/pkg/rdb"
-	"adly/pkg/store"
+	"adly/pkg/keyspace"
+	"adly/pkg/mariadb"
+	"adly/pkg/redisconn"
+	"adly/pkg/stream"
 )
 
 const (
@@ -130,7 +132,7 @@ func main() {
 	if len(b.cfg.ClusterAddrs) > 0 {
 		fail("REDIS_CLUSTER_ADDRS is set; the benchmark uses REDIS_HOST/REDIS_PORT")
 	}
-	names := rdb.NewNames(b.prefix)
+	names := keyspace.NewNames(b.prefix)
 	b.stream, b.group = names.ImpressionsStream(), names.ImpressionGroup()
 
 	// Signals stay caught until the end: a second Ctrl-C, or bash's SIGTERM, must not cut the cleanup short.
@@ -174,8 +176,8 @@ func (b *bench) run(ctx context.Context, schema, results string, rounds int) err
 	}
 	defer func() { _ = out.Close() }()
 
-	b.client = rdb.NewClient(b.cfg.Redis, rdb.ClientOptions{NoRetries: true})
-	if err := rdb.Ping(ctx, b.client, 5*time.Second); err != nil {
+	b.client = redisconn.NewClient(b.cfg.Redis, redisconn.ClientOptions{NoRetries: true})
+	if err := redisconn.Ping(ctx, b.client, 5*time.Second); err != nil {
 		return err
 	}
 	if n, err := b.client.Exists(ctx, b.stream).Result(); err != nil {
@@ -232,7 +234,7 @@ func (r result) rate(n int) float64 { return float64(n) / r.elapsed.Seconds() }
 func (b *bench) createDB(ctx context.Context, schema string) error {
 	cfg := b.cfg.DB
 	cfg.Name = ""
-	admin, err := store.Open(ctx, cfg)
+	admin, err := mariadb.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -243,10 +245,10 @@ func (b *bench) createDB(ctx context.Context, schema string) error {
 		return fmt.Errorf("create database %s: %w", b.dbName, err)
 	}
 	cfg.Name = b.dbName
-	if b.db, err = store.Open(ctx, cfg); err != nil {
+	if b.db, err = mariadb.Open(ctx, cfg); err != nil {
 		return err
 	}
-	for _, stmt := range store.SplitStatements(schema) {
+	for _, stmt := range mariadb.SplitStatements(schema) {
 		if _, err := b.db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("apply schema to %s: %w", b.dbName, err)
 		}
@@ -471,7 +473,7 @@ func (b *bench) verify(ctx context.Context) error {
 		return fmt.Errorf("\n\n!!!!!!!! COUNT MISMATCH: the total is right but %d of %d rows are wrong (%d rows, want %d).\n"+
 			"!!!!!!!! The worker miscounted: these figures are not a result", bad, len(rows), len(rows), len(b.want))
 	}
-	if n, err := b.client.XLen(ctx, rdb.DeadLetterStream(b.stream)).Result(); err != nil {
+	if n, err := b.client.XLen(ctx, stream.DeadLetterStream(b.stream)).Result(); err != nil {
 		return err
 	} else if n != 0 {
 		return fmt.Errorf("%d entries were dead-lettered", n)

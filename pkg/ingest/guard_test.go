@@ -1,0 +1,159 @@
+package ingest
+
+import (
+	"adly/pkg/keyspace"
+	"adly/pkg/publish"
+	"adly/pkg/redisconn"
+	"adly/pkg/testkit"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+)
+
+type guardedAPI struct {
+	redis   *testkit.RedisServer
+	srv     *httptest.Server
+	client  redis.UniversalClient
+	names   keyspace.Names
+	guard   *publish.MemoryGuard
+	metrics *Metrics
+}
+
+// newGuardedAPI serves the handler with a memory guard at share, over a private redis-server (its maxmemory
+// is changed, which the shared test Redis must never see).
+func newGuardedAPI(t *testing.T, share float64) *guardedAPI {
+	t.Helper()
+	rs := testkit.StartRedisServer(t, testkit.RedisServerOptions{})
+	client := redisconn.NewClient(rs.Config(), redisconn.ClientOptions{NoRetries: true})
+	t.Cleanup(func() { _ = client.Close() })
+	names := keyspace.NewNames("guard:")
+	reg := prometheus.NewRegistry()
+	log := zaptest.NewLogger(t)
+	pub := publish.NewPublisher(client, names, log, publish.NewPublisherMetrics(reg), publish.PublisherOptions{Timeout: 300 * time.Millisecond})
+	guard := publish.NewMemoryGuard(client, share, 20*time.Millisecond, log, reg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = pub.Run(ctx); close(done) }()
+	metrics := NewMetrics(reg)
+	srv := httptest.NewServer(NewHandler(pub, log, metrics, HandlerOptions{Guard: guard}))
+	t.Cleanup(func() { srv.Close(); cancel(); <-done })
+	return &guardedAPI{redis: rs, srv: srv, client: client, names: names, guard: guard, metrics: metrics}
+}
+
+var guardedRequests = []struct{ method, target, body string }{
+	{"GET", "/track/impression?ad_id=1", ""},
+	{"POST", "/track_click.php", `{"ad_id":2}`},
+	{"GET", "/track/hit?path=/a", ""},
+	{"POST", "/track/batch", `[{"type":"impression","ad_id":3},{"type":"hit","path":"/b"}]`},
+}
+
+func (g *guardedAPI) send(t *testing.T, method, target, body string) (int, http.Header, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, g.srv.URL+target, strings.NewReader(body))
+	require.NoError(t, err)
+	resp, err := g.srv.Client().Do(req)
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(raw, &m), "%s", raw)
+	return resp.StatusCode, resp.Header, m
+}
+
+// Above its share of maxmemory the guard refuses every write (503, Retry-After, the usual JSON error) and
+// nothing reaches Redis; below it, or switched off, or with no maxmemory, writes go through.
+func TestMemoryGuardRefusesAboveItsShare(t *testing.T) {
+	tests := []struct {
+		name  string
+		share float64
+		ratio float64 // used_memory / maxmemory; 0 means no maxmemory
+		want  int
+	}{
+		{"above the share", 0.3, 0.5, http.StatusServiceUnavailable},
+		{"below the share", 0.9, 0.4, http.StatusOK},
+		{"share 0 turns the guard off", 0, 0.5, http.StatusOK},
+		{"share 1 turns the guard off", 1, 0.5, http.StatusOK},
+		{"no maxmemory turns the guard off", 0.3, 0, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGuardedAPI(t, tt.share)
+			g.redis.SetMaxMemoryFor(tt.ratio)
+			g.guard.Poll(context.Background())
+			require.Equal(t, tt.want == http.StatusServiceUnavailable, g.guard.Refusing())
+			for _, r := range guardedRequests {
+				code, header, body := g.send(t, r.method, r.target, r.body)
+				require.Equal(t, tt.want, code, "%s %s: %v", r.method, r.target, body)
+				if tt.want == http.StatusServiceUnavailable {
+					require.Equal(t, "1", header.Get("Retry-After"))
+					require.Equal(t, "error", body["status"])
+					require.Contains(t, body["error"], "redis is nearly full")
+				}
+			}
+			keys := testkit.RedisKeys(t, g.client, g.names.Prefix())
+			refused := testutil.ToFloat64(g.metrics.guardRefused)
+			if tt.want == http.StatusServiceUnavailable {
+				require.Empty(t, keys, "a refused request writes nothing")
+				require.EqualValues(t, len(guardedRequests), refused)
+			} else {
+				require.NotEmpty(t, keys)
+				require.Zero(t, refused)
+			}
+		})
+	}
+}
+
+// The guard follows Redis by itself: refusing while memory is above the share, accepting again once it is
+// below, with /readyz failing meanwhile (a guarded API is not ready, so load balancers back off).
+func TestMemoryGuardRecoversByItselfAndFailsReadiness(t *testing.T) {
+	rs := testkit.StartRedisServer(t, testkit.RedisServerOptions{})
+	client := redisconn.NewClient(rs.Config(), redisconn.ClientOptions{NoRetries: true})
+	defer func() { _ = client.Close() }()
+	cfg := testConfig(t, rs.Config(), "guard:")
+	cfg.MemoryGuard, cfg.MemoryGuardInterval = 0.3, 20*time.Millisecond
+	app, err := New(cfg, zaptest.NewLogger(t), client, time.Now)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	defer func() { cancel(); require.NoError(t, <-done) }()
+	base, admin := "http://"+app.Addr(), "http://"+app.AdminAddr()
+	require.Eventually(t, func() bool { c, _ := get(t, admin+"/readyz"); return c == http.StatusOK }, 5*time.Second, 20*time.Millisecond)
+
+	rs.SetMaxMemoryFor(0.5)
+	require.Eventually(t, func() bool {
+		c, _ := get(t, base+"/track/impression?ad_id=1")
+		return c == http.StatusServiceUnavailable
+	},
+		5*time.Second, 20*time.Millisecond, "refuses once the guard has seen the memory")
+	code, body := get(t, admin+"/readyz")
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.Contains(t, body, `"redis_memory"`)
+	_, metrics := get(t, admin+"/metrics")
+	require.Contains(t, metrics, "adly_redis_memory_guard_active 1")
+	stream := keyspace.NewNames("guard:").ImpressionsStream()
+	before := client.XLen(context.Background(), stream).Val()
+	for range 5 {
+		code, _ := get(t, base+"/track/impression?ad_id=1")
+		require.Equal(t, http.StatusServiceUnavailable, code)
+	}
+	require.Equal(t, before, client.XLen(context.Background(), stream).Val(), "nothing is written while refusing")
+
+	rs.SetMaxMemoryFor(0.1)
+	require.Eventually(t, func() bool { c, _ := get(t, base+"/track/impression?ad_id=1"); return c == http.StatusOK },
+		5*time.Second, 20*time.Millisecond, "accepts again by itself")
+	require.Eventually(t, func() bool { c, _ := get(t, admin+"/readyz"); return c == http.StatusOK }, 5*time.Second, 20*time.Millisecond)
+	require.Equal(t, before+1, client.XLen(context.Background(), stream).Val())
+}

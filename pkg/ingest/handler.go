@@ -1,0 +1,219 @@
+// Package ingest owns adly's HTTP ingest: the seed's tracking endpoints and their clean-named twins, path hits
+// and batches, request validation, CORS, and the mapping of every outcome to a JSON answer.
+//
+// It only publishes to Redis, through publish.Publisher. It never touches MariaDB, never trims a stream (that
+// belongs to the workers, behind consumption) and never logs per event.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"adly/pkg/event"
+	"adly/pkg/publish"
+)
+
+// HandlerOptions tune the handler.
+type HandlerOptions struct {
+	AllowedOrigins []string // "*" allows every origin
+	MaxBodyBytes   int64
+	MaxBatchEvents int
+	Now            func() time.Time // the clock that stamps ts; time.Now when nil
+	// Guard, when set, refuses every write while it says so (Redis nearly full).
+	Guard Guard
+}
+
+// Guard says whether writes must be refused now, and why. Refusing is asked on every request and must cost no
+// more than an atomic load (publish.MemoryGuard polls Redis in the background); Reason is read once.
+type Guard interface {
+	Refusing() bool
+	Reason() string
+}
+
+var _ Guard = (*publish.MemoryGuard)(nil)
+
+// Handler serves the tracking endpoints.
+type Handler struct {
+	pub      *publish.Publisher
+	log      *zap.Logger
+	metrics  *Metrics
+	cors     cors
+	maxBody  int64
+	maxBatch int
+	now      func() time.Time
+	mux      *http.ServeMux
+
+	guard       Guard
+	guardAnswer []byte
+}
+
+// NewHandler builds the handler and its routes.
+func NewHandler(pub *publish.Publisher, log *zap.Logger, metrics *Metrics, opts HandlerOptions) *Handler {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	if opts.MaxBatchEvents <= 0 {
+		opts.MaxBatchEvents = 1000
+	}
+	h := &Handler{
+		pub: pub, log: log, metrics: metrics, cors: newCORS(opts.AllowedOrigins),
+		maxBody: opts.MaxBodyBytes, maxBatch: opts.MaxBatchEvents, now: opts.Now,
+		mux: http.NewServeMux(), guard: opts.Guard,
+	}
+	if h.guard != nil {
+		h.guardAnswer = errorJSON(h.guard.Reason(), nil)
+	}
+	impression := h.endpoint("impression", true, h.adEvent(event.Impression))
+	click := h.endpoint("click", true, h.adEvent(event.Click))
+	h.mux.Handle("/track_impression.php", impression)
+	h.mux.Handle("/track/impression", impression)
+	h.mux.Handle("/track_click.php", click)
+	h.mux.Handle("/track/click", click)
+	h.mux.Handle("/track/hit", h.endpoint("hit", true, h.hit))
+	h.mux.Handle("/track/batch", h.endpoint("batch", false, h.batch))
+	notFound := h.metrics.route("not_found")
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		writeBody(w, http.StatusNotFound, errorJSON("no such endpoint: "+r.URL.Path, nil))
+		notFound.observe(http.StatusNotFound, start)
+	})
+	return h
+}
+
+// Mux exposes the routes so that a binary can add its own (the demo page, later) beside them.
+func (h *Handler) Mux() *http.ServeMux { return h.mux }
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// serveFunc handles a validated request: the method is allowed and the body is read.
+type serveFunc func(r *http.Request, body []byte) (code int, resp []byte)
+
+// endpoint wraps a serveFunc with what every tracking route shares: CORS, preflights, methods, the body
+// limit and metrics.
+func (h *Handler) endpoint(name string, allowGet bool, fn serveFunc) http.Handler {
+	rt := h.metrics.route(name)
+	allow := "POST, OPTIONS"
+	if allowGet {
+		allow = "GET, POST, OPTIONS"
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		code, body := h.serve(w, r, allowGet, allow, fn)
+		switch code {
+		case http.StatusNoContent:
+			w.WriteHeader(code)
+		case http.StatusServiceUnavailable:
+			w.Header().Set("Retry-After", "1")
+			writeBody(w, code, body)
+		default:
+			writeBody(w, code, body)
+		}
+		rt.observe(code, start)
+	})
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, allowGet bool, allow string, fn serveFunc) (int, []byte) {
+	originOK := h.cors.apply(w.Header(), r.Header.Get("Origin"))
+	switch {
+	case r.Method == http.MethodOptions:
+		if !originOK {
+			return http.StatusForbidden, errorJSON("origin not allowed", nil)
+		}
+		h.cors.preflight(w.Header(), allow)
+		return http.StatusNoContent, nil
+	case r.Method == http.MethodPost, r.Method == http.MethodGet && allowGet:
+	default:
+		w.Header().Set("Allow", allow)
+		return http.StatusMethodNotAllowed, errorJSON("method "+r.Method+" not allowed; use "+strings.TrimSuffix(allow, ", OPTIONS"), nil)
+	}
+	if h.guard != nil && h.guard.Refusing() {
+		// Refused before the body is read: a nearly full Redis takes no write, and costs us nothing more.
+		h.metrics.guardRefused.Inc()
+		return http.StatusServiceUnavailable, h.guardAnswer
+	}
+	var body []byte
+	if r.Method == http.MethodPost {
+		var err error
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return http.StatusRequestEntityTooLarge, errorJSON("body is larger than the limit of "+itoa(tooBig.Limit)+" bytes", nil)
+			}
+			return http.StatusBadRequest, errorJSON("could not read the body: "+err.Error(), nil)
+		}
+	}
+	return fn(r, body)
+}
+
+func (h *Handler) adEvent(typ event.Type) serveFunc {
+	return func(r *http.Request, body []byte) (int, []byte) {
+		adID, err := adIDFrom(r.URL.RawQuery, r.Header.Get("Content-Type"), body)
+		if err != nil {
+			return invalid(err)
+		}
+		ts := h.now().Unix()
+		ids, err := h.pub.Publish(r.Context(), []event.Event{{Type: typ, AdID: adID}}, ts)
+		if err != nil {
+			return publishFailed(err)
+		}
+		return http.StatusOK, adSuccess(adID, ids[0], ts)
+	}
+}
+
+func (h *Handler) hit(r *http.Request, body []byte) (int, []byte) {
+	path, err := pathFrom(r.URL.RawQuery, r.Header.Get("Content-Type"), body)
+	if err != nil {
+		return invalid(err)
+	}
+	ts := h.now().Unix()
+	if _, err := h.pub.Publish(r.Context(), []event.Event{{Type: event.Hit, Path: path}}, ts); err != nil {
+		return publishFailed(err)
+	}
+	return http.StatusOK, hitSuccess(path, ts)
+}
+
+func (h *Handler) batch(r *http.Request, body []byte) (int, []byte) {
+	events, err := parseBatch(body, h.maxBatch)
+	if err != nil {
+		return invalid(err)
+	}
+	ts := h.now().Unix()
+	ids, err := h.pub.Publish(r.Context(), events, ts)
+	if err != nil {
+		return publishFailed(err)
+	}
+	return http.StatusOK, mustJSON(batchSuccess{Status: "success", Count: len(events), TS: ts, StreamIDs: ids})
+}
+
+func invalid(err error) (int, []byte) {
+	var be *BatchError
+	if errors.As(err, &be) {
+		return http.StatusBadRequest, errorJSON(be.Error(), &be.Index)
+	}
+	return http.StatusBadRequest, errorJSON(event.Reason(err), nil)
+}
+
+// publishFailed maps a failed write to its answer. Every error here means nothing was stored, so a client
+// may retry without counting twice, except publish.ErrUnconfirmed: the write was sent and its answer lost, and
+// the message says that it may have been stored.
+func publishFailed(err error) (int, []byte) {
+	switch {
+	case errors.Is(err, publish.ErrRejected):
+		return http.StatusInternalServerError, errorJSON(err.Error(), nil)
+	case errors.Is(err, publish.ErrUnavailable), errors.Is(err, publish.ErrUnconfirmed),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, errorJSON(err.Error(), nil)
+	default:
+		return http.StatusInternalServerError, errorJSON("internal error", nil)
+	}
+}

@@ -1,0 +1,70 @@
+package ingest
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the HTTP side's collectors; the Redis side's are publish.PublisherMetrics.
+type Metrics struct {
+	requests     *prometheus.CounterVec
+	seconds      *prometheus.HistogramVec
+	guardRefused prometheus.Counter
+}
+
+// NewMetrics registers the API's collectors on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adly_api_requests_total",
+			Help: "HTTP requests answered, by route and status code.",
+		}, []string{"route", "code"}),
+		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "adly_api_request_seconds",
+			Help:    "Time to answer an HTTP request, by route.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}, []string{"route"}),
+		guardRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "adly_api_memory_guard_refused_total",
+			Help: "Requests answered 503 without writing because Redis memory was above REDIS_MEMORY_GUARD of maxmemory.",
+		}),
+	}
+	reg.MustRegister(m.requests, m.seconds, m.guardRefused)
+	return m
+}
+
+// codes are the statuses the API answers with; their counters are resolved once per route so the hot path
+// does no label lookups.
+var codes = []int{
+	http.StatusOK, http.StatusNoContent, http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound,
+	http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusInternalServerError,
+	http.StatusServiceUnavailable,
+}
+
+// route is one endpoint's view of the metrics.
+type route struct {
+	name    string
+	byCode  map[int]prometheus.Counter
+	seconds prometheus.Observer
+	m       *Metrics
+}
+
+func (m *Metrics) route(name string) *route {
+	r := &route{name: name, byCode: make(map[int]prometheus.Counter, len(codes)), seconds: m.seconds.WithLabelValues(name), m: m}
+	for _, c := range codes {
+		r.byCode[c] = m.requests.WithLabelValues(name, strconv.Itoa(c))
+	}
+	return r
+}
+
+func (r *route) observe(code int, start time.Time) {
+	c, ok := r.byCode[code]
+	if !ok {
+		c = r.m.requests.WithLabelValues(r.name, strconv.Itoa(code))
+	}
+	c.Inc()
+	r.seconds.Observe(time.Since(start).Seconds())
+}

@@ -1,0 +1,105 @@
+package keyspace
+
+import "adly/pkg/event"
+
+// The seed's names; Names adds the configured prefix in front of stream and key names.
+const (
+	impressionsStream = "impressions_stream"
+	clicksStream      = "clicks_stream"
+	impressionGroup   = "impression_group"
+	clickGroup        = "click_group"
+	hitKeyPrefix      = "analytics:hit:"
+	parkedKeyPrefix   = "analytics:parked:"
+	syncLockKey       = "analytics:sync:lock"
+	syncPendingKey    = "analytics:sync:pending"
+	syncStagingPrefix = "analytics:sync:staging:"
+	receiptPrefix     = "adly:receipt:"
+)
+
+// Names hands out every Redis name adly uses. The zero value has no prefix.
+type Names struct {
+	prefix string
+}
+
+// NewNames returns the names under prefix ("" for the seed's names).
+func NewNames(prefix string) Names { return Names{prefix: prefix} }
+
+// Prefix is the prefix in front of every key.
+func (n Names) Prefix() string { return n.prefix }
+
+// ImpressionsStream is the stream of impression events.
+func (n Names) ImpressionsStream() string { return n.prefix + impressionsStream }
+
+// ClicksStream is the stream of click events.
+func (n Names) ClicksStream() string { return n.prefix + clicksStream }
+
+// ImpressionGroup is the consumer group that counts impressions. Groups live inside their stream, so they
+// need no prefix.
+func (n Names) ImpressionGroup() string { return impressionGroup }
+
+// ClickGroup is the consumer group that counts clicks.
+func (n Names) ClickGroup() string { return clickGroup }
+
+// Stream is the stream an ad event of type t goes to; "" for types that are not streamed.
+func (n Names) Stream(t event.Type) string {
+	switch t {
+	case event.Impression:
+		return n.ImpressionsStream()
+	case event.Click:
+		return n.ClicksStream()
+	default:
+		return ""
+	}
+}
+
+// HitKey is the counter of a normalised path: analytics:hit:<path>, the path-hits design's format, so
+// counters written by any producer that follows it are synced alike.
+func (n Names) HitKey(path string) string { return n.prefix + hitKeyPrefix + path }
+
+// PathOfHitKey is the path part of a hit counter key; ok is false for keys of another shape.
+func (n Names) PathOfHitKey(key string) (string, bool) {
+	p := n.prefix + hitKeyPrefix
+	if len(key) < len(p) || key[:len(p)] != p {
+		return "", false
+	}
+	return key[len(p):], true
+}
+
+// ParkedKey is where a hit counter that cannot be synced is moved: analytics:parked:<path>.
+func (n Names) ParkedKey(path string) string { return n.prefix + parkedKeyPrefix + path }
+
+// SyncLock is the key of the path syncer's lock.
+func (n Names) SyncLock() string { return n.prefix + syncLockKey }
+
+// SyncPending is the set of sync chunks whose counters were moved out of the hit keys and are not yet known
+// to be committed to MariaDB.
+func (n Names) SyncPending() string { return n.prefix + syncPendingKey }
+
+// SyncStaging is the string that holds one sync chunk's counters ("key<LF>hits<LF>" pairs) between move and
+// commit.
+func (n Names) SyncStaging(syncID string) string { return n.prefix + syncStagingPrefix + syncID }
+
+// Receipt is the key where publish.lua records that one script call ran (its stream IDs), so that a
+// publisher that lost the reply can find out. tag, when not empty, is a hash tag that puts the key in the
+// hash slot of the call's other keys (Redis Cluster).
+func (n Names) Receipt(token, tag string) string {
+	if tag == "" {
+		return n.prefix + receiptPrefix + token
+	}
+	return n.prefix + receiptPrefix + "{" + tag + "}:" + token
+}
+
+// HitKeyPattern matches every path counter (for SCAN MATCH). Glob characters in the prefix are escaped.
+func (n Names) HitKeyPattern() string { return escapeGlob(n.prefix+hitKeyPrefix) + "*" }
+
+func escapeGlob(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[', ']', '\\':
+			out = append(out, '\\')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}

@@ -1,0 +1,52 @@
+package keyspace
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"adly/pkg/event"
+)
+
+func TestNames(t *testing.T) {
+	tests := []struct {
+		prefix                        string
+		imps, clicks, hit, hitPattern string
+	}{
+		{prefix: "", imps: "impressions_stream", clicks: "clicks_stream", hit: "analytics:hit:/a", hitPattern: "analytics:hit:*"},
+		{prefix: "t1:", imps: "t1:impressions_stream", clicks: "t1:clicks_stream", hit: "t1:analytics:hit:/a", hitPattern: "t1:analytics:hit:*"},
+		{prefix: "a*[b]?:", imps: "a*[b]?:impressions_stream", clicks: "a*[b]?:clicks_stream", hit: "a*[b]?:analytics:hit:/a", hitPattern: `a\*\[b\]\?:analytics:hit:*`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.prefix, func(t *testing.T) {
+			n := NewNames(tt.prefix)
+			require.Equal(t, tt.imps, n.ImpressionsStream())
+			require.Equal(t, tt.imps, n.Stream(event.Impression))
+			require.Equal(t, tt.clicks, n.ClicksStream())
+			require.Equal(t, tt.clicks, n.Stream(event.Click))
+			require.Empty(t, n.Stream(event.Hit))
+			require.Equal(t, tt.hit, n.HitKey("/a"))
+			require.Equal(t, tt.hitPattern, n.HitKeyPattern())
+			require.Equal(t, "impression_group", n.ImpressionGroup())
+			require.Equal(t, "click_group", n.ClickGroup())
+		})
+	}
+}
+
+func TestSlot(t *testing.T) {
+	// Reference values from the Redis Cluster specification and CLUSTER KEYSLOT.
+	require.Equal(t, uint16(0x31C3), crc16("123456789"))
+	require.Equal(t, uint16(12182), Slot("foo"))
+	require.Equal(t, Slot("{user1000}.following"), Slot("{user1000}.followers"))
+	require.Equal(t, Slot("foo{}{bar}"), crc16("foo{}{bar}")%16384, "an empty tag hashes the whole key")
+	require.Equal(t, Slot("{shard1}impressions_stream"), Slot("shard1"))
+}
+
+func TestSlotTagPutsAKeyInItsSlot(t *testing.T) {
+	names := NewNames("p:")
+	for _, slot := range []uint16{0, 1, 866, 8000, 12182, 16383} {
+		tag := SlotTag(slot)
+		require.Equal(t, slot, Slot(names.Receipt("abc:1", tag)), "tag %q", tag)
+	}
+	require.Equal(t, "p:adly:receipt:abc:1", names.Receipt("abc:1", ""))
+}

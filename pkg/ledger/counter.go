@@ -1,0 +1,517 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"adly/pkg/mariadb"
+	"adly/pkg/streamid"
+)
+
+// Table is one daily count table.
+type Table struct {
+	Name   string
+	Column string
+}
+
+// The seed's daily tables.
+var (
+	Impressions = Table{Name: "ad_daily_impressions", Column: "impressions"}
+	Clicks      = Table{Name: "ad_daily_clicks", Column: "clicks"}
+)
+
+// Entry is one valid stream entry to count: its ID, its ad, its time (unix seconds) and the date
+// (YYYY-MM-DD) it counts for, its time's date in the batch's Zone.
+type Entry struct {
+	ID   streamid.ID
+	AdID int64
+	TS   int64
+	Date string
+}
+
+// Batch is what one commit counts.
+type Batch struct {
+	// Entries are the valid entries.
+	Entries []Entry
+	// Ranges are the contiguous runs of entries Redis delivered with '>' (valid or not), one [first, last]
+	// per read: one ledger row covers each. Without ranges (entries re-read from the pending list or
+	// reclaimed) each entry counted gets its own row.
+	Ranges []Range
+	// Zone is the IANA name of the zone the entries' dates are in (TIMEZONE); it is recorded with the
+	// ledger rows, so that a replay knows in which zone the daily rows it clears were dated.
+	Zone string
+}
+
+// Range is a contiguous run of stream entries, first and last included.
+type Range struct {
+	First, Last streamid.ID
+}
+
+// Result says what a commit did.
+type Result struct {
+	Counted    int // entries added to the daily counts
+	Duplicates int // entries already counted by an earlier commit, skipped
+}
+
+// Counter commits batches of one stream's consumer group into one daily table, exactly once: the upsert and
+// the ledger rows recording which entries were counted are written in one transaction, under a per-(stream,
+// group) lock row, and entries an existing ledger row vouches for are skipped. See package worker for the
+// whole argument.
+type Counter struct {
+	db     *sqlx.DB
+	table  Table
+	stream string
+	group  string
+}
+
+// NewCounter returns a Counter for stream/group into table.
+func NewCounter(db *sqlx.DB, table Table, stream, group string) *Counter {
+	return &Counter{db: db, table: table, stream: stream, group: group}
+}
+
+// ErrRetriesExhausted wraps the last error of a commit that kept failing with a retryable error.
+var ErrRetriesExhausted = errors.New("commit retries exhausted")
+
+// Commit counts the batch. Deadlocks and lock-wait timeouts are retried a few times; any error means nothing
+// of the batch was committed.
+func (c *Counter) Commit(ctx context.Context, b Batch) (Result, error) {
+	backoff := 10 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		res, err := c.commitOnce(ctx, b)
+		if err == nil || !mariadb.Retryable(err) {
+			return res, err
+		}
+		if attempt == 5 {
+			return Result{}, fmt.Errorf("%w: %w", ErrRetriesExhausted, err)
+		}
+		select {
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
+}
+
+type ledgerRow struct {
+	ID          uint64
+	First, Last streamid.ID
+}
+
+type replay struct {
+	FromDate    string
+	FromMs      sql.NullInt64 // NULL for replays recorded before the zone was
+	LedgerMaxID uint64
+}
+
+func (c *Counter) commitOnce(ctx context.Context, b Batch) (Result, error) {
+	tx, err := c.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return Result{}, fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := c.lock(ctx, tx); err != nil {
+		return Result{}, err
+	}
+	if len(b.Entries) == 0 && len(b.Ranges) == 0 {
+		return Result{}, tx.Commit()
+	}
+	lo, hi := b.bounds()
+	covering, err := c.ledgerBetween(ctx, tx, lo, hi)
+	if err != nil {
+		return Result{}, err
+	}
+	replays, err := c.replays(ctx, tx)
+	if err != nil {
+		return Result{}, err
+	}
+	fresh := freshEntries(b.Entries, covering, replays)
+	if err := c.upsert(ctx, tx, aggregate(fresh)); err != nil {
+		return Result{}, err
+	}
+	if err := c.record(ctx, tx, b, fresh); err != nil {
+		return Result{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Result{}, fmt.Errorf("commit %s: %w", c.table.Name, err)
+	}
+	return Result{Counted: len(fresh), Duplicates: len(b.Entries) - len(fresh)}, nil
+}
+
+// lock takes the (stream, group) lock row, creating it the first time.
+func (c *Counter) lock(ctx context.Context, tx *sqlx.Tx) error {
+	for range 2 {
+		var one int
+		err := tx.QueryRowContext(ctx, "SELECT 1 FROM stream_locks WHERE stream = ? AND grp = ? FOR UPDATE", c.stream, c.group).Scan(&one)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("lock %s/%s: %w", c.stream, c.group, err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT IGNORE INTO stream_locks (stream, grp) VALUES (?, ?)", c.stream, c.group); err != nil {
+			return fmt.Errorf("create lock %s/%s: %w", c.stream, c.group, err)
+		}
+	}
+	return fmt.Errorf("lock %s/%s: row missing after insert", c.stream, c.group)
+}
+
+func (b Batch) bounds() (lo, hi streamid.ID) {
+	first := true
+	widen := func(id streamid.ID) {
+		if first || id.Less(lo) {
+			lo = id
+		}
+		if first || hi.Less(id) {
+			hi = id
+		}
+		first = false
+	}
+	for _, r := range b.Ranges {
+		widen(r.First)
+		widen(r.Last)
+	}
+	for _, e := range b.Entries {
+		widen(e.ID)
+	}
+	return lo, hi
+}
+
+// ledgerBetween returns the ledger rows that overlap [lo, hi].
+func (c *Counter) ledgerBetween(ctx context.Context, tx *sqlx.Tx, lo, hi streamid.ID) ([]ledgerRow, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, first_ms, first_seq, last_ms, last_seq FROM stream_ledger
+		WHERE stream = ? AND grp = ?
+		  AND (last_ms > ? OR (last_ms = ? AND last_seq >= ?))
+		  AND (first_ms < ? OR (first_ms = ? AND first_seq <= ?))`,
+		c.stream, c.group, lo.Ms, lo.Ms, lo.Seq, hi.Ms, hi.Ms, hi.Seq)
+	if err != nil {
+		return nil, fmt.Errorf("read ledger: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []ledgerRow
+	for rows.Next() {
+		var r ledgerRow
+		if err := rows.Scan(&r.ID, &r.First.Ms, &r.First.Seq, &r.Last.Ms, &r.Last.Seq); err != nil {
+			return nil, fmt.Errorf("read ledger: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (c *Counter) replays(ctx context.Context, tx *sqlx.Tx) ([]replay, error) {
+	var out []replay
+	rows, err := tx.QueryContext(ctx, "SELECT DATE_FORMAT(from_date, '%Y-%m-%d'), from_ms, ledger_max_id FROM stream_replays WHERE stream = ? AND grp = ?", c.stream, c.group)
+	if err != nil {
+		return nil, fmt.Errorf("read replays: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var r replay
+		if err := rows.Scan(&r.FromDate, &r.FromMs, &r.LedgerMaxID); err != nil {
+			return nil, fmt.Errorf("read replays: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// freshEntries are the entries no ledger row vouches for, each once: a batch may hold one entry twice when a
+// replay moved the group back while its consumer still held a read it had not committed, and the consumer
+// read the entry again into the same merged transaction.
+func freshEntries(entries []Entry, covering []ledgerRow, replays []replay) []Entry {
+	fresh := make([]Entry, 0, len(entries))
+	// Reads arrive in stream order, so a batch holds an ID twice only if its IDs do not strictly increase
+	// (a replay moved the group back between two reads): only then is a set needed.
+	var seen map[streamid.ID]struct{}
+	for i := 1; i < len(entries); i++ {
+		if !entries[i-1].ID.Less(entries[i].ID) {
+			seen = make(map[streamid.ID]struct{}, len(entries))
+			break
+		}
+	}
+	for _, e := range entries {
+		if seen != nil {
+			if _, dup := seen[e.ID]; dup {
+				continue
+			}
+			seen[e.ID] = struct{}{}
+		}
+		if !counted(e, covering, replays) {
+			fresh = append(fresh, e)
+		}
+	}
+	return fresh
+}
+
+// counted reports whether some ledger row vouches for e: it covers e's ID and no later replay voided it for
+// e — that is, cleared the count of e's instant: e's ts is at or after the replay's from_ms. (Instants, not
+// dates: a date means different instants in different zones, and a replay may follow a TIMEZONE change.
+// Replays recorded before from_ms existed compare dates, as they were written.)
+func counted(e Entry, covering []ledgerRow, replays []replay) bool {
+	for _, r := range covering {
+		if e.ID.Less(r.First) || r.Last.Less(e.ID) {
+			continue
+		}
+		voided := false
+		for _, p := range replays {
+			if r.ID > p.LedgerMaxID {
+				continue
+			}
+			if p.FromMs.Valid && e.TS*1000 >= p.FromMs.Int64 || !p.FromMs.Valid && e.Date >= p.FromDate {
+				voided = true
+				break
+			}
+		}
+		if !voided {
+			return true
+		}
+	}
+	return false
+}
+
+type countKey struct {
+	adID int64
+	date string
+}
+
+type countRow struct {
+	countKey
+	n int64
+}
+
+// aggregate sums entries by (ad_id, date), sorted by key: concurrent upserts in key order cannot deadlock.
+func aggregate(entries []Entry) []countRow {
+	sums := make(map[countKey]int64, len(entries)/4+1)
+	for _, e := range entries {
+		sums[countKey{e.AdID, e.Date}]++
+	}
+	out := make([]countRow, 0, len(sums))
+	for k, n := range sums {
+		out = append(out, countRow{k, n})
+	}
+	slices.SortFunc(out, func(a, b countRow) int {
+		if a.adID != b.adID {
+			if a.adID < b.adID {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.date, b.date)
+	})
+	return out
+}
+
+const chunkRows = 2000
+
+func (c *Counter) upsert(ctx context.Context, tx *sqlx.Tx, rows []countRow) error {
+	for start := 0; start < len(rows); start += chunkRows {
+		part := rows[start:min(start+chunkRows, len(rows))]
+		var q strings.Builder
+		q.WriteString("INSERT INTO " + c.table.Name + " (ad_id, date, " + c.table.Column + ") VALUES ")
+		args := make([]any, 0, 3*len(part))
+		for i, r := range part {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("(?,?,?)")
+			args = append(args, r.adID, r.date, r.n)
+		}
+		q.WriteString(" ON DUPLICATE KEY UPDATE " + c.table.Column + " = " + c.table.Column + " + VALUES(" + c.table.Column + ")")
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("upsert %s: %w", c.table.Name, err)
+		}
+	}
+	return nil
+}
+
+// record writes the ledger rows for the batch: one per contiguous run, else one per entry counted now
+// (entries skipped as duplicates are already vouched for).
+func (c *Counter) record(ctx context.Context, tx *sqlx.Tx, b Batch, fresh []Entry) error {
+	ranges := b.Ranges
+	if len(ranges) == 0 {
+		ranges = make([]Range, 0, len(fresh))
+		for _, e := range fresh {
+			ranges = append(ranges, Range{e.ID, e.ID})
+		}
+	}
+	for start := 0; start < len(ranges); start += chunkRows {
+		part := ranges[start:min(start+chunkRows, len(ranges))]
+		var q strings.Builder
+		q.WriteString("INSERT INTO stream_ledger (stream, grp, first_ms, first_seq, last_ms, last_seq, zone) VALUES ")
+		args := make([]any, 0, 7*len(part))
+		for i, r := range part {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("(?,?,?,?,?,?,?)")
+			args = append(args, c.stream, c.group, r.First.Ms, r.First.Seq, r.Last.Ms, r.Last.Seq, b.Zone)
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("record ledger: %w", err)
+		}
+	}
+	return nil
+}
+
+// Prune deletes ledger rows that lie wholly below the point safe() returns — the oldest entry the group
+// could still deliver (its oldest pending entry, or the one after its last delivered). safe is called under
+// the lock, so no commit or replay moves the group meanwhile. ok=false skips pruning.
+func (c *Counter) Prune(ctx context.Context, safe func(context.Context) (streamid.ID, bool, error)) (int64, error) {
+	tx, err := c.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := c.lock(ctx, tx); err != nil {
+		return 0, err
+	}
+	point, ok, err := safe(ctx)
+	if err != nil || !ok {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM stream_ledger WHERE stream = ? AND grp = ?
+		AND (last_ms < ? OR (last_ms = ? AND last_seq < ?))`, c.stream, c.group, point.Ms, point.Ms, point.Seq)
+	if err != nil {
+		return 0, fmt.Errorf("prune ledger: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	// A replay matters only while ledger rows it voids remain.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM stream_replays WHERE stream = ? AND grp = ? AND ledger_max_id <
+		COALESCE((SELECT MIN(id) FROM stream_ledger WHERE stream = ? AND grp = ?), 18446744073709551615)`,
+		c.stream, c.group, c.stream, c.group); err != nil {
+		return 0, fmt.Errorf("prune replays: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("commit prune: %w", err)
+	}
+	return n, nil
+}
+
+// ZoneHistory is what the ledger says of the zones the daily table's rows were dated in.
+type ZoneHistory struct {
+	// Initial are the zones of the ledger rows written before the first replay in Spans (all rows when there
+	// is none), '' (rows older than zone recording) left out.
+	Initial []string
+	// Spans are the replays that recorded their instant and zone, oldest first.
+	Spans []ZoneSpan
+}
+
+// ZoneSpan is one recorded replay: the entries from FromMs (unix milliseconds) on were recounted in Zone.
+type ZoneSpan struct {
+	FromMs int64
+	Zone   string
+}
+
+// ReplayPlan is what one replay does.
+type ReplayPlan struct {
+	ClearFrom  string // the daily rows dated this day (YYYY-MM-DD) or later are deleted
+	VoidFromMs int64  // ledger rows written so far stop vouching for entries whose ts is at or after this
+	Zone       string // the zone the workers recount in
+}
+
+// Replay clears what plan decides from the zone history (the counts of ClearFrom on, and the ledger's word on
+// entries from VoidFromMs on) and calls reset (which moves the consumer group back) — all under the lock,
+// committing only if plan and reset succeed.
+func (c *Counter) Replay(ctx context.Context, plan func(ZoneHistory) (ReplayPlan, error), reset func(context.Context, ReplayPlan) error) (int64, error) {
+	tx, err := c.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := c.lock(ctx, tx); err != nil {
+		return 0, err
+	}
+	var maxID uint64
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM stream_ledger WHERE stream = ? AND grp = ?", c.stream, c.group).Scan(&maxID); err != nil {
+		return 0, fmt.Errorf("read ledger: %w", err)
+	}
+	h, err := c.zoneHistory(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	p, err := plan(h)
+	if err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, "DELETE FROM "+c.table.Name+" WHERE date >= ?", p.ClearFrom)
+	if err != nil {
+		return 0, fmt.Errorf("clear %s from %s: %w", c.table.Name, p.ClearFrom, err)
+	}
+	cleared, _ := res.RowsAffected()
+	if _, err := tx.ExecContext(ctx, "INSERT INTO stream_replays (stream, grp, from_date, from_ms, zone, ledger_max_id) VALUES (?, ?, ?, ?, ?, ?)",
+		c.stream, c.group, p.ClearFrom, p.VoidFromMs, p.Zone, maxID); err != nil {
+		return 0, fmt.Errorf("record replay: %w", err)
+	}
+	if err := reset(ctx, p); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("commit replay: %w", err)
+	}
+	return cleared, nil
+}
+
+func (c *Counter) zoneHistory(ctx context.Context, tx *sqlx.Tx) (ZoneHistory, error) {
+	var h ZoneHistory
+	rows, err := tx.QueryContext(ctx, "SELECT from_ms, zone, ledger_max_id FROM stream_replays WHERE stream = ? AND grp = ? AND from_ms IS NOT NULL AND zone <> '' ORDER BY id", c.stream, c.group)
+	if err != nil {
+		return h, fmt.Errorf("read replays: %w", err)
+	}
+	firstMax := uint64(1<<64 - 1)
+	for rows.Next() {
+		var s ZoneSpan
+		var maxID uint64
+		if err := rows.Scan(&s.FromMs, &s.Zone, &maxID); err != nil {
+			_ = rows.Close()
+			return h, fmt.Errorf("read replays: %w", err)
+		}
+		if len(h.Spans) == 0 {
+			firstMax = maxID
+		}
+		h.Spans = append(h.Spans, s)
+	}
+	_ = rows.Close()
+	if err := rows.Err(); err != nil {
+		return h, fmt.Errorf("read replays: %w", err)
+	}
+	if err := tx.SelectContext(ctx, &h.Initial, "SELECT DISTINCT zone FROM stream_ledger WHERE stream = ? AND grp = ? AND id <= ? AND zone <> '' ORDER BY zone",
+		c.stream, c.group, firstMax); err != nil {
+		return h, fmt.Errorf("read ledger zones: %w", err)
+	}
+	return h, nil
+}
+
+// Count is one row of a daily table.
+type Count struct {
+	AdID  int64  `db:"ad_id"`
+	Date  string `db:"date"`
+	Count int64  `db:"n"`
+}
+
+// Counts reads the whole daily table (for tests and inspection).
+func (c *Counter) Counts(ctx context.Context) ([]Count, error) {
+	var out []Count
+	err := c.db.SelectContext(ctx, &out, "SELECT ad_id, DATE_FORMAT(date, '%Y-%m-%d') AS date, "+c.table.Column+" AS n FROM "+c.table.Name+" ORDER BY ad_id, date")
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", c.table.Name, err)
+	}
+	return out, nil
+}
+
+// LedgerRows is the number of ledger rows of this stream and group (to watch pruning).
+func (c *Counter) LedgerRows(ctx context.Context) (int64, error) {
+	var n int64
+	err := c.db.GetContext(ctx, &n, "SELECT COUNT(*) FROM stream_ledger WHERE stream = ? AND grp = ?", c.stream, c.group)
+	return n, err
+}
+
+// Ping checks MariaDB.
+func (c *Counter) Ping(ctx context.Context) error { return c.db.PingContext(ctx) }

@@ -1,0 +1,97 @@
+package mariadb_test
+
+import (
+	"adly/pkg/mariadb"
+	"adly/pkg/testkit"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+type column struct {
+	Name     string  `db:"COLUMN_NAME"`
+	Type     string  `db:"COLUMN_TYPE"`
+	Nullable string  `db:"IS_NULLABLE"`
+	Default  *string `db:"COLUMN_DEFAULT"`
+}
+
+// The schema matches the seed (ad_daily_*) and the path-hits design (path_counters), and applying it again
+// to a database that has it changes nothing.
+func TestSchemaIsIdempotentAndMatchesTheSeeds(t *testing.T) {
+	db, cfg := testkit.MariaDB(t)
+	_, err := db.Exec("INSERT INTO ad_daily_impressions (ad_id, date, impressions) VALUES (1, '2026-11-21', 5)")
+	require.NoError(t, err)
+	testkit.ApplySchema(t, db) // second time: no error, data kept
+	var n int64
+	require.NoError(t, db.Get(&n, "SELECT impressions FROM ad_daily_impressions WHERE ad_id = 1"))
+	require.EqualValues(t, 5, n)
+
+	cols := func(table string) map[string]column {
+		var cs []column
+		require.NoError(t, db.Select(&cs, `SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT
+			FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, cfg.Name, table))
+		m := map[string]column{}
+		for _, c := range cs {
+			m[c.Name] = c
+		}
+		return m
+	}
+	imps := cols("ad_daily_impressions")
+	require.Equal(t, "int(11)", imps["ad_id"].Type)
+	require.Equal(t, "date", imps["date"].Type)
+	require.Equal(t, "bigint(20)", imps["impressions"].Type)
+	require.Equal(t, "bigint(20)", cols("ad_daily_clicks")["clicks"].Type)
+	paths := cols("path_counters")
+	require.Equal(t, "varchar(255)", paths["path"].Type)
+	require.Equal(t, "bigint(20) unsigned", paths["hit_count"].Type)
+	require.Contains(t, paths, "created_at")
+	require.Contains(t, paths, "updated_at")
+
+	for _, table := range []string{"ad_daily_impressions", "ad_daily_clicks"} {
+		_, err = db.Exec("INSERT INTO " + table + " (ad_id, date) VALUES (7, '2026-11-21')")
+		require.NoError(t, err)
+		_, err = db.Exec("INSERT INTO " + table + " (ad_id, date) VALUES (7, '2026-11-21')")
+		require.Error(t, err, "UNIQUE (ad_id, date) on %s", table)
+	}
+	_, err = db.Exec("INSERT INTO path_counters (path, hit_count) VALUES ('/a', 1), ('/A', 1), ('/a ', 1)")
+	require.NoError(t, err, "paths are case-sensitive and trailing spaces count, like Redis keys")
+	_, err = db.Exec("INSERT INTO path_counters (path, hit_count) VALUES ('/a', 1)")
+	require.Error(t, err, "UNIQUE path")
+}
+
+// A path_counters table made by an earlier schema (utf8mb4_bin, which ignores trailing spaces) is converted,
+// keeping its rows.
+func TestSchemaConvertsAnEarlierPathCollation(t *testing.T) {
+	db, _ := testkit.MariaDB(t)
+	_, err := db.Exec("DROP TABLE path_counters")
+	require.NoError(t, err)
+	_, err = db.Exec(`CREATE TABLE path_counters (
+		id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+		path VARCHAR(255) NOT NULL,
+		hit_count BIGINT UNSIGNED NOT NULL DEFAULT 0,
+		created_at TIMESTAMP NULL DEFAULT NULL,
+		updated_at TIMESTAMP NULL DEFAULT NULL,
+		UNIQUE KEY path_counters_path_unique (path)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`)
+	require.NoError(t, err)
+	_, err = db.Exec("INSERT INTO path_counters (path, hit_count) VALUES ('/a', 3), ('/b', 4)")
+	require.NoError(t, err)
+	_, err = db.Exec("INSERT INTO path_counters (path, hit_count) VALUES ('/a ', 1)")
+	require.Error(t, err, "the earlier collation merges trailing spaces")
+
+	testkit.ApplySchema(t, db)
+	var collation string
+	require.NoError(t, db.Get(&collation, `SELECT COLLATION_NAME FROM information_schema.COLUMNS
+		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'path_counters' AND COLUMN_NAME = 'path'`))
+	require.Equal(t, "utf8mb4_nopad_bin", collation)
+	_, err = db.Exec("INSERT INTO path_counters (path, hit_count) VALUES ('/a ', 1)")
+	require.NoError(t, err)
+	var sum int64
+	require.NoError(t, db.Get(&sum, "SELECT SUM(hit_count) FROM path_counters"))
+	require.EqualValues(t, 8, sum)
+}
+
+func TestSplitStatements(t *testing.T) {
+	got := mariadb.SplitStatements("-- c\nCREATE TABLE a (\n  x INT\n);\n\n-- d\nCREATE TABLE b (y INT);\n")
+	require.Equal(t, []string{"CREATE TABLE a (\n  x INT\n)", "CREATE TABLE b (y INT)"}, got)
+}

@@ -1,0 +1,56 @@
+package publish
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"adly/pkg/event"
+)
+
+// PublisherMetrics are the Publisher's Prometheus collectors.
+type PublisherMetrics struct {
+	events       map[event.Type]prometheus.Counter
+	errors       *prometheus.CounterVec
+	lostReplies  *prometheus.CounterVec
+	writeSeconds prometheus.Histogram
+	flushEvents  prometheus.Histogram
+}
+
+// NewPublisherMetrics registers the Publisher's collectors on reg.
+func NewPublisherMetrics(reg prometheus.Registerer) *PublisherMetrics {
+	eventsVec := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "adly_api_events_total",
+		Help: "Events stored in Redis, by type.",
+	}, []string{"type"})
+	m := &PublisherMetrics{
+		events: map[event.Type]prometheus.Counter{},
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adly_api_redis_errors_total",
+			Help: "Failed Redis writes, by reason (timeout, deadline, unconfirmed, lost_reply, unavailable, oom, rejected, queue_full).",
+		}, []string{"reason"}),
+		lostReplies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adly_api_redis_lost_replies_total",
+			Help: "Writes whose reply was lost, by what the receipt check found (stored, not_stored, unknown).",
+		}, []string{"outcome"}),
+		writeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "adly_api_redis_write_seconds",
+			Help:    "Latency of one Redis round trip that writes a flush of events.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}),
+		flushEvents: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "adly_api_redis_flush_events",
+			Help:    "Events written per Redis round trip.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 8),
+		}),
+	}
+	for _, t := range []event.Type{event.Impression, event.Click, event.Hit} {
+		m.events[t] = eventsVec.WithLabelValues(t.String())
+	}
+	for _, r := range []string{"timeout", "deadline", "unconfirmed", "lost_reply", "unavailable", "oom", "rejected", "queue_full"} {
+		m.errors.WithLabelValues(r)
+	}
+	for _, o := range []string{"stored", "not_stored", "unknown"} {
+		m.lostReplies.WithLabelValues(o)
+	}
+	reg.MustRegister(eventsVec, m.errors, m.lostReplies, m.writeSeconds, m.flushEvents)
+	return m
+}

@@ -1,0 +1,462 @@
+package publish
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"adly/pkg/event"
+	"adly/pkg/keyspace"
+	"adly/pkg/logging"
+)
+
+//go:embed publish.lua
+var publishLua string
+
+var publishScript = redis.NewScript(publishLua)
+
+//go:embed receipt.lua
+var receiptLua string
+
+var receiptScript = redis.NewScript(receiptLua)
+
+// ErrUnavailable means Redis did not store the events: it is down, too slow, or full. Retrying is safe.
+var ErrUnavailable = errors.New("redis unavailable")
+
+// ErrRejected means Redis refused the events because a key holds the wrong kind of value. Nothing was stored.
+var ErrRejected = errors.New("redis rejected the write")
+
+// ErrUnconfirmed means the write was sent, its answer never came (the connection died, or the reply came
+// late) and Redis could not be asked in time whether it ran: it may or may not have stored the events.
+// Retrying may count them twice.
+var ErrUnconfirmed = errors.New("redis did not confirm the write; it may have been stored")
+
+// PublisherOptions tune a Publisher.
+type PublisherOptions struct {
+	// Timeout bounds Publish: by then the caller knows whether its events were stored. Default 500ms.
+	Timeout time.Duration
+	// Flushers is how many round trips may be in flight at once. Default 2.
+	Flushers int
+	// MaxFlushEvents caps the events of one round trip; a single Publish call is never split. Default 4096.
+	MaxFlushEvents int
+	// QueueSize bounds the calls waiting for a flusher. Default 8192.
+	QueueSize int
+}
+
+func (o *PublisherOptions) defaults() {
+	if o.Timeout <= 0 {
+		o.Timeout = 500 * time.Millisecond
+	}
+	if o.Flushers <= 0 {
+		o.Flushers = 2
+	}
+	if o.MaxFlushEvents <= 0 {
+		o.MaxFlushEvents = 4096
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 8192
+	}
+}
+
+// Publisher writes events for many concurrent callers, sharing Redis round trips: each flusher takes every
+// call waiting in the queue and writes all their events with one script call, then goes back for more. It
+// flushes as soon as it has something and the previous round trip is done — never on a timer — so under
+// load the batches grow by themselves and at rest a lone event goes out at once.
+//
+// Each call's events are written atomically by one script (publish.lua) that refuses to write after the
+// call's cutoff, a little before its deadline. So when Publish returns ErrUnavailable, its events were not
+// stored, and when it returns IDs, they were. When the answer to a write is lost (the connection dies after
+// the script was sent, or the reply does not come back by a little after the cutoff), the script's receipt
+// tells: each call sets a short-lived key holding its IDs, and once Redis's clock is past the cutoff, the
+// call ran if and only if its receipt is there (receipt.lua). Only when Redis cannot be asked before the
+// deadline does Publish return ErrUnconfirmed, counted as adly_api_redis_errors_total{reason="unconfirmed"}.
+type Publisher struct {
+	client  redis.UniversalClient
+	names   keyspace.Names
+	log     *zap.Logger
+	metrics *PublisherMetrics
+	opts    PublisherOptions
+	margin  time.Duration
+	cluster bool
+
+	queue    chan *pending
+	offsetMs atomic.Int64 // Redis clock minus local clock, in ms
+	errLog   *logging.Every
+
+	tokenPrefix string        // random per Publisher: receipts of several API processes never collide
+	seq         atomic.Uint64 // receipt tokens
+	receiptTTL  time.Duration // outlives every check of a call's receipt
+}
+
+// NewPublisher builds a Publisher. The client must be built with NoRetries.
+func NewPublisher(client redis.UniversalClient, names keyspace.Names, log *zap.Logger, metrics *PublisherMetrics, opts PublisherOptions) *Publisher {
+	opts.defaults()
+	_, cluster := client.(*redis.ClusterClient)
+	return &Publisher{
+		client:  client,
+		names:   names,
+		log:     log,
+		metrics: metrics,
+		opts:    opts,
+		margin:  min(opts.Timeout/4, 100*time.Millisecond),
+		cluster: cluster,
+		queue:   make(chan *pending, opts.QueueSize),
+		errLog:  logging.NewEvery(10 * time.Second),
+
+		tokenPrefix: randomHex(6),
+		receiptTTL:  2*opts.Timeout + time.Second,
+	}
+}
+
+// token names one script call's receipt.
+func (p *Publisher) token() string {
+	return p.tokenPrefix + ":" + strconv.FormatUint(p.seq.Add(1), 36)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+const (
+	stateQueued int32 = iota
+	stateTaken
+	stateAbandoned
+)
+
+// pending is one Publish call on its way to Redis.
+type pending struct {
+	events   []event.Event
+	ts       int64
+	deadline time.Time
+	state    atomic.Int32
+	done     chan struct{}
+	ids      []string
+	err      error
+}
+
+// Publish stores events (all of them or none) with the given ts, and returns one stream ID per event ("" for
+// hits). It returns within the configured timeout; on error nothing was stored.
+func (p *Publisher) Publish(ctx context.Context, events []event.Event, ts int64) ([]string, error) {
+	pd := &pending{events: events, ts: ts, deadline: time.Now().Add(p.opts.Timeout), done: make(chan struct{})}
+	timer := time.NewTimer(p.opts.Timeout)
+	defer timer.Stop()
+	select {
+	case p.queue <- pd:
+	case <-timer.C:
+		p.metrics.errors.WithLabelValues("queue_full").Inc()
+		return nil, fmt.Errorf("%w: write queue stayed full for %s", ErrUnavailable, p.opts.Timeout)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("publish: %w", ctx.Err())
+	}
+	select {
+	case <-pd.done:
+		return pd.ids, pd.err
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	if pd.state.CompareAndSwap(stateQueued, stateAbandoned) {
+		p.metrics.errors.WithLabelValues("timeout").Inc()
+		return nil, fmt.Errorf("%w: no round trip was free within %s", ErrUnavailable, p.opts.Timeout)
+	}
+	// A flusher holds the call; its round trip ends by the call's deadline, so this wait is short.
+	<-pd.done
+	return pd.ids, pd.err
+}
+
+// Run keeps the flushers and the clock-offset probe going until ctx ends, then flushes what is still queued
+// and returns. Cancel ctx only once no more Publish calls will come (after the HTTP server has shut down).
+func (p *Publisher) Run(ctx context.Context) error {
+	p.measureOffset(ctx)
+	var wg sync.WaitGroup
+	for range p.opts.Flushers {
+		wg.Go(func() { p.flushLoop(ctx) })
+	}
+	wg.Go(func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				p.measureOffset(ctx)
+			}
+		}
+	})
+	wg.Wait()
+	return nil
+}
+
+func (p *Publisher) flushLoop(ctx context.Context) {
+	batch := make([]*pending, 0, 256)
+	for {
+		var first *pending
+		select {
+		case first = <-p.queue:
+		case <-ctx.Done():
+			// Drain: callers still waiting get a real answer, not a timeout.
+			for {
+				select {
+				case first = <-p.queue:
+					p.flush([]*pending{first})
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+		n := len(first.events)
+	collect:
+		for n < p.opts.MaxFlushEvents {
+			select {
+			case pd := <-p.queue:
+				batch = append(batch, pd)
+				n += len(pd.events)
+			default:
+				break collect
+			}
+		}
+		p.flush(batch)
+		clear(batch)
+	}
+}
+
+// measureOffset estimates the Redis clock against the local one, so cutoffs are set on Redis's clock even
+// when the two hosts' clocks differ.
+func (p *Publisher) measureOffset(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	t0 := time.Now()
+	rt, err := p.client.Time(ctx).Result()
+	t1 := time.Now()
+	if err != nil || t1.Sub(t0) > 50*time.Millisecond {
+		return // keep the previous estimate; a slow answer says little about the clock
+	}
+	mid := t0.Add(t1.Sub(t0) / 2)
+	off := rt.Sub(mid).Milliseconds()
+	if old := p.offsetMs.Swap(off); abs(off-old) > 100 {
+		p.log.Warn("redis clock differs from local clock", zap.Int64("offset_ms", off))
+	}
+}
+
+func abs(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// flush writes the events of every call in batch that is not abandoned.
+func (p *Publisher) flush(batch []*pending) {
+	live := make([]*pending, 0, len(batch))
+	var deadline time.Time
+	events := 0
+	for _, pd := range batch {
+		if !pd.state.CompareAndSwap(stateQueued, stateTaken) {
+			continue // its caller gave up and answered 503: it must not be written
+		}
+		live = append(live, pd)
+		events += len(pd.events)
+		if deadline.IsZero() || pd.deadline.Before(deadline) {
+			deadline = pd.deadline
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	cutoff := deadline.Add(-p.margin)
+	if time.Now().After(cutoff) {
+		p.metrics.errors.WithLabelValues("timeout").Inc()
+		p.finish(live, fmt.Errorf("%w: the write could not start before its deadline", ErrUnavailable))
+		return
+	}
+	calls := p.build(live, cutoff.UnixMilli()+p.offsetMs.Load())
+
+	// The round trip may last until a little after the cutoff, which leaves time before the deadline to ask
+	// Redis whether a call whose reply did not come ran.
+	ctx, cancel := context.WithDeadline(context.Background(), cutoff.Add(p.margin/2))
+	defer cancel()
+	start := time.Now()
+	err := p.exec(ctx, calls)
+	p.metrics.writeSeconds.Observe(time.Since(start).Seconds())
+	p.metrics.flushEvents.Observe(float64(events))
+	if err == nil {
+		for _, c := range calls {
+			if err = c.assign(); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		reason, cerr := p.classify(err)
+		if reason == "unconfirmed" {
+			reason, cerr = p.resolve(calls, deadline, cerr)
+		}
+		if cerr != nil {
+			p.metrics.errors.WithLabelValues(reason).Inc()
+			if p.errLog.Allow() {
+				p.log.Error("redis write failed", zap.String("reason", reason), zap.Error(err))
+			}
+			p.finish(live, cerr)
+			return
+		}
+	}
+	for _, pd := range live {
+		for _, e := range pd.events {
+			p.metrics.events[e.Type].Inc()
+		}
+	}
+	p.finish(live, nil)
+}
+
+// resolve finds out, after a write whose reply was lost, whether its calls ran: a call ran if its receipt is
+// there, and did not if the receipt is missing once Redis's clock is past the call's cutoff (publish.lua
+// refuses to run after it). It returns nil when every call ran (their IDs assigned), ErrUnavailable when
+// none did, and unconfirmed otherwise: some did and some did not (Cluster), or Redis could not be asked
+// before the deadline.
+func (p *Publisher) resolve(calls []*scriptCall, deadline time.Time, unconfirmed error) (string, error) {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	ran := 0
+	for _, c := range calls {
+		stored, err := p.checkReceipt(ctx, c)
+		if err != nil {
+			p.metrics.lostReplies.WithLabelValues("unknown").Inc()
+			if p.errLog.Allow() {
+				p.log.Error("could not tell whether a write whose reply was lost ran", zap.Error(err))
+			}
+			return "unconfirmed", unconfirmed
+		}
+		if stored {
+			ran++
+		}
+	}
+	switch ran {
+	case len(calls):
+		p.metrics.lostReplies.WithLabelValues("stored").Inc()
+		return "", nil
+	case 0:
+		p.metrics.lostReplies.WithLabelValues("not_stored").Inc()
+		return "lost_reply", fmt.Errorf("%w: the reply was lost and the write did not run", ErrUnavailable)
+	default:
+		p.metrics.lostReplies.WithLabelValues("unknown").Inc()
+		return "unconfirmed", fmt.Errorf("%w: only part of the write ran", ErrUnconfirmed)
+	}
+}
+
+// checkReceipt asks Redis whether call c ran (receipt.lua), waiting for its cutoff to pass if need be, and
+// on true assigns its IDs.
+func (p *Publisher) checkReceipt(ctx context.Context, c *scriptCall) (bool, error) {
+	for {
+		res, err := receiptScript.Run(ctx, p.client, []string{c.receipt}, c.cutoffMs).Slice()
+		if err != nil {
+			return false, fmt.Errorf("check receipt: %w", err)
+		}
+		state, _ := res[0].(int64)
+		switch {
+		case state == 1 && len(res) == 2:
+			joined, _ := res[1].(string)
+			return true, c.setIDs(joined)
+		case state == 0:
+			return false, nil
+		case state == 2 && len(res) == 2:
+			wait, _ := res[1].(int64)
+			select {
+			case <-time.After(time.Duration(wait) * time.Millisecond):
+			case <-ctx.Done():
+				return false, ctx.Err()
+			}
+		default:
+			return false, fmt.Errorf("check receipt: unexpected reply %v", res)
+		}
+	}
+}
+
+func (p *Publisher) finish(live []*pending, err error) {
+	for _, pd := range live {
+		if err != nil {
+			pd.ids, pd.err = nil, err
+		}
+		close(pd.done)
+	}
+}
+
+// exec runs every script call in one pipeline (one round trip per node). A call answered NOSCRIPT (Redis
+// restarted and lost its script cache) was not executed, so sending it again with EVAL is safe.
+func (p *Publisher) exec(ctx context.Context, calls []*scriptCall) error {
+	pipe := p.client.Pipeline()
+	for _, c := range calls {
+		c.cmd = publishScript.EvalSha(ctx, pipe, c.keys, c.args...)
+	}
+	_, _ = pipe.Exec(ctx)
+	for _, c := range calls {
+		err := c.cmd.Err()
+		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			c.cmd = publishScript.Eval(ctx, p.client, c.keys, c.args...)
+			err = c.cmd.Err()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// classify maps a failed round trip to what the caller can be told truthfully, and the reason it is counted
+// under; "unconfirmed" means the write may have run.
+func (p *Publisher) classify(err error) (string, error) {
+	msg := err.Error()
+	var reason string
+	var out error
+	switch {
+	case strings.HasPrefix(msg, "ADLYDEADLINE"):
+		reason, out = "deadline", fmt.Errorf("%w: redis was too slow: %s", ErrUnavailable, msg)
+	case strings.HasPrefix(msg, "ADLYBADKEY"), strings.HasPrefix(msg, "WRONGTYPE"):
+		reason, out = "rejected", fmt.Errorf("%w: %s", ErrRejected, msg)
+	case strings.HasPrefix(msg, "OOM"):
+		// publish.lua declares itself (#!lua), so Redis refuses it for memory before it runs.
+		reason, out = "oom", fmt.Errorf("%w: redis is out of memory", ErrUnavailable)
+	case notSent(err):
+		reason, out = "unavailable", fmt.Errorf("%w: %s", ErrUnavailable, msg)
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		// Sent, or maybe sent: Redis may have run the script.
+		reason, out = "unconfirmed", fmt.Errorf("%w: no answer by the deadline", ErrUnconfirmed)
+	default:
+		reason, out = "unconfirmed", fmt.Errorf("%w: the connection to redis failed", ErrUnconfirmed)
+	}
+	return reason, out
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+// notSent tells the failures that certainly ran nothing: Redis answered with an error (a script that fails
+// does so before its first write), or no connection could be had. Anything else, a timeout, a connection that
+// broke while writing or reading, leaves the outcome unknown.
+func notSent(err error) bool {
+	var re redis.Error
+	if errors.As(err, &re) {
+		return true
+	}
+	if errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrClosed) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}

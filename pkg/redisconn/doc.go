@@ -1,0 +1,5 @@
+// Package redisconn owns how adly connects to Redis: the client built from config.Redis (one node or a
+// cluster), the start-up ping, and the memory figures (used_memory, maxmemory) read from INFO on every
+// master. It never builds a key and never writes: what is written, and where, belongs to the stage that
+// writes it (publish, stream, hits).
+package redisconn
