@@ -5,9 +5,18 @@
 package main
 
 import (
+	"context"
 	"os"
+	"os/signal"
+	"syscall"
 
+	"adly/pkg/config"
 	"adly/pkg/worker"
 )
 
-func main() { os.Exit(worker.Main(worker.Clicks, os.Args[1:], os.Stderr)) }
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := worker.Main(ctx, worker.Clicks, os.Args[1:], os.Stdout, os.Stderr, os.Exit)
+	stop()
+	os.Exit(config.Exit(worker.Clicks.Name, err, os.Stderr))
+}

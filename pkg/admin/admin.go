@@ -1,6 +1,8 @@
 // Package admin owns the operations listener every adly binary serves: /metrics from the binary's own
-// Prometheus registry, /livez (the process answers; no dependency is checked) and /readyz (every dependency
-// answers, and the process is not shutting down), plus Go's pprof profiles under /debug/pprof/.
+// Prometheus registry (NewRegistry), /livez (the process answers; no dependency is checked) and /readyz (every
+// dependency answers, and the process is not shutting down), plus Go's pprof profiles under /debug/pprof/; and
+// the order every binary starts and stops it in (Serve: listening before the work starts, draining as soon
+// as the work ends, closed last).
 //
 // It never serves traffic of the product itself and never exposes anything that writes.
 package admin
@@ -17,9 +19,17 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 )
+
+// NewRegistry returns a binary's own metrics registry, with the Go runtime and process collectors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
 
 // Check is one dependency /readyz asks.
 type Check struct {
@@ -86,6 +96,23 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+}
+
+// Serve runs work while the listener serves, whatever ctx does: work decides when it is done (it may call
+// Drain earlier, when it starts shutting down). When work returns, /readyz answers "draining" and the listener
+// shuts down. work's error comes first; the listener's is returned when work succeeded.
+func (s *Server) Serve(ctx context.Context, work func(context.Context) error) error {
+	adminCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- s.Run(adminCtx) }()
+	err := work(ctx)
+	s.Drain()
+	stop()
+	if aerr := <-served; err == nil {
+		err = aerr
+	}
+	return err
 }
 
 // Run serves until ctx ends, then shuts the listener down within a few seconds.

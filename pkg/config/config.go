@@ -16,8 +16,6 @@ import (
 	"github.com/kelseyhightower/envconfig"
 )
 
-// ExitBadConfig is the exit status of a binary whose configuration is invalid.
-const ExitBadConfig = 2
 
 // Redis is how a binary reaches Redis.
 type Redis struct {

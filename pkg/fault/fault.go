@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+
+	"go.uber.org/zap"
 )
 
 // Spec is a parsed ADLY_FAULT.
@@ -50,5 +52,17 @@ func OnNth(n int64, die func()) func() {
 		if seen.Add(1) == n {
 			die()
 		}
+	}
+}
+
+// ExitStatus is the status a process exits with at an injected fault point.
+const ExitStatus = 3
+
+// Exit returns the die function of a process's hooks: it logs the fault point and calls exit(ExitStatus),
+// abruptly, as a crash would (no deferred function runs). main passes os.Exit.
+func Exit(log *zap.Logger, spec string, exit func(int)) func() {
+	return func() {
+		log.Warn("ADLY_FAULT: exiting at the injected fault point", zap.String("fault", spec))
+		exit(ExitStatus)
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
@@ -36,8 +34,7 @@ type App struct {
 
 // New binds both listeners and wires the dependencies. The caller owns client and closes it after Run.
 func New(cfg Config, log *zap.Logger, client redis.UniversalClient, now func() time.Time) (*App, error) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := admin.NewRegistry()
 	pub := publish.NewPublisher(client, keyspace.NewNames(cfg.KeyPrefix), log.Named("publisher"), publish.NewPublisherMetrics(reg),
 		publish.PublisherOptions{Timeout: cfg.WriteTimeout, Flushers: cfg.Flushers})
 	guard := publish.NewMemoryGuard(client, cfg.MemoryGuard, cfg.MemoryGuardInterval, log.Named("memory-guard"), reg)
@@ -85,15 +82,17 @@ func (a *App) Handler() *Handler { return a.handler }
 // in-flight requests finish (their events are written or refused, never left unanswered), the publisher
 // drains, and the admin listener closes — all within SHUTDOWN_TIMEOUT.
 func (a *App) Run(ctx context.Context) error {
+	err := a.admin.Serve(ctx, a.serve)
+	a.log.Info("stopped")
+	return err
+}
+
+func (a *App) serve(ctx context.Context) error {
 	pubCtx, stopPublisher := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPublisher()
-	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopAdmin()
-
 	var g errgroup.Group
 	g.Go(func() error { return a.publisher.Run(pubCtx) })
-	g.Go(func() error { return a.admin.Run(adminCtx) })
-	g.Go(func() error { return a.guard.Run(adminCtx) })
+	g.Go(func() error { return a.guard.Run(pubCtx) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.server.Serve(a.ln) }()
@@ -116,10 +115,8 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}
 	stopPublisher()
-	stopAdmin()
 	if err := g.Wait(); err != nil && runErr == nil {
 		runErr = err
 	}
-	a.log.Info("stopped")
 	return runErr
 }

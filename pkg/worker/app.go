@@ -6,11 +6,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"adly/pkg/admin"
 	"adly/pkg/keyspace"
@@ -34,8 +31,7 @@ func NewApp(cfg Config, kind Kind, log *zap.Logger, client redis.UniversalClient
 	}
 	names := keyspace.NewNames(cfg.KeyPrefix)
 	streamName, groupName := kind.Stream(names), kind.Group(names)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := admin.NewRegistry()
 	counter := ledger.NewCounter(db, kind.Table, streamName, groupName)
 	consumer := cfg.ConsumerName
 	if consumer == "" {
@@ -66,15 +62,7 @@ func (a *App) AdminAddr() string { return a.admin.Addr() }
 
 // Run works until ctx ends, then finishes the batch in hand and stops.
 func (a *App) Run(ctx context.Context) error {
-	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
-	var g errgroup.Group
-	g.Go(func() error { return a.admin.Run(adminCtx) })
-	err := a.worker.Run(ctx)
-	a.admin.Drain()
-	stopAdmin()
-	if aerr := g.Wait(); err == nil {
-		err = aerr
-	}
+	err := a.admin.Serve(ctx, a.worker.Run)
 	a.log.Info("stopped")
 	return err
 }
