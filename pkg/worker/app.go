@@ -38,7 +38,7 @@ func NewApp(cfg Config, kind Kind, log *zap.Logger, client redis.UniversalClient
 		consumer = DefaultConsumerName()
 	}
 	w := New(stream.NewGroup(client, streamName, groupName), counter, log.Named("worker"), NewMetrics(reg, streamName, groupName), Options{
-		Consumer: consumer, BatchSize: cfg.BatchSize, MergeReads: cfg.MergeReads, Block: cfg.Block, Location: loc,
+		Consumer: consumer, BatchSize: cfg.BatchSize, MergeReads: cfg.MergeReads, BatchWait: cfg.BatchWait, Block: cfg.Block, Location: loc,
 		ClaimMinIdle: cfg.ClaimMinIdle, ClaimInterval: cfg.ClaimInterval, MaxDeliveries: cfg.MaxDeliveries,
 		RetainEntries: cfg.RetainEntries, TrimInterval: cfg.TrimInterval, MemoryGuard: cfg.MemoryGuard, DeadConsumerAge: cfg.DeadConsumerAge,
 		BatchTimeout: cfg.ShutdownTimeout, Hooks: hooks,

@@ -19,6 +19,9 @@ type Config struct {
 	BatchSize    int    `envconfig:"BATCH_SIZE" default:"1000"`
 	// MergeReads reads already in hand (a backlog) may share one MariaDB transaction.
 	MergeReads int `envconfig:"MERGE_READS" default:"100"`
+	// BatchWait is how long a short read waits for more entries before its batch is committed: it bounds
+	// the commits per second at moderate rates, and adds at most this much to how late a count appears.
+	BatchWait time.Duration `envconfig:"BATCH_WAIT" default:"250ms"`
 	// Block is how long one XREADGROUP waits for new entries; short, so shutdown is prompt.
 	Block         time.Duration `envconfig:"BLOCK" default:"2s"`
 	Timezone      string        `envconfig:"TIMEZONE" default:"UTC"`
@@ -56,6 +59,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Block < 100*time.Millisecond || c.Block > 10*time.Second {
 		return fmt.Errorf("BLOCK must be between 100ms and 10s, got %s", c.Block)
+	}
+	if c.BatchWait < 0 || c.BatchWait > 10*time.Second || c.BatchWait >= c.ShutdownTimeout {
+		return fmt.Errorf("BATCH_WAIT must be between 0 and 10s and shorter than SHUTDOWN_TIMEOUT (%s), got %s", c.ShutdownTimeout, c.BatchWait)
 	}
 	if _, err := time.LoadLocation(c.Timezone); err != nil {
 		return fmt.Errorf("TIMEZONE=%q is not an IANA time zone name: %v", c.Timezone, err)

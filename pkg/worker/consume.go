@@ -54,45 +54,41 @@ func (w *Worker) consumePending(ctx context.Context) error {
 
 // consumeNew reads new entries ahead: while a batch is being counted in MariaDB, the next ones are already
 // being read from Redis, and reads waiting in hand are counted together (up to MergeReads: under a backlog
-// this shares the transaction's fixed cost and sums more entries per (ad_id, date) row; at rest every read
-// goes alone, as soon as it arrives). It returns the first error (the entries read ahead stay pending and
-// are re-read by consumePending) or nil when ctx ends; every batch read before that is handled.
+// this shares the transaction's fixed cost and sums more entries per (ad_id, date) row). A read shorter than
+// BatchSize (a moderate rate, not a backlog) waits BatchWait from its arrival and takes what came meanwhile
+// with one more read, so that at moderate rates a worker commits about once per BatchWait instead of once
+// per arrival. It returns the first error (the entries read ahead stay pending and are re-read by
+// consumePending) or nil when ctx ends; every batch read before that is handled.
 func (w *Worker) consumeNew(ctx context.Context, progressed func()) error {
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	merge := max(w.opts.MergeReads, 1)
-	type read struct {
-		items []item
-		span  ledger.Range
-		at    time.Time // when the read's reply arrived
-	}
 	batches := make(chan read, merge)
 	var readErr error
 	go func() {
 		defer close(batches)
 		for rctx.Err() == nil {
-			msgs, err := w.group.Read(rctx, w.opts.Consumer, ">", w.opts.BatchSize, w.opts.Block)
-			at := time.Now() // the entries were delivered at most a round trip earlier
+			r, err := w.readNew(rctx)
+			if r.items != nil { // taken until the channel is closed
+				batches <- r
+			}
 			if err != nil {
 				readErr = err // published by close(batches)
 				return
 			}
-			if len(msgs) > 0 { // parsed here, so reads waiting in hand hold no go-redis maps
-				batches <- read{w.prepare(msgs, false), span(msgs), at} // taken until the channel is closed
-			}
 		}
 	}()
 	for r := range batches {
-		items, ranges := r.items, []ledger.Range{r.span}
+		items, ranges := r.items, r.spans
 	more:
-		for len(ranges) < merge {
+		for reads := 1; reads < merge; reads++ {
 			select {
 			case next, ok := <-batches:
 				if !ok {
 					break more
 				}
 				items = append(items, next.items...)
-				ranges = append(ranges, next.span)
+				ranges = append(ranges, next.spans...)
 			default:
 				break more
 			}
@@ -110,4 +106,33 @@ func (w *Worker) consumeNew(ctx context.Context, progressed func()) error {
 		return readErr
 	}
 	return nil
+}
+
+// read is what one or two '>' reads delivered, parsed (so reads waiting in hand hold no go-redis maps).
+type read struct {
+	items []item
+	spans []ledger.Range // one contiguous run per XREADGROUP
+	at    time.Time      // when the first read's reply arrived: the entries were delivered at most a round trip earlier
+}
+
+// readNew reads new entries, blocking up to Block; after a short read it waits BatchWait from the reply and
+// reads what arrived meanwhile, up to BatchSize in all. What was delivered is returned even with an error
+// (or when ctx ends during the wait): it is pending to this consumer either way, and is handled.
+func (w *Worker) readNew(ctx context.Context) (read, error) {
+	msgs, err := w.group.Read(ctx, w.opts.Consumer, ">", w.opts.BatchSize, w.opts.Block)
+	r := read{at: time.Now()}
+	if err != nil || len(msgs) == 0 {
+		return r, err
+	}
+	r.items, r.spans = w.prepare(msgs, false), []ledger.Range{span(msgs)}
+	if len(msgs) >= w.opts.BatchSize || w.opts.BatchWait <= 0 || !sleep(ctx, time.Until(r.at.Add(w.opts.BatchWait))) {
+		return r, nil
+	}
+	more, err := w.group.Read(ctx, w.opts.Consumer, ">", w.opts.BatchSize-len(msgs), -1)
+	if err != nil || len(more) == 0 {
+		return r, err
+	}
+	r.items = append(r.items, w.prepare(more, false)...)
+	r.spans = append(r.spans, span(more))
+	return r, nil
 }

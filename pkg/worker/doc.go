@@ -89,7 +89,10 @@
 //     ledger, and its acknowledgement is harmless: the entries were counted by whichever commit came first.
 //   - A shutdown or a slow batch: an entry is held at most BatchTimeout (= SHUTDOWN_TIMEOUT) from the reply
 //     that delivered it to its acknowledgement — entries read ahead count from their own read, not from the
-//     start of their handling — so CLAIM_MIN_IDLE > SHUTDOWN_TIMEOUT keeps a live worker's entries its own.
+//     start of their handling, and a short read's BATCH_WAIT is spent inside that bound (BATCH_WAIT <
+//     SHUTDOWN_TIMEOUT) — so CLAIM_MIN_IDLE > SHUTDOWN_TIMEOUT keeps a live worker's entries its own. Waiting
+//     changes only when a batch is committed, never what it counts: the entries gathered are pending to
+//     this consumer like any others, and its ledger rows are one per read.
 //   - Redis full (noeviction at maxmemory): reading, acknowledging, dead-lettering and trimming are not
 //     refused for memory, the group is created on a full Redis when its stream exists, and above the memory
 //     guard consumed entries are trimmed whatever RETAIN_ENTRIES says (never an unconsumed one).

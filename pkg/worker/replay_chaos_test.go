@@ -59,7 +59,8 @@ func TestReplayChaosExactCounts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	nextKill := time.Now()
 	chaosUntil := time.Now().Add(8 * time.Second)
-	for time.Now().Before(chaosUntil) {
+	// At least 8 s of chaos, and at least 10 replays and 5 SIGKILLs however slow the machine is.
+	for time.Now().Before(chaosUntil) || replays < 10 || kills < 5 {
 		time.Sleep(time.Duration(200+rng.IntN(300)) * time.Millisecond)
 		from := dates[rng.IntN(len(dates))]
 		_, err := Replay(ctx, e.group, e.counter, from, time.UTC)
@@ -92,6 +93,4 @@ func TestReplayChaosExactCounts(t *testing.T) {
 	t.Logf("counted %d of %d events; %d dead letters; %d replays, %d SIGKILLs", sum, total, dead, replays, kills)
 	requireCounts(t, want, e.counts(t))
 	t.Logf("%d events, %d replays, %d SIGKILLs, %d (ad_id, date) keys: exact", total, replays, kills, len(want))
-	require.GreaterOrEqual(t, replays, 10)
-	require.GreaterOrEqual(t, kills, 5)
 }

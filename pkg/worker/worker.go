@@ -21,7 +21,10 @@ type Options struct {
 	Consumer  string
 	BatchSize int
 	// MergeReads is how many reads waiting in hand one transaction may count together.
-	MergeReads      int
+	MergeReads int
+	// BatchWait is how long a read shorter than BatchSize waits for more entries before its batch is
+	// counted: at moderate rates, about one commit per BatchWait (0: count every read at once).
+	BatchWait       time.Duration
 	Block           time.Duration
 	Location        *time.Location
 	ClaimMinIdle    time.Duration
