@@ -28,7 +28,7 @@ Exit status: 0 success, 1 failure, 2 bad usage or configuration (replay: refused
 var ErrUsage = errors.New("bad usage")
 
 // ErrIncomplete means inspect could not reach Redis or MariaDB; the rest was still shown.
-var ErrIncomplete = errors.New("Redis or MariaDB did not answer")
+var ErrIncomplete = errors.New("no answer from Redis or MariaDB")
 
 // usageError is a bad command line and the usage line that goes with it.
 type usageError struct {

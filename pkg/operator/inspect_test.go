@@ -241,7 +241,7 @@ func TestInspectExitStatus(t *testing.T) {
 		{name: "no database", args: []string{"inspect"}, env: map[string]string{"DB_NAME": e.dbCfg.Name + "_none"}, code: 0,
 			stdout: []string{"database " + e.dbCfg.Name + "_none does not exist"}},
 		{name: "redis down", args: []string{"inspect"}, env: map[string]string{"REDIS_PORT": "1"}, code: 1,
-			stdout: []string{"Redis: not answering: ", "day", "stream_ledger rows: 0"}, stderr: "adly inspect: Redis or MariaDB did not answer"},
+			stdout: []string{"Redis: not answering: ", "day", "stream_ledger rows: 0"}, stderr: "adly inspect: no answer from Redis or MariaDB"},
 		{name: "redis down json", args: []string{"inspect", "--json"}, env: map[string]string{"REDIS_PORT": "1"}, code: 1,
 			stdout: []string{`"ok": false`, `"error": "redis ping: `}},
 		{name: "mariadb down", args: []string{"inspect"}, env: map[string]string{"DB_PORT": "1"}, code: 1,
@@ -277,4 +277,28 @@ func TestInspectWatch(t *testing.T) {
 	frames := bytes.Count(out.Bytes(), []byte("\033[H\033[2J"))
 	require.GreaterOrEqual(t, frames, 2)
 	require.Contains(t, out.String(), "(every 1s, Ctrl-C to stop)")
+}
+
+// Times from MariaDB are shown in TIMEZONE, converted by Go as the workers date events (MariaDB's time
+// zone tables are not needed); "today" is today there.
+func TestInspectTimezone(t *testing.T) {
+	e := newEnv(t)
+	e.known(t)
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	now := time.Date(2026, 11, 20, 23, 30, 0, 0, time.UTC) // already the 21st in Berlin
+	in := NewInspector(e.client, "127.0.0.1:6379", e.names, e.dbCfg, berlin, func() time.Time { return now })
+	t.Cleanup(func() { _ = in.Close() })
+
+	var out bytes.Buffer
+	require.NoError(t, inspect(context.Background(), in, inspectOptions{}, &out))
+	for _, want := range []string{
+		"today 2026-11-21 (Europe/Berlin)\n",
+		"(no counts for 2026-11-21)\n",
+		"updated_at (Europe/Berlin)\n",
+		"/about                                                             10  2026-11-20 11:00:00\n",
+		"(last 2026-11-20 11:00:01)\n",
+	} {
+		require.Contains(t, out.String(), want)
+	}
 }
