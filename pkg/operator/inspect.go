@@ -23,13 +23,13 @@ import (
 
 // Bounds that keep one screen quick on a large keyspace or table.
 const (
-	scanMaxKeys   = 100000          // path-hits keys scanned at most
-	scanMaxTime   = 5 * time.Second // and for at most this long
-	maxConsumers  = 5               // consumers shown per group on the screen
-	deadLetters   = 3               // latest dead letters shown per stream
-	topRows       = 10              // ads and paths shown
-	redisTimeout  = 15 * time.Second
-	mariaDBTimout = 15 * time.Second
+	scanMaxKeys    = 100000          // path-hits keys scanned at most
+	scanMaxTime    = 5 * time.Second // and for at most this long
+	maxConsumers   = 5               // consumers shown per group on the screen
+	deadLetters    = 3               // latest dead letters shown per stream
+	topRows        = 10              // ads and paths shown
+	redisTimeout   = 15 * time.Second
+	mariaDBTimeout = 15 * time.Second
 )
 
 // The tables inspect reads.
@@ -71,7 +71,7 @@ func (in *Inspector) Report(ctx context.Context, day string) Report {
 	rctx, cancel := context.WithTimeout(ctx, redisTimeout)
 	redisOK := in.redisReport(rctx, &r.Redis)
 	cancel()
-	mctx, cancel := context.WithTimeout(ctx, mariaDBTimout)
+	mctx, cancel := context.WithTimeout(ctx, mariaDBTimeout)
 	dbOK := in.mariaDBReport(mctx, &r.MariaDB, day)
 	cancel()
 	r.OK = redisOK && dbOK
