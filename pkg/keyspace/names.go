@@ -14,6 +14,7 @@ const (
 	syncPendingKey    = "analytics:sync:pending"
 	syncStagingPrefix = "analytics:sync:staging:"
 	receiptPrefix     = "adly:receipt:"
+	analyticsPrefix   = "analytics:"
 )
 
 // Names hands out every Redis name adly uses. The zero value has no prefix.
@@ -103,3 +104,7 @@ func escapeGlob(s string) string {
 	}
 	return string(out)
 }
+
+// AnalyticsPattern matches every path-hits key (counters, parked counters, the syncer's lock, pending set and
+// staging), for one SCAN MATCH pass over them all. Glob characters in the prefix are escaped.
+func (n Names) AnalyticsPattern() string { return escapeGlob(n.prefix+analyticsPrefix) + "*" }

@@ -1,6 +1,7 @@
 package keyspace
 
 import (
+	"path"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -49,4 +50,32 @@ func TestSlotTagPutsAKeyInItsSlot(t *testing.T) {
 		require.Equal(t, slot, Slot(names.Receipt("abc:1", tag)), "tag %q", tag)
 	}
 	require.Equal(t, "p:adly:receipt:abc:1", names.Receipt("abc:1", ""))
+}
+
+// AnalyticsPattern matches every path-hits key, and nothing else, under any prefix. (path.Match is Redis's
+// glob except that '*' stops at '/', hence paths without one.)
+func TestAnalyticsPattern(t *testing.T) {
+	for _, prefix := range []string{"", "t1:", "a*[b]?:"} {
+		t.Run(prefix, func(t *testing.T) {
+			n := NewNames(prefix)
+			tests := []struct {
+				key  string
+				want bool
+			}{
+				{n.HitKey("a"), true},
+				{n.ParkedKey("a"), true},
+				{n.SyncLock(), true},
+				{n.SyncPending(), true},
+				{n.SyncStaging("s1"), true},
+				{n.ImpressionsStream(), false},
+				{n.Receipt("tok", ""), false},
+				{"other:" + n.HitKey("a"), false},
+			}
+			for _, tt := range tests {
+				got, err := path.Match(n.AnalyticsPattern(), tt.key)
+				require.NoError(t, err)
+				require.Equal(t, tt.want, got, tt.key)
+			}
+		})
+	}
 }

@@ -1,0 +1,101 @@
+package operator
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"go.uber.org/zap"
+
+	"adly/pkg/keyspace"
+	"adly/pkg/ledger"
+	"adly/pkg/logging"
+	"adly/pkg/mariadb"
+	"adly/pkg/redisconn"
+	"adly/pkg/stream"
+	"adly/pkg/worker"
+)
+
+const replayUsageLine = "usage: adly replay --kind impressions|clicks --from YYYY-MM-DD"
+
+const replayUsage = replayUsageLine + `
+
+Recounts every date from --from on, exactly (no doubling): clears those dates' daily counts, voids what the
+exactly-once ledger says of them, and moves the consumer group back; the running workers then recount.
+The dates are calendar days in TIMEZONE (default UTC), as the workers count them. It refuses, and changes
+nothing, when the stream no longer holds the entries of that date (they were trimmed).
+
+  --kind impressions|clicks  which stream and daily table
+  --from YYYY-MM-DD          the first date to recount
+
+Exit status: 0 the replay started, 1 failure, 2 bad usage or refused as impossible (nothing changed).
+`
+
+// kinds are the worker kinds replay knows, by --kind.
+var kinds = map[string]worker.Kind{"impressions": worker.Impressions, "clicks": worker.Clicks}
+
+func runReplay(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("adly replay", flag.ContinueOnError)
+	kindName := fs.String("kind", "", "")
+	from := fs.String("from", "", "")
+	err := parseFlags(fs, args, replayUsage, stdout, replayUsageLine)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	kind, ok := kinds[*kindName]
+	if !ok {
+		return &usageError{msg: fmt.Sprintf("--kind must be impressions or clicks, got '%s'", *kindName), usage: replayUsageLine}
+	}
+	if *from == "" {
+		return &usageError{msg: "--from YYYY-MM-DD is required", usage: replayUsageLine}
+	}
+	if _, err := time.Parse(time.DateOnly, *from); err != nil || !dayPattern.MatchString(*from) {
+		return &usageError{msg: fmt.Sprintf("--from must be a real day as YYYY-MM-DD, got '%s'", *from), usage: replayUsageLine}
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	log, err := logging.New(cfg.Log, kind.Name)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errConfig, err)
+	}
+	defer func() { _ = log.Sync() }()
+	mariadb.LogDriverTo(log.Named("mysql"))
+
+	client := redisconn.NewClient(cfg.Redis, redisconn.ClientOptions{NoRetries: true})
+	defer func() { _ = client.Close() }()
+	db, err := mariadb.Open(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	names := keyspace.NewNames(cfg.KeyPrefix)
+	group := stream.NewGroup(client, kind.Stream(names), kind.Group(names))
+	counter := ledger.NewCounter(db, kind.Table, group.Stream(), group.Name())
+	return replay(ctx, kind, group, counter, *from, cfg.location(), log, stdout)
+}
+
+// replay runs worker.Replay and says what it did, as the workers' own replay subcommand does.
+func replay(ctx context.Context, kind worker.Kind, group *stream.Group, counter *ledger.Counter, from string, loc *time.Location, log *zap.Logger, stdout io.Writer) error {
+	res, err := worker.Replay(ctx, group, counter, from, loc)
+	if err != nil {
+		return err
+	}
+	voidFrom := time.UnixMilli(res.Plan.VoidFromMs).In(loc).Format(time.RFC3339)
+	log.Info("replay started", zap.String("from", from), zap.String("timezone", loc.String()), zap.String("cleared_from", res.Plan.ClearFrom),
+		zap.String("recount_from", voidFrom), zap.Int64("cleared_rows", res.ClearedRows), zap.String("group_reset_to", res.ResetTo))
+	fmt.Fprintf(stdout, "replay from %s (TIMEZONE=%s): cleared %d rows of %s dated %s or later; the events from %s on are recounted by the running workers, dated in the workers' TIMEZONE (run them with TIMEZONE=%s); group %s on %s reset to %s\n",
+		from, loc, res.ClearedRows, kind.Table.Name, res.Plan.ClearFrom, voidFrom, loc, group.Name(), group.Stream(), res.ResetTo)
+	if res.Plan.ClearFrom < from {
+		fmt.Fprintf(stdout, "the rows were dated in another zone: those of %s also held events from before %s's midnight in %s; they are recounted too, under their dates in %s\n",
+			res.Plan.ClearFrom, from, loc, loc)
+	}
+	return nil
+}
