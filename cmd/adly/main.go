@@ -12,13 +12,13 @@ import (
 	"os/signal"
 	"syscall"
 
+	"adly/pkg/config"
 	"adly/pkg/operator"
 )
 
-func main() { os.Exit(run()) }
-
-func run() int {
+func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return operator.ExitCode(operator.Main(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	err := operator.Main(ctx, os.Args[1:], os.Stdout, os.Stderr) // prints its own errors
+	stop()
+	os.Exit(config.ExitStatus(err))
 }

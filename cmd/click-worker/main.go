@@ -1,7 +1,6 @@
 // Command click-worker counts the clicks stream into MariaDB exactly once (see package worker).
 //
 //	click-worker                          run the consumer-group daemon
-//	click-worker replay --from 2026-11-20 recount every date from that one on
 package main
 
 import (
@@ -16,7 +15,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := worker.Main(ctx, worker.Clicks, os.Args[1:], os.Stdout, os.Stderr, os.Exit)
+	err := worker.Main(ctx, worker.Clicks, os.Args[1:], os.Exit)
 	stop()
 	os.Exit(config.Exit(worker.Clicks.Name, err, os.Stderr))
 }

@@ -1,7 +1,6 @@
 // Command impression-worker counts the impressions stream into MariaDB exactly once (see package worker).
 //
 //	impression-worker                          run the consumer-group daemon
-//	impression-worker replay --from 2026-11-20 recount every date from that one on
 package main
 
 import (
@@ -16,7 +15,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := worker.Main(ctx, worker.Impressions, os.Args[1:], os.Stdout, os.Stderr, os.Exit)
+	err := worker.Main(ctx, worker.Impressions, os.Args[1:], os.Exit)
 	stop()
 	os.Exit(config.Exit(worker.Impressions.Name, err, os.Stderr))
 }

@@ -29,12 +29,20 @@ func Usage(err error) error {
 
 // Exit maps a binary's final error to its exit status, printing it as "<name>: <error>" on stderr.
 func Exit(name string, err error, stderr io.Writer) int {
-	if err == nil {
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+	}
+	return ExitStatus(err)
+}
+
+// ExitStatus maps a final error to its exit status without printing it (for a command that already did).
+func ExitStatus(err error) int {
+	switch {
+	case err == nil:
 		return ExitOK
-	}
-	fmt.Fprintf(stderr, "%s: %v\n", name, err)
-	if errors.As(err, new(usageError)) {
+	case errors.As(err, new(usageError)):
 		return ExitBadConfig
+	default:
+		return ExitFailure
 	}
-	return ExitFailure
 }

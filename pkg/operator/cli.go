@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"adly/pkg/config"
-	"adly/pkg/worker"
 )
 
 const usage = `usage: adly inspect [--date YYYY-MM-DD] [--watch N] [--json] [-h|--help]
@@ -24,8 +23,8 @@ DB_PORT DB_USER DB_PASS DB_NAME TIMEZONE LOG_LEVEL LOG_FORMAT, as the services r
 Exit status: 0 success, 1 failure, 2 bad usage or configuration (replay: refused as impossible).
 `
 
-// ErrUsage marks a command line that cannot be run: exit status 2.
-var ErrUsage = errors.New("bad usage")
+// ErrUsage marks a command line that cannot be run: it is a config.Usage error (exit status 2).
+var ErrUsage = config.Usage(errors.New("bad usage"))
 
 // ErrIncomplete means inspect could not reach Redis or MariaDB; the rest was still shown.
 var ErrIncomplete = errors.New("no answer from Redis or MariaDB")
@@ -39,7 +38,8 @@ func (e *usageError) Error() string { return e.msg + "\n" + e.usage }
 func (e *usageError) Unwrap() error { return ErrUsage }
 
 // Main runs the operator command line args (without the program name), writing what goes wrong to stderr
-// as "adly <command>: <error>". It returns nil on success; the error otherwise, for ExitCode.
+// as "adly <command>: <error>". It returns nil on success; the error otherwise, for config.ExitStatus
+// (usage and configuration errors, and a replay refused as impossible, are config.Usage errors).
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var err error
 	cmd := "adly"
@@ -63,20 +63,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 const commandsUsageLine = "usage: adly inspect|replay [options] (adly --help says more)"
 
-// ExitCode maps Main's error to the exit status: 0 success, 1 failure, 2 bad usage or configuration, or a
-// replay refused as impossible.
-func ExitCode(err error) int {
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, ErrUsage), errors.Is(err, errConfig), errors.Is(err, worker.ErrReplayImpossible):
-		return config.ExitBadConfig
-	default:
-		return 1
-	}
-}
-
-var errConfig = errors.New("configuration")
+var errConfig = config.Usage(errors.New("configuration"))
 
 // loadConfig reads the environment once.
 func loadConfig() (Config, error) {

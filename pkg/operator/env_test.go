@@ -43,7 +43,7 @@ func (e *env) setenv(t *testing.T) {
 func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := ExitCode(Main(context.Background(), args, &stdout, &stderr))
+	code := config.ExitStatus(Main(context.Background(), args, &stdout, &stderr))
 	return code, stdout.String(), stderr.String()
 }
 

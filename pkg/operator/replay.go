@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"adly/pkg/config"
 	"adly/pkg/keyspace"
 	"adly/pkg/ledger"
 	"adly/pkg/logging"
@@ -85,6 +86,9 @@ func runReplay(ctx context.Context, args []string, stdout io.Writer) error {
 // replay runs worker.Replay and says what it did, as the workers' own replay subcommand does.
 func replay(ctx context.Context, kind worker.Kind, group *stream.Group, counter *ledger.Counter, from string, loc *time.Location, log *zap.Logger, stdout io.Writer) error {
 	res, err := worker.Replay(ctx, group, counter, from, loc)
+	if errors.Is(err, worker.ErrReplayImpossible) {
+		return config.Usage(err)
+	}
 	if err != nil {
 		return err
 	}
