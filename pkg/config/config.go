@@ -16,7 +16,6 @@ import (
 	"github.com/kelseyhightower/envconfig"
 )
 
-
 // Redis is how a binary reaches Redis.
 type Redis struct {
 	Host     string `envconfig:"REDIS_HOST" default:"127.0.0.1"`
