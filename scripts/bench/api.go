@@ -291,8 +291,8 @@ func (a *apiBench) summary(ctx context.Context, gmp string, api *proc) error {
 		for _, f := range flags {
 			fmt.Println("     " + f)
 		}
-		if non2xx > 0 {
-			fmt.Fprintln(os.Stderr, strings.TrimPrefix(api.tail(), "\n"))
+		if tail := api.tail(); tail != "" && non2xx > 0 {
+			fmt.Fprintln(os.Stderr, strings.TrimPrefix(tail, "\n"))
 		}
 		footer += "\n**Flagged:** some runs had failed requests, so their numbers are not clean:\n\n- " + strings.Join(flags, "\n- ") + "\n"
 	} else {

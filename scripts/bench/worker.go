@@ -363,7 +363,7 @@ func (w *workerBench) verify(ctx context.Context) error {
 		return fmt.Errorf("sum impressions: %w", err)
 	}
 	if want := int64(w.env.Entries); sum != want {
-		return miscount("the worker miscounted", "SUM(impressions) = %d, but the stream has %d entries (%+d).", sum, want, sum-want)
+		return miscount("The worker miscounted", "SUM(impressions) = %d, but the stream has %d entries (%+d).", sum, want, sum-want)
 	}
 	var rows []struct {
 		AdID        int64  `db:"ad_id"`
@@ -380,13 +380,13 @@ func (w *workerBench) verify(ctx context.Context) error {
 		}
 	}
 	if bad > 0 || len(rows) != len(w.want) {
-		return miscount("the worker miscounted", "the total is right but %d of %d rows are wrong (%d rows, want %d).",
+		return miscount("The worker miscounted", "the total is right but %d of %d rows are wrong (%d rows, want %d).",
 			bad, len(rows), len(rows), len(w.want))
 	}
 	if n, err := w.client.XLen(ctx, stream.DeadLetterStream(w.stream)).Result(); err != nil {
 		return err
 	} else if n != 0 {
-		return miscount("the worker dead-lettered entries", "%d entries were dead-lettered.", n)
+		return miscount("The worker dead-lettered entries", "%d entries were dead-lettered.", n)
 	}
 	return nil
 }
