@@ -6,20 +6,16 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 )
 
 // serveBare204 is the ceiling of mode api: a Go HTTP server whose only handler answers 204, so wrk measures
-// what HTTP alone costs on the machine. It runs as a process of its own, as the API does, and exits 0 on
-// SIGTERM.
-func serveBare204(addr string) int {
+// what HTTP alone costs on the machine. It runs as a process of its own, as the API does, and exits 0 when
+// ctx ends (SIGTERM).
+func serveBare204(ctx context.Context, addr string) int {
 	if addr == "" {
 		addr = "127.0.0.1:18204"
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	srv := &http.Server{Addr: addr, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	})}

@@ -20,7 +20,11 @@ import (
 	"adly/pkg/redisconn"
 )
 
-const schemaPath = "sql/schema.sql" // the benchmark runs from the repository's root, as bench.sh does
+const (
+	schemaPath = "sql/schema.sql" // the benchmark runs from the repository's root, as bench.sh does
+	fillBatch  = 10000            // commands per pipeline while filling Redis
+	scanCount  = 1000             // SCAN COUNT, as path-syncer's
+)
 
 // bench is what one run holds and must give back: its work directory, its Redis keys, its database and
 // the processes it started. cleanup returns all of it, whatever happened.
@@ -127,15 +131,27 @@ func (b *bench) unlinkPrefix(ctx context.Context) error {
 		pat.WriteRune(r)
 	}
 	pat.WriteByte('*')
+	err := scanKeys(ctx, b.client, pat.String(), func(keys []string) error {
+		return b.client.Unlink(ctx, keys...).Err()
+	})
+	if err != nil {
+		return fmt.Errorf("remove the Redis keys under %s: %w", b.prefix, err)
+	}
+	return nil
+}
+
+// scanKeys calls page with each non-empty SCAN page of the keys matching pattern. SCAN may return a key
+// twice (while Redis resizes its table), never zero times.
+func scanKeys(ctx context.Context, c redis.UniversalClient, pattern string, page func(keys []string) error) error {
 	var cursor uint64
 	for {
-		keys, next, err := b.client.Scan(ctx, cursor, pat.String(), 1000).Result()
+		keys, next, err := c.Scan(ctx, cursor, pattern, scanCount).Result()
 		if err != nil {
-			return fmt.Errorf("remove the Redis keys under %s: %w", b.prefix, err)
+			return fmt.Errorf("scan: %w", err)
 		}
 		if len(keys) > 0 {
-			if err := b.client.Unlink(ctx, keys...).Err(); err != nil {
-				return fmt.Errorf("remove the Redis keys under %s: %w", b.prefix, err)
+			if err := page(keys); err != nil {
+				return err
 			}
 		}
 		if next == 0 {

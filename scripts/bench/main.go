@@ -53,8 +53,11 @@ func run() int {
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
 	}
+	// Signals stay caught until the end: a second Ctrl-C, or bash's SIGTERM, must not cut the cleanup short.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	if fs.Arg(0) == "bare204" && fs.NArg() <= 2 {
-		return serveBare204(fs.Arg(1))
+		return serveBare204(ctx, fs.Arg(1))
 	}
 	newMode, ok := modes[fs.Arg(0)]
 	if fs.NArg() != 1 || !ok {
@@ -71,9 +74,6 @@ func run() int {
 		return 0
 	}
 
-	// Signals stay caught until the end: a second Ctrl-C, or bash's SIGTERM, must not cut the cleanup short.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	b, err := newBench(*workDir)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)

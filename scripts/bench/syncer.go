@@ -17,7 +17,6 @@ import (
 )
 
 const (
-	scanCount  = 1000 // SCAN COUNT of the ceiling, as the syncer's
 	pathPrefix = "/bench/page/"
 	// syncerGrace is how long an interrupted syncer gets to exit after SIGTERM. A started sync finishes even
 	// on SIGTERM, but the database it writes to is about to be dropped, so there is no point in waiting long.
@@ -246,42 +245,33 @@ func usedMemory(ctx context.Context, c redis.UniversalClient) int64 {
 
 // ceiling reads every counter once, SCAN page by SCAN page, with nothing else to do.
 func (s *syncerBench) ceiling(ctx context.Context) (time.Duration, error) {
-	pattern := s.names.HitKeyPattern()
-	var cursor uint64
 	var read int
 	var sum int64
 	start := time.Now()
-	for {
-		keys, next, err := s.client.Scan(ctx, cursor, pattern, scanCount).Result()
-		if err != nil {
-			return 0, fmt.Errorf("scan: %w", err)
+	err := scanKeys(ctx, s.client, s.names.HitKeyPattern(), func(keys []string) error {
+		pipe := s.client.Pipeline()
+		cmds := make([]*redis.StringCmd, len(keys))
+		for i, k := range keys {
+			cmds[i] = pipe.Get(ctx, k)
 		}
-		if len(keys) > 0 {
-			pipe := s.client.Pipeline()
-			cmds := make([]*redis.StringCmd, len(keys))
-			for i, k := range keys {
-				cmds[i] = pipe.Get(ctx, k)
-			}
-			if _, err := pipe.Exec(ctx); err != nil {
-				return 0, fmt.Errorf("get: %w", err)
-			}
-			for i, c := range cmds {
-				n, err := c.Int64()
-				if err != nil {
-					return 0, fmt.Errorf("get %s: %w", keys[i], err)
-				}
-				sum += n
-			}
-			read += len(keys)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("get: %w", err)
 		}
-		if next == 0 {
-			break
+		for i, c := range cmds {
+			n, err := c.Int64()
+			if err != nil {
+				return fmt.Errorf("get %s: %w", keys[i], err)
+			}
+			sum += n
 		}
-		cursor = next
+		read += len(keys)
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	elapsed := time.Since(start)
-	// SCAN may return a key twice (while Redis resizes its table), never zero times: at least every key, and
-	// exactly their sum when nothing was returned twice.
+	// At least every key, and exactly their sum when SCAN returned none twice.
 	if read < s.env.Paths || (read == s.env.Paths && sum != s.wantSum) {
 		return 0, fmt.Errorf("read %d keys holding %d hits, want %d keys holding %d", read, sum, s.env.Paths, s.wantSum)
 	}
@@ -366,17 +356,10 @@ func (s *syncerBench) verify(ctx context.Context, p *proc) error {
 
 // countKeys counts the keys matching pattern with SCAN.
 func countKeys(ctx context.Context, c redis.UniversalClient, pattern string) (int, error) {
-	var cursor uint64
 	n := 0
-	for {
-		keys, next, err := c.Scan(ctx, cursor, pattern, scanCount).Result()
-		if err != nil {
-			return 0, err
-		}
+	err := scanKeys(ctx, c, pattern, func(keys []string) error {
 		n += len(keys)
-		if next == 0 {
-			return n, nil
-		}
-		cursor = next
-	}
+		return nil
+	})
+	return n, err
 }

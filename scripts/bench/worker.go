@@ -18,7 +18,6 @@ import (
 
 const (
 	readCount = 1000  // entries per XREADGROUP, as the worker's BATCH_SIZE
-	fillBatch = 10000 // commands per pipeline while filling
 	adIDs     = 10000 // distinct ad_ids in the stream
 	days      = 3     // distinct dates in the stream
 	// firstDay is the first of the stream's dates (UTC midnight); the workers run with TIMEZONE=UTC.
