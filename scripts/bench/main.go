@@ -86,8 +86,11 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "error: cleanup: %v\n", cerr)
 	}
 	switch {
-	case ctx.Err() != nil:
+	case ctx.Err() != nil && cerr == nil:
 		fmt.Fprintln(os.Stderr, "interrupted; the benchmark stopped its processes and removed its keys and database")
+		return 130
+	case ctx.Err() != nil:
+		fmt.Fprintln(os.Stderr, "interrupted")
 		return 130
 	case err != nil:
 		fmt.Fprintf(os.Stderr, "error: the %s benchmark failed: %v\n", fs.Arg(0), err)
