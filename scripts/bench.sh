@@ -30,8 +30,11 @@
 #   every mode:  GOMAXPROCS, when set, for the measured binaries and the
 #                ceiling alike; REDIS_HOST, REDIS_PORT, REDIS_PASSWORD,
 #                REDIS_DB, and for worker and syncer DB_HOST, DB_PORT,
-#                DB_USER, DB_PASS, as the binaries read them, on loopback.
-#                DB_NAME is not used: a run creates adly_bench_<random>.
+#                DB_USER, DB_PASS, as the binaries read them (for worker
+#                and syncer on loopback only). DB_NAME is not used: a run
+#                creates adly_bench_<random>.
+#                ADLY_WAIT_SECS (30) also bounds how long the servers of
+#                mode api get to answer.
 #
 # A run writes under a Redis key prefix and into a database of its own, both
 # removed on exit, Ctrl-C included.

@@ -19,8 +19,7 @@ const (
 	batchEvents = 100 // events per POST /track/batch: the Lua script's body and the events/s figure alike
 	batchLua    = "scripts/bench/batch.lua"
 	wrkArgs     = "-t2 -c64"
-	readyWithin = 30 * time.Second // as ADLY_WAIT_SECS
-	serverGrace = 5 * time.Second  // the API drains in-flight requests on SIGTERM; after a run there are none
+	serverGrace = 5 * time.Second // the API drains in-flight requests on SIGTERM; after a run there are none
 )
 
 // apiEnv is mode api's settings.
@@ -32,6 +31,8 @@ type apiEnv struct {
 	HTTPAddr  string `envconfig:"BENCH_HTTP_ADDR" default:"127.0.0.1:18080"`
 	AdminAddr string `envconfig:"BENCH_ADMIN_ADDR" default:"127.0.0.1:19091"`
 	BareAddr  string `envconfig:"BENCH_BARE_ADDR" default:"127.0.0.1:18204"`
+	// WaitSecs is how long the servers get to answer, as for the services in scripts/lib/services.sh.
+	WaitSecs int `envconfig:"ADLY_WAIT_SECS" default:"30"`
 
 	secs int // Duration in seconds
 }
@@ -41,7 +42,7 @@ func (e *apiEnv) Validate() error {
 	e.secs, err = durationSecs(e.Duration)
 	return errors.Join(checkRedis(e.Redis), e.Procs.Validate(), checkRounds(e.Rounds), err,
 		loopbackAddr("BENCH_HTTP_ADDR", e.HTTPAddr), loopbackAddr("BENCH_ADMIN_ADDR", e.AdminAddr),
-		loopbackAddr("BENCH_BARE_ADDR", e.BareAddr))
+		loopbackAddr("BENCH_BARE_ADDR", e.BareAddr), checkWait(e.WaitSecs))
 }
 
 // target is one of the three things wrk loads in a round.
@@ -109,10 +110,11 @@ func (a *apiBench) run(ctx context.Context, b *bench) error {
 	if err != nil {
 		return err
 	}
-	if err := waitStatus(ctx, bare, "http://"+e.BareAddr+"/", http.StatusNoContent); err != nil {
+	within := time.Duration(e.WaitSecs) * time.Second
+	if err := waitStatus(ctx, bare, "http://"+e.BareAddr+"/", http.StatusNoContent, within); err != nil {
 		return err
 	}
-	if err := waitStatus(ctx, api, "http://"+e.AdminAddr+"/readyz", http.StatusOK); err != nil {
+	if err := waitStatus(ctx, api, "http://"+e.AdminAddr+"/readyz", http.StatusOK, within); err != nil {
 		return err
 	}
 	// Go's default follows the CPU count and any cgroup limit; the API reports what it chose.
@@ -232,9 +234,9 @@ func (a *apiBench) summary(ctx context.Context, gmp string, api *proc) error {
 }
 
 // waitStatus waits until url answers want while p runs.
-func waitStatus(ctx context.Context, p *proc, url string, want int) error {
+func waitStatus(ctx context.Context, p *proc, url string, want int, within time.Duration) error {
 	client := http.Client{Timeout: 3 * time.Second}
-	deadline := time.Now().Add(readyWithin)
+	deadline := time.Now().Add(within)
 	last := "no answer"
 	for time.Now().Before(deadline) {
 		if resp, err := client.Get(url); err == nil {
@@ -254,7 +256,7 @@ func waitStatus(ctx context.Context, p *proc, url string, want int) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("%s: %s did not answer %d within %s (last: %s)%s", p.name, url, want, readyWithin, last, p.tail())
+	return fmt.Errorf("%s: %s did not answer %d within %s (last: %s)%s", p.name, url, want, within, last, p.tail())
 }
 
 // preflight fails in seconds, with the API's own answer, rather than after the whole run.

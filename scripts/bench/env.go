@@ -105,6 +105,13 @@ func loopbackAddr(name, addr string) error {
 	return nil
 }
 
+func checkWait(secs int) error {
+	if secs < 1 {
+		return fmt.Errorf("ADLY_WAIT_SECS must be a positive integer, got %d", secs)
+	}
+	return nil
+}
+
 func checkRounds(n int) error {
 	if n < 1 {
 		return fmt.Errorf("ROUNDS must be a positive integer, got %d", n)
