@@ -1,8 +1,8 @@
--- wrk script for scripts/bench.sh: POST /track/batch with a JSON array of
+-- wrk script for `scripts/bench.sh api` (run by scripts/bench): POST /track/batch with a JSON array of
 -- identical impression events. Only method, body and Content-Type change, so
 -- the run differs from the GET run in the request alone.
 --
--- BATCH_EVENTS (default 100) is the number of events per request; bench.sh
+-- BATCH_EVENTS (default 100) is the number of events per request; the bench
 -- sets it so its events/s figure and this body cannot disagree.
 
 local n = tonumber(os.getenv("BATCH_EVENTS") or "100")

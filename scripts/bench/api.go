@@ -1,0 +1,302 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"adly/pkg/config"
+)
+
+const (
+	batchEvents = 100 // events per POST /track/batch: the Lua script's body and the events/s figure alike
+	batchLua    = "scripts/bench/batch.lua"
+	wrkArgs     = "-t2 -c64"
+	serverGrace = 5 * time.Second // the API drains in-flight requests on SIGTERM; after a run there are none
+)
+
+// apiEnv is mode api's settings.
+type apiEnv struct {
+	config.Redis
+	Procs
+	Rounds    int    `envconfig:"ROUNDS" default:"5"`
+	Duration  string `envconfig:"DURATION" default:"10s"`
+	HTTPAddr  string `envconfig:"BENCH_HTTP_ADDR" default:"127.0.0.1:18080"`
+	AdminAddr string `envconfig:"BENCH_ADMIN_ADDR" default:"127.0.0.1:19091"`
+	BareAddr  string `envconfig:"BENCH_BARE_ADDR" default:"127.0.0.1:18204"`
+	// WaitSecs is how long the servers get to answer, as for the services in scripts/lib/services.sh.
+	WaitSecs int `envconfig:"ADLY_WAIT_SECS" default:"30"`
+
+	secs int // Duration in seconds
+}
+
+func (e *apiEnv) Validate() error {
+	var err error
+	e.secs, err = durationSecs(e.Duration)
+	return errors.Join(checkRedis(e.Redis), e.Procs.Validate(), checkRounds(e.Rounds), err,
+		loopbackAddr("BENCH_HTTP_ADDR", e.HTTPAddr), loopbackAddr("BENCH_ADMIN_ADDR", e.AdminAddr),
+		loopbackAddr("BENCH_BARE_ADDR", e.BareAddr), checkWait(e.WaitSecs))
+}
+
+// target is one of the three things wrk loads in a round.
+type target struct {
+	name, label string
+	url         string
+	args        []string
+	server      *proc
+}
+
+// apiBench runs rounds of three wrk runs each: bare204, GET /track/impression?ad_id=123 and POST
+// /track/batch with 100 impression events per request. Interleaving spreads drift on the machine (other
+// load, thermal) over all three instead of biasing one. Redis is emptied after every API run, so each starts
+// from the same state. Non-2xx answers mean the API was measured while failing: the run then fails.
+type apiBench struct {
+	env apiEnv
+	*bench
+	runs map[string][]wrkRun
+}
+
+func newAPI() (mode, error) {
+	a := &apiBench{runs: map[string][]wrkRun{}}
+	if err := config.Load(&a.env); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *apiBench) plan() string {
+	total := a.env.Rounds * 3 * a.env.secs
+	return fmt.Sprintf("mode api: %d rounds x 3 runs x %s = %ds of load (%s), plus build and start-up",
+		a.env.Rounds, a.env.Duration, total, minSecs(total))
+}
+
+func (a *apiBench) run(ctx context.Context, b *bench) error {
+	a.bench = b
+	e := a.env
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(batchLua); err != nil {
+		return fmt.Errorf("wrk script: %w", err)
+	}
+	apiBin, err := b.build(ctx, "./cmd/api")
+	if err != nil {
+		return err
+	}
+	if err := b.connectRedis(ctx, e.Redis, fmt.Sprintf("bench:%d:", os.Getpid())); err != nil {
+		return err
+	}
+	// Someone else's server on one of the ports would be measured instead of ours.
+	for _, addr := range []string{e.BareAddr, e.HTTPAddr, e.AdminAddr} {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			_ = c.Close()
+			return fmt.Errorf("something already listens at %s; pick free ports with BENCH_BARE_ADDR, BENCH_HTTP_ADDR, BENCH_ADMIN_ADDR", addr)
+		}
+	}
+	bare, err := b.start(procSpec{name: "bare204", bin: self, args: []string{"bare204", e.BareAddr}, grace: serverGrace, env: os.Environ()})
+	if err != nil {
+		return err
+	}
+	api, err := b.start(procSpec{name: "api", bin: apiBin, grace: serverGrace, env: childEnv(nil,
+		"HTTP_ADDR="+e.HTTPAddr, "ADMIN_ADDR="+e.AdminAddr, "REDIS_KEY_PREFIX="+b.prefix, "LOG_LEVEL=warn")})
+	if err != nil {
+		return err
+	}
+	within := time.Duration(e.WaitSecs) * time.Second
+	if err := waitStatus(ctx, bare, "http://"+e.BareAddr+"/", http.StatusNoContent, within); err != nil {
+		return err
+	}
+	if err := waitStatus(ctx, api, "http://"+e.AdminAddr+"/readyz", http.StatusOK, within); err != nil {
+		return err
+	}
+	// Go's default follows the CPU count and any cgroup limit; the API reports what it chose.
+	gmp := e.note("set for both servers", "")
+	if e.GoMaxProcs == "" {
+		gmp = e.note("same for both servers", gomaxprocsOf("http://"+e.AdminAddr+"/metrics"))
+	}
+	info("%s", gmp)
+
+	targets := []target{
+		{name: "bare", label: "bare204", url: "http://" + e.BareAddr + "/", server: bare},
+		{name: "impression", label: "impression", url: "http://" + e.HTTPAddr + "/track/impression?ad_id=123", server: api},
+		{name: "batch", label: "batch", url: "http://" + e.HTTPAddr + "/track/batch", args: []string{"-s", batchLua}, server: api},
+	}
+	if err := preflight(targets[1].url, targets[2].url); err != nil {
+		return err
+	}
+	if err := b.unlinkPrefix(ctx); err != nil {
+		return err
+	}
+
+	fmt.Printf("\nadly api benchmark: %d rounds, wrk %s -d%s --latency, %s\n", e.Rounds, wrkArgs, e.Duration, gmp)
+	for r := 1; r <= e.Rounds; r++ {
+		cells := make([]string, 0, len(targets))
+		for _, t := range targets {
+			if err := t.server.exitedEarly(); err != nil {
+				return err
+			}
+			run, err := a.wrk(ctx, t, r)
+			if err != nil {
+				return err
+			}
+			// Each API run starts from the same empty Redis.
+			if t.server == api {
+				if err := b.unlinkPrefix(ctx); err != nil {
+					return err
+				}
+			}
+			a.runs[t.name] = append(a.runs[t.name], run)
+			cells = append(cells, run.cell(t.label))
+		}
+		fmt.Printf("round %d/%d  %s\n", r, e.Rounds, strings.Join(cells, " | "))
+	}
+	return a.summary(ctx, gmp, api)
+}
+
+// summary prints the medians and the report, and fails the run if any request failed.
+func (a *apiBench) summary(ctx context.Context, gmp string, api *proc) error {
+	e := a.env
+	col := func(name string, f func(wrkRun) float64) []float64 {
+		var xs []float64
+		for _, r := range a.runs[name] {
+			xs = append(xs, f(r))
+		}
+		return xs
+	}
+	rps := func(r wrkRun) float64 { return r.rps }
+	p99 := func(r wrkRun) float64 { return r.p99ms }
+	bare := col("bare", rps)
+	var rows [][]string
+	var flags []string
+	non2xx := 0
+	fmt.Printf("\nsummary (median of %d rounds)\n", e.Rounds)
+	for _, t := range []struct{ name, label, row string }{
+		{"bare", "bare204", "bare204: Go net/http, answers 204"},
+		{"impression", "impression", "`GET /track/impression?ad_id=123`"},
+		{"batch", "batch", fmt.Sprintf("`POST /track/batch`, %d impressions", batchEvents)},
+	} {
+		xs := col(t.name, rps)
+		m, p := median(xs), median(col(t.name, p99))
+		r, rr := ratio(m, median(bare)), medianRatio(xs, bare)
+		if t.name == "bare" {
+			fmt.Printf("  %-10s %9.0f req/s  p99 %8.2f ms\n", t.label, m, p)
+		} else {
+			fmt.Printf("  %-10s %9.0f req/s  p99 %8.2f ms  api/bare %.3f (median of per-round ratios %.3f)\n", t.label, m, p, r, rr)
+		}
+		rows = append(rows, []string{t.row, fmt.Sprintf("%.0f", m), fmt.Sprintf("%.2f", p), fmt.Sprintf("%.3f", r), fmt.Sprintf("%.3f", rr)})
+		for _, run := range a.runs[t.name] {
+			non2xx += run.non2xx
+			flags = append(flags, run.flags...)
+		}
+	}
+	batchEPS := fmt.Sprintf("%.0f", median(col("batch", rps))*batchEvents)
+	fmt.Printf("  batch events/s: %s (%d events per request)\n", batchEPS, batchEvents)
+	footer := fmt.Sprintf("Batch: %s events/s.\n", batchEPS)
+	if len(flags) > 0 {
+		fmt.Println("  !! FLAGGED runs (their numbers include failed requests):")
+		for _, f := range flags {
+			fmt.Println("     " + f)
+		}
+		if tail := api.tail(); tail != "" && non2xx > 0 {
+			fmt.Fprintln(os.Stderr, strings.TrimPrefix(tail, "\n"))
+		}
+		footer += "\n**Flagged:** some runs had failed requests, so their numbers are not clean:\n\n- " + strings.Join(flags, "\n- ") + "\n"
+	} else {
+		fmt.Println("  all runs: 0 non-2xx responses, 0 socket errors")
+		footer += "Every run: 0 non-2xx responses, 0 socket errors.\n"
+	}
+
+	report{
+		title:    "adly API benchmark",
+		command:  e.command(fmt.Sprintf("DURATION=%s ROUNDS=%d", e.Duration, e.Rounds), "api"),
+		software: []string{a.redisVersion(ctx), wrkVersion()},
+		load: fmt.Sprintf("`wrk %s -d%s --latency` over loopback from the same machine; %d interleaved rounds (bare204, impression, batch); %s",
+			wrkArgs, e.Duration, e.Rounds, gmp),
+		header: []string{fmt.Sprintf("Target (median of %d rounds)", e.Rounds), "req/s", "p99 ms",
+			"req/s vs bare204 (ratio of medians)", "(median of per-round ratios)"},
+		align:  []string{"---", "--:", "--:", "--:", "--:"},
+		rows:   rows,
+		footer: footer,
+	}.write(os.Stdout)
+
+	if non2xx > 0 {
+		return fmt.Errorf("%d non-2xx responses: the API was measured while failing, so these figures are not a result", non2xx)
+	}
+	return nil
+}
+
+// waitStatus waits until url answers want while p runs.
+func waitStatus(ctx context.Context, p *proc, url string, want int, within time.Duration) error {
+	client := http.Client{Timeout: 3 * time.Second}
+	deadline := time.Now().Add(within)
+	last := "no answer"
+	for time.Now().Before(deadline) {
+		if resp, err := client.Get(url); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode == want {
+				return nil
+			}
+			last = resp.Status
+		}
+		if err := p.exitedEarly(); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%s: %s did not answer %d within %s (last: %s)%s", p.name, url, want, within, last, p.tail())
+}
+
+// preflight fails in seconds, with the API's own answer, rather than after the whole run.
+func preflight(impURL, batchURL string) error {
+	client := http.Client{Timeout: 5 * time.Second}
+	body := "[" + strings.TrimSuffix(strings.Repeat(`{"type":"impression","ad_id":123},`, batchEvents), ",") + "]"
+	resp, err := client.Post(batchURL, "application/json", strings.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", batchURL, err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(answer), fmt.Sprintf(`"count":%d`, batchEvents)) {
+		return fmt.Errorf("POST %s with %d events answered %d: %s", batchURL, batchEvents, resp.StatusCode, answer)
+	}
+	resp, err = client.Get(impURL)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", impURL, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s answered %d, not 200", impURL, resp.StatusCode)
+	}
+	return nil
+}
+
+// gomaxprocsOf is the GOMAXPROCS a server chose, from its /metrics; empty if unknown.
+func gomaxprocsOf(url string) string {
+	client := http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		return ""
+	}
+	defer func() { _ = resp.Body.Close() }()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == "go_sched_gomaxprocs_threads" {
+			return f[1]
+		}
+	}
+	return ""
+}
