@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"adly/pkg/event"
 )
 
 // Redis is how a binary reaches Redis.
@@ -48,7 +50,7 @@ func (r Redis) Validate() error {
 	if r.DB < 0 {
 		return fmt.Errorf("REDIS_DB must be >= 0, got %d", r.DB)
 	}
-	if strings.ContainsFunc(r.KeyPrefix, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
+	if event.HasControl(r.KeyPrefix) {
 		return fmt.Errorf("REDIS_KEY_PREFIX must not contain control characters, got %q", r.KeyPrefix)
 	}
 	if !(r.MemoryGuard >= 0 && r.MemoryGuard <= 1) {

@@ -97,29 +97,46 @@ func ParseAdID(s string) (int64, error) {
 }
 
 // NormalizePath turns a client's path into the form that is counted: the query string and fragment are
-// dropped; what remains must start with "/", be valid UTF-8 without control characters, and fit
-// MaxPathBytes. Nothing else is rewritten: "/a/" and "/a" are different paths, as are "/A" and "/a".
+// dropped; what remains must start with "/" and pass CheckPath. Nothing else is rewritten: "/a/" and "/a" are
+// different paths, as are "/A" and "/a".
 func NormalizePath(p string) (string, error) {
 	if i := strings.IndexAny(p, "?#"); i >= 0 {
 		p = p[:i]
 	}
-	switch {
-	case p == "":
-		return "", fmt.Errorf("%w: path is required", ErrInvalid)
-	case p[0] != '/':
+	if p != "" && p[0] != '/' {
 		return "", fmt.Errorf("%w: path %q must start with /", ErrInvalid, truncate(p))
-	case !utf8.ValidString(p):
-		return "", fmt.Errorf("%w: path is not valid UTF-8", ErrInvalid)
-	case len(p) > MaxPathBytes:
-		return "", fmt.Errorf("%w: path is %d bytes; the limit is %d", ErrInvalid, len(p), MaxPathBytes)
 	}
-	for _, r := range p {
-		if unicode.IsControl(r) {
-			return "", fmt.Errorf("%w: path contains the control character %U", ErrInvalid, r)
-		}
+	if err := CheckPath(p); err != nil {
+		return "", err
 	}
 	return p, nil
 }
+
+// CheckPath is the one rule every counted path obeys, whoever wrote it (the API, the tracking middleware, or
+// another producer writing hit counters straight to Redis, which the path syncer checks): not empty, valid
+// UTF-8, at most MaxPathBytes (path_counters.path), and no control character (IsControl).
+func CheckPath(p string) error {
+	switch {
+	case p == "":
+		return fmt.Errorf("%w: path is required", ErrInvalid)
+	case !utf8.ValidString(p):
+		return fmt.Errorf("%w: path is not valid UTF-8", ErrInvalid)
+	case len(p) > MaxPathBytes:
+		return fmt.Errorf("%w: path is %d bytes; the limit is %d", ErrInvalid, len(p), MaxPathBytes)
+	}
+	if i := strings.IndexFunc(p, IsControl); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(p[i:])
+		return fmt.Errorf("%w: path contains the control character %U", ErrInvalid, r)
+	}
+	return nil
+}
+
+// IsControl is adly's one definition of a control character: C0 (U+0000–U+001F), DEL (U+007F) and C1
+// (U+0080–U+009F), as unicode.IsControl has it. Paths and configured key names refuse them alike.
+func IsControl(r rune) bool { return unicode.IsControl(r) }
+
+// HasControl reports whether s holds a control character (IsControl).
+func HasControl(s string) bool { return strings.ContainsFunc(s, IsControl) }
 
 // truncate keeps error messages short when a client sends something huge.
 func truncate(s string) string {

@@ -20,17 +20,11 @@ if redis.call('GET', KEYS[3]) ~= ARGV[4] then
 end
 local plen = tonumber(ARGV[2])
 local parked, lines, nl = {}, {}, 0
-local function park(k, path, reason)
-  if redis.call('EXISTS', k) == 0 then
-    return -- given twice: parked the first time
+local function parkBad(k, reason) -- park is park.lua's, prepended to this script
+  if park(k, ARGV[3] .. string.sub(k, plen + 1), ARGV[1]) then
+    parked[#parked + 1] = k
+    parked[#parked + 1] = reason
   end
-  local target = ARGV[3] .. path
-  if redis.call('EXISTS', target) == 1 then
-    target = target .. ':' .. ARGV[1]
-  end
-  redis.call('RENAME', k, target)
-  parked[#parked + 1] = k
-  parked[#parked + 1] = reason
 end
 local slice = 1000 -- keys per MGET/DEL: stays far below Lua's limit on unpacked arguments
 for first = 4, #KEYS, slice do
@@ -41,7 +35,7 @@ for first = 4, #KEYS, slice do
     local k, v = KEYS[first + j - 1], vals[j]
     if v then
       if #v > 18 or not string.match(v, '^%d+$') then
-        park(k, string.sub(k, plen + 1), 'value "' .. string.sub(v, 1, 40) .. '" is not a non-negative integer')
+        parkBad(k, 'value "' .. string.sub(v, 1, 40) .. '" is not a non-negative integer')
       else
         nd = nd + 1
         del[nd] = k
@@ -55,7 +49,7 @@ for first = 4, #KEYS, slice do
       -- MGET answers nil for a missing key and for a key of another type
       local typ = redis.call('TYPE', k)['ok']
       if typ ~= 'none' then
-        park(k, string.sub(k, plen + 1), 'holds a ' .. typ .. ', not a counter')
+        parkBad(k, 'holds a ' .. typ .. ', not a counter')
       end
     end
   end

@@ -13,12 +13,16 @@ import (
 
 	"adly/pkg/event"
 	"adly/pkg/keyspace"
+	"adly/pkg/redisconn"
 )
 
 //go:embed hitmove.lua
 var hitMoveLua string
 
-var hitMoveScript = redis.NewScript(hitMoveLua)
+//go:embed park.lua
+var parkLua string
+
+var hitMoveScript = redis.NewScript(parkLua + hitMoveLua)
 
 // ErrLockLost means the sync lock no longer holds the caller's token (it expired while the syncer was paused
 // or cut off from Redis, and maybe another syncer took it): a fenced step did nothing.
@@ -35,14 +39,11 @@ return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])`)
 	extendLockScript  = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`)
 	releaseLockScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
 	// KEYS[1] hit key, KEYS[2] lock; ARGV[1] parked key, ARGV[2] sync id, ARGV[3] token
-	parkScript = redis.NewScript(`if redis.call('GET', KEYS[2]) ~= ARGV[3] then
+	parkScript = redis.NewScript(parkLua + `if redis.call('GET', KEYS[2]) ~= ARGV[3] then
   return redis.error_reply('LOCKLOST the sync lock is not held by this syncer')
 end
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local target = ARGV[1]
-if redis.call('EXISTS', target) == 1 then target = target .. ':' .. ARGV[2] end
-redis.call('RENAME', KEYS[1], target)
-return 1`)
+if park(KEYS[1], ARGV[1], ARGV[2]) then return 1 end
+return 0`)
 	// KEYS[1] staging, KEYS[2] pending set, KEYS[3] lock; ARGV[1] sync id, ARGV[2] token. Deletes only: it
 	// runs on a full Redis, where MULTI/EXEC would be refused whole.
 	finishScript = redis.NewScript(`if redis.call('GET', KEYS[3]) ~= ARGV[2] then
@@ -101,23 +102,24 @@ func (h *HitCounters) Move(ctx context.Context, token, syncID string, keys []str
 	all := make([]string, 0, len(keys)+3)
 	all = append(all, h.names.SyncStaging(syncID), h.names.SyncPending(), h.names.SyncLock())
 	all = append(all, keys...)
-	res, err := hitMoveScript.Run(ctx, h.c, all, syncID, len(h.names.HitKey("")), h.names.ParkedKey(""), token).Slice()
+	reply, err := hitMoveScript.Run(ctx, h.c, all, syncID, len(h.names.HitKey("")), h.names.ParkedKey(""), token).Result()
 	if err != nil {
 		return into, nil, fmt.Errorf("move hit counters: %w", fenced(err))
 	}
-	if len(res) != 2 {
-		return into, nil, errors.New("move hit counters: unexpected reply")
+	var pairs string
+	var parkedRaw []string
+	if err := redisconn.ScanReply(reply, &pairs, &parkedRaw); err != nil {
+		return into, nil, fmt.Errorf("move hit counters: %w", err)
 	}
-	pairs, _ := res[0].(string)
-	parkedRaw, _ := res[1].([]any)
+	if len(parkedRaw)%2 != 0 {
+		return into, nil, fmt.Errorf("move hit counters: %w: %d parked keys and reasons", redisconn.ErrReplyShape, len(parkedRaw))
+	}
 	if into, err = h.appendStaged(into, pairs); err != nil {
 		return into, nil, fmt.Errorf("move hit counters: %w", err)
 	}
 	var parked []Parked
-	for i := 0; i+1 < len(parkedRaw); i += 2 {
-		k, _ := parkedRaw[i].(string)
-		r, _ := parkedRaw[i+1].(string)
-		parked = append(parked, Parked{Key: k, Reason: r})
+	for i := 0; i < len(parkedRaw); i += 2 {
+		parked = append(parked, Parked{Key: parkedRaw[i], Reason: parkedRaw[i+1]})
 	}
 	return into, parked, nil
 }

@@ -36,11 +36,20 @@ type Guard interface {
 	Reason() string
 }
 
-var _ Guard = (*publish.MemoryGuard)(nil)
+// Publisher is what the handler uses of the API's Redis writer (*publish.Publisher): one call that stores a
+// request's events and answers their stream IDs.
+type Publisher interface {
+	Publish(ctx context.Context, events []event.Event, ts int64) ([]string, error)
+}
+
+var (
+	_ Guard     = (*publish.MemoryGuard)(nil)
+	_ Publisher = (*publish.Publisher)(nil)
+)
 
 // Handler serves the tracking endpoints.
 type Handler struct {
-	pub      *publish.Publisher
+	pub      Publisher
 	log      *zap.Logger
 	metrics  *Metrics
 	cors     cors
@@ -54,7 +63,7 @@ type Handler struct {
 }
 
 // NewHandler builds the handler and its routes.
-func NewHandler(pub *publish.Publisher, log *zap.Logger, metrics *Metrics, opts HandlerOptions) *Handler {
+func NewHandler(pub Publisher, log *zap.Logger, metrics *Metrics, opts HandlerOptions) *Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}

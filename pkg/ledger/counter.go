@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -76,28 +75,19 @@ func NewCounter(db *sqlx.DB, table Table, stream, group string) *Counter {
 	return &Counter{db: db, table: table, stream: stream, group: group}
 }
 
-// ErrRetriesExhausted wraps the last error of a commit that kept failing with a retryable error.
-var ErrRetriesExhausted = errors.New("commit retries exhausted")
-
-// Commit counts the batch. Deadlocks and lock-wait timeouts are retried a few times; any error means nothing
-// of the batch was committed.
+// Commit counts the batch. Deadlocks and lock-wait timeouts are retried a few times (mariadb.RetryTx; after
+// the last, the error wraps mariadb.ErrRetriesExhausted); any error means nothing of the batch was committed.
 func (c *Counter) Commit(ctx context.Context, b Batch) (Result, error) {
-	backoff := 10 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		res, err := c.commitOnce(ctx, b)
-		if err == nil || !mariadb.Retryable(err) {
-			return res, err
-		}
-		if attempt == 5 {
-			return Result{}, fmt.Errorf("%w: %w", ErrRetriesExhausted, err)
-		}
-		select {
-		case <-ctx.Done():
-			return Result{}, ctx.Err()
-		case <-time.After(backoff):
-		}
-		backoff *= 2
+	var res Result
+	err := mariadb.RetryTx(ctx, c.db, c.table.Name, c.underLock(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		res, err = c.count(ctx, tx, b)
+		return err
+	}))
+	if err != nil {
+		return Result{}, err
 	}
+	return res, nil
 }
 
 type ledgerRow struct {
@@ -111,17 +101,10 @@ type replay struct {
 	LedgerMaxID uint64
 }
 
-func (c *Counter) commitOnce(ctx context.Context, b Batch) (Result, error) {
-	tx, err := c.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
-	if err != nil {
-		return Result{}, fmt.Errorf("begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := c.lock(ctx, tx); err != nil {
-		return Result{}, err
-	}
+// count does the work of a commit in tx, which holds the lock row.
+func (c *Counter) count(ctx context.Context, tx *sqlx.Tx, b Batch) (Result, error) {
 	if len(b.Entries) == 0 && len(b.Ranges) == 0 {
-		return Result{}, tx.Commit()
+		return Result{}, nil
 	}
 	lo, hi := b.bounds()
 	covering, err := c.ledgerBetween(ctx, tx, lo, hi)
@@ -139,10 +122,18 @@ func (c *Counter) commitOnce(ctx context.Context, b Batch) (Result, error) {
 	if err := c.record(ctx, tx, b, fresh); err != nil {
 		return Result{}, err
 	}
-	if err := tx.Commit(); err != nil {
-		return Result{}, fmt.Errorf("commit %s: %w", c.table.Name, err)
-	}
 	return Result{Counted: len(fresh), Duplicates: len(b.Entries) - len(fresh)}, nil
+}
+
+// underLock wraps fn so that it runs after taking the (stream, group) lock row in its transaction: the
+// commits, prunes and replays of one group run one at a time.
+func (c *Counter) underLock(ctx context.Context, fn func(*sqlx.Tx) error) func(*sqlx.Tx) error {
+	return func(tx *sqlx.Tx) error {
+		if err := c.lock(ctx, tx); err != nil {
+			return err
+		}
+		return fn(tx)
+	}
 }
 
 // lock takes the (stream, group) lock row, creating it the first time.
@@ -365,32 +356,28 @@ func (c *Counter) record(ctx context.Context, tx *sqlx.Tx, b Batch, fresh []Entr
 // could still deliver (its oldest pending entry, or the one after its last delivered). safe is called under
 // the lock, so no commit or replay moves the group meanwhile. ok=false skips pruning.
 func (c *Counter) Prune(ctx context.Context, safe func(context.Context) (streamid.ID, bool, error)) (int64, error) {
-	tx, err := c.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
-	if err != nil {
-		return 0, fmt.Errorf("begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := c.lock(ctx, tx); err != nil {
-		return 0, err
-	}
-	point, ok, err := safe(ctx)
-	if err != nil || !ok {
-		return 0, err
-	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM stream_ledger WHERE stream = ? AND grp = ?
+	var n int64
+	err := mariadb.InTx(ctx, c.db, "prune", c.underLock(ctx, func(tx *sqlx.Tx) error {
+		point, ok, err := safe(ctx)
+		if err != nil || !ok {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM stream_ledger WHERE stream = ? AND grp = ?
 		AND (last_ms < ? OR (last_ms = ? AND last_seq < ?))`, c.stream, c.group, point.Ms, point.Ms, point.Seq)
-	if err != nil {
-		return 0, fmt.Errorf("prune ledger: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	// A replay matters only while ledger rows it voids remain.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM stream_replays WHERE stream = ? AND grp = ? AND ledger_max_id <
+		if err != nil {
+			return fmt.Errorf("prune ledger: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		// A replay matters only while ledger rows it voids remain.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM stream_replays WHERE stream = ? AND grp = ? AND ledger_max_id <
 		COALESCE((SELECT MIN(id) FROM stream_ledger WHERE stream = ? AND grp = ?), 18446744073709551615)`,
-		c.stream, c.group, c.stream, c.group); err != nil {
-		return 0, fmt.Errorf("prune replays: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("commit prune: %w", err)
+			c.stream, c.group, c.stream, c.group); err != nil {
+			return fmt.Errorf("prune replays: %w", err)
+		}
+		return nil
+	}))
+	if err != nil {
+		return 0, err
 	}
 	return n, nil
 }
@@ -421,40 +408,33 @@ type ReplayPlan struct {
 // entries from VoidFromMs on) and calls reset (which moves the consumer group back) — all under the lock,
 // committing only if plan and reset succeed.
 func (c *Counter) Replay(ctx context.Context, plan func(ZoneHistory) (ReplayPlan, error), reset func(context.Context, ReplayPlan) error) (int64, error) {
-	tx, err := c.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	var cleared int64
+	err := mariadb.InTx(ctx, c.db, "replay", c.underLock(ctx, func(tx *sqlx.Tx) error {
+		var maxID uint64
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM stream_ledger WHERE stream = ? AND grp = ?", c.stream, c.group).Scan(&maxID); err != nil {
+			return fmt.Errorf("read ledger: %w", err)
+		}
+		h, err := c.zoneHistory(ctx, tx)
+		if err != nil {
+			return err
+		}
+		p, err := plan(h)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, "DELETE FROM "+c.table.Name+" WHERE date >= ?", p.ClearFrom)
+		if err != nil {
+			return fmt.Errorf("clear %s from %s: %w", c.table.Name, p.ClearFrom, err)
+		}
+		cleared, _ = res.RowsAffected()
+		if _, err := tx.ExecContext(ctx, "INSERT INTO stream_replays (stream, grp, from_date, from_ms, zone, ledger_max_id) VALUES (?, ?, ?, ?, ?, ?)",
+			c.stream, c.group, p.ClearFrom, p.VoidFromMs, p.Zone, maxID); err != nil {
+			return fmt.Errorf("record replay: %w", err)
+		}
+		return reset(ctx, p)
+	}))
 	if err != nil {
-		return 0, fmt.Errorf("begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := c.lock(ctx, tx); err != nil {
 		return 0, err
-	}
-	var maxID uint64
-	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM stream_ledger WHERE stream = ? AND grp = ?", c.stream, c.group).Scan(&maxID); err != nil {
-		return 0, fmt.Errorf("read ledger: %w", err)
-	}
-	h, err := c.zoneHistory(ctx, tx)
-	if err != nil {
-		return 0, err
-	}
-	p, err := plan(h)
-	if err != nil {
-		return 0, err
-	}
-	res, err := tx.ExecContext(ctx, "DELETE FROM "+c.table.Name+" WHERE date >= ?", p.ClearFrom)
-	if err != nil {
-		return 0, fmt.Errorf("clear %s from %s: %w", c.table.Name, p.ClearFrom, err)
-	}
-	cleared, _ := res.RowsAffected()
-	if _, err := tx.ExecContext(ctx, "INSERT INTO stream_replays (stream, grp, from_date, from_ms, zone, ledger_max_id) VALUES (?, ?, ?, ?, ?, ?)",
-		c.stream, c.group, p.ClearFrom, p.VoidFromMs, p.Zone, maxID); err != nil {
-		return 0, fmt.Errorf("record replay: %w", err)
-	}
-	if err := reset(ctx, p); err != nil {
-		return 0, err
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("commit replay: %w", err)
 	}
 	return cleared, nil
 }

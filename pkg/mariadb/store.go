@@ -82,7 +82,7 @@ func (d driverLogger) Print(v ...any) {
 }
 
 // Retryable reports a deadlock (1213) or lock wait timeout (1205): either rolls the transaction back, so it
-// can run again. (was: deadlock (1213) and lock wait timeout (1205) roll the transaction back; it can run again.
+// can run again (RetryTx does).
 func Retryable(err error) bool {
 	var me *mysql.MySQLError
 	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)

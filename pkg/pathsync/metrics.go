@@ -7,7 +7,7 @@ type Metrics struct {
 	paths       prometheus.Counter
 	hits        prometheus.Counter
 	errors      prometheus.Counter
-	badKeys     prometheus.Counter
+	parkedKeys  prometheus.Counter
 	seconds     prometheus.Histogram
 	lastSuccess prometheus.Gauge
 }
@@ -18,7 +18,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		paths:  prometheus.NewCounter(prometheus.CounterOpts{Name: "adly_syncer_paths_synced_total", Help: "Path counters added to path_counters (one per path per chunk)."}),
 		hits:   prometheus.NewCounter(prometheus.CounterOpts{Name: "adly_syncer_hits_moved_total", Help: "Hits moved from Redis into path_counters."}),
 		errors: prometheus.NewCounter(prometheus.CounterOpts{Name: "adly_syncer_errors_total", Help: "Syncs that failed (Redis or MariaDB); the next one finishes their work."}),
-		badKeys: prometheus.NewCounter(prometheus.CounterOpts{
+		parkedKeys: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "adly_syncer_parked_keys_total", Help: "Hit keys that could not be synced and were parked under analytics:parked:.",
 		}),
 		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -26,6 +26,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "adly_syncer_last_success_timestamp_seconds", Help: "Unix time of the last successful sync."}),
 	}
-	reg.MustRegister(m.paths, m.hits, m.errors, m.badKeys, m.seconds, m.lastSuccess)
+	reg.MustRegister(m.paths, m.hits, m.errors, m.parkedKeys, m.seconds, m.lastSuccess)
 	return m
 }

@@ -7,16 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"go.uber.org/zap"
 
 	"adly/pkg/event"
 	"adly/pkg/hits"
-	"adly/pkg/pathtable"
 )
 
 // ErrLocked means another sync holds the lock.
@@ -46,15 +43,15 @@ type Hooks struct {
 
 // Syncer moves hit counters into path_counters.
 type Syncer struct {
-	hits    *hits.HitCounters
-	paths   *pathtable.PathCounts
+	hits    Counters
+	paths   Table
 	log     *zap.Logger
 	metrics *Metrics
 	opts    Options
 }
 
 // New builds a Syncer.
-func New(hits *hits.HitCounters, paths *pathtable.PathCounts, log *zap.Logger, metrics *Metrics, opts Options) *Syncer {
+func New(hits Counters, paths Table, log *zap.Logger, metrics *Metrics, opts Options) *Syncer {
 	if opts.ChunkPaths <= 0 {
 		opts.ChunkPaths = 20000
 	}
@@ -295,7 +292,7 @@ func (s *Syncer) move(ctx context.Context, token string, parts int, emit func(in
 					return err
 				}
 				for _, pk := range parked {
-					s.reportParked(pk.Key, pk.Reason, res)
+					s.reportParked(pk.Key, pk.Reason, nil, res)
 				}
 				if len(c.counts) >= s.opts.ChunkPaths && !flush(p) {
 					return ctx.Err()
@@ -358,49 +355,44 @@ func (s *Syncer) commit(ctx context.Context, token, id string, counts []event.Pa
 	return committed, nil
 }
 
-// parkInvalid parks keys whose path cannot be stored (over 255 bytes, invalid UTF-8, control characters)
-// and returns the others. It stops at ErrLockLost.
+// parkInvalid parks the keys whose path breaks event.CheckPath (the rule the API and the tracking middleware
+// hold their paths to: a path no client could send is never synced, whoever wrote it) and returns the others.
+// It stops at ErrLockLost.
 func (s *Syncer) parkInvalid(ctx context.Context, token string, keys []string, chunkID string, res *Result) ([]string, error) {
 	valid := keys[:0]
 	for _, k := range keys {
 		path, ok := s.hits.Names().PathOfHitKey(k)
-		reason := ""
-		switch {
-		case !ok:
+		if !ok {
 			continue
-		case path == "":
-			reason = "empty path"
-		case len(path) > event.MaxPathBytes:
-			reason = fmt.Sprintf("path is %d bytes; path_counters.path holds %d", len(path), event.MaxPathBytes)
-		case !utf8.ValidString(path):
-			reason = "path is not valid UTF-8"
-		case strings.ContainsFunc(path, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-			reason = "path contains control characters"
 		}
-		if reason == "" {
+		bad := event.CheckPath(path)
+		if bad == nil {
 			valid = append(valid, k)
 			continue
 		}
-		if err := s.hits.Park(ctx, token, k, path, chunkID); err != nil {
-			if errors.Is(err, ErrLockLost) {
-				return nil, err
-			}
-			s.log.Error("could not park a bad key; it stays and is reported again next sync", zap.String("key", k), zap.Error(err))
-			res.Errors = append(res.Errors, fmt.Sprintf("%q: %s (could not park: %v)", k, reason, err))
-			s.metrics.badKeys.Inc()
-			continue
+		err := s.hits.Park(ctx, token, k, path, chunkID)
+		if errors.Is(err, ErrLockLost) {
+			return nil, err
 		}
-		s.reportParked(k, reason, res)
+		s.reportParked(k, event.Reason(bad), err, res)
 	}
 	return valid, nil
 }
 
-func (s *Syncer) reportParked(key, reason string, res *Result) {
+// reportParked logs, counts and reports a key that cannot be synced: parked (parkErr nil), or left where it is
+// when parking it failed (parkErr), to be reported again by the next sync.
+func (s *Syncer) reportParked(key, reason string, parkErr error, res *Result) {
+	s.metrics.parkedKeys.Inc()
+	if parkErr != nil {
+		s.log.Error("could not park a bad key; it stays and is reported again next sync", zap.String("key", key), zap.Error(parkErr))
+		res.Errors = append(res.Errors, fmt.Sprintf("%q: %s (could not park: %v)", key, reason, parkErr))
+		return
+	}
 	path, _ := s.hits.Names().PathOfHitKey(key)
+	parkedAs := s.hits.Names().ParkedKey(path)
 	s.log.Error("hit counter cannot be synced; parked", zap.String("key", key), zap.String("reason", reason),
-		zap.String("parked_as", s.hits.Names().ParkedKey(path)))
-	res.Errors = append(res.Errors, fmt.Sprintf("%q: %s (parked under %q)", key, reason, s.hits.Names().ParkedKey(path)))
-	s.metrics.badKeys.Inc()
+		zap.String("parked_as", parkedAs))
+	res.Errors = append(res.Errors, fmt.Sprintf("%q: %s (parked under %q)", key, reason, parkedAs))
 }
 
 func newID() string {

@@ -2,7 +2,6 @@ package pathtable
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -86,21 +85,21 @@ func (p *PathCounts) CommitChunk(ctx context.Context, syncID string, counts []ev
 			return false, fmt.Errorf("commit sync %s: counts not sorted by path or not merged at %q", syncID, counts[i].Path)
 		}
 	}
-	for attempt := 1; ; attempt++ {
-		ok, err := p.commitChunk(ctx, syncID, counts, notAfter)
-		if err == nil || !mariadb.Retryable(err) || attempt == 5 {
-			return ok, err
-		}
-		time.Sleep(time.Duration(attempt) * 20 * time.Millisecond)
+	var committed bool
+	err := mariadb.RetryTx(ctx, p.db, "sync "+syncID, func(tx *sqlx.Tx) error {
+		var err error
+		committed, err = p.commitChunk(ctx, tx, syncID, counts, notAfter)
+		return err
+	})
+	if err != nil {
+		return false, err
 	}
+	return committed, nil
 }
 
-func (p *PathCounts) commitChunk(ctx context.Context, syncID string, counts []event.PathCount, notAfter time.Time) (bool, error) {
-	tx, err := p.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
-	if err != nil {
-		return false, fmt.Errorf("begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
+// commitChunk does the work of CommitChunk in tx: false when the chunk was committed before (then tx changed
+// nothing).
+func (p *PathCounts) commitChunk(ctx context.Context, tx *sqlx.Tx, syncID string, counts []event.PathCount, notAfter time.Time) (bool, error) {
 	// The deadline is checked by the statement that takes the log row, so that the row is taken either
 	// while an earlier commit's row is surely still there (a duplicate then), or not at all.
 	res, err := tx.ExecContext(ctx, "INSERT INTO path_sync_log (sync_id, paths, hits) SELECT ?, ?, ? FROM DUAL WHERE UNIX_TIMESTAMP() < ?",
@@ -136,9 +135,6 @@ func (p *PathCounts) commitChunk(ctx context.Context, syncID string, counts []ev
 			return false, fmt.Errorf("upsert path_counters: %w", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("commit sync %s: %w", syncID, err)
-	}
 	return true, nil
 }
 
@@ -153,8 +149,8 @@ func (p *PathCounts) PruneLog(ctx context.Context, age time.Duration) (int64, er
 	return res.RowsAffected()
 }
 
-// PathCount is one row of path_counters.
-type PathCount struct {
+// Row is one row of path_counters. (The number of hits on a path is event.PathCount.)
+type Row struct {
 	Path      string    `db:"path"`
 	HitCount  uint64    `db:"hit_count"`
 	CreatedAt time.Time `db:"created_at"`
@@ -162,8 +158,8 @@ type PathCount struct {
 }
 
 // All reads path_counters (for tests and inspection).
-func (p *PathCounts) All(ctx context.Context) ([]PathCount, error) {
-	var out []PathCount
+func (p *PathCounts) All(ctx context.Context) ([]Row, error) {
+	var out []Row
 	if err := p.db.SelectContext(ctx, &out, "SELECT path, hit_count, created_at, updated_at FROM path_counters ORDER BY path"); err != nil {
 		return nil, fmt.Errorf("read path_counters: %w", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"adly/pkg/event"
 	"adly/pkg/keyspace"
 	"adly/pkg/logging"
+	"adly/pkg/redisconn"
 )
 
 //go:embed publish.lua
@@ -362,26 +363,25 @@ func (p *Publisher) resolve(calls []*scriptCall, deadline time.Time, unconfirmed
 // on true assigns its IDs.
 func (p *Publisher) checkReceipt(ctx context.Context, c *scriptCall) (bool, error) {
 	for {
-		res, err := receiptScript.Run(ctx, p.client, []string{c.receipt}, c.cutoffMs).Slice()
+		reply, err := receiptScript.Run(ctx, p.client, []string{c.receipt}, c.cutoffMs).Result()
 		if err != nil {
 			return false, fmt.Errorf("check receipt: %w", err)
 		}
-		state, _ := res[0].(int64)
+		var state, wait int64
+		var joined string
 		switch {
-		case state == 1 && len(res) == 2:
-			joined, _ := res[1].(string)
+		case redisconn.ScanReply(reply, &state, &joined) == nil && state == 1:
 			return true, c.setIDs(joined)
-		case state == 0:
+		case redisconn.ScanReply(reply, &state) == nil && state == 0:
 			return false, nil
-		case state == 2 && len(res) == 2:
-			wait, _ := res[1].(int64)
+		case redisconn.ScanReply(reply, &state, &wait) == nil && state == 2:
 			select {
 			case <-time.After(time.Duration(wait) * time.Millisecond):
 			case <-ctx.Done():
 				return false, ctx.Err()
 			}
 		default:
-			return false, fmt.Errorf("check receipt: unexpected reply %v", res)
+			return false, fmt.Errorf("check receipt: %w: %v", redisconn.ErrReplyShape, reply)
 		}
 	}
 }

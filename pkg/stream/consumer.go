@@ -370,12 +370,15 @@ func (g *Group) FirstEntry(ctx context.Context) (streamid.ID, bool, error) {
 
 // Trim trims the stream behind every group's consumption, keeping retain consumed entries (trim.lua).
 func (g *Group) Trim(ctx context.Context, retain, spanCap int64) (int64, string, error) {
-	res, err := trimScript.Run(ctx, g.c, []string{g.stream}, retain, spanCap).Slice()
+	reply, err := trimScript.Run(ctx, g.c, []string{g.stream}, retain, spanCap).Result()
 	if err != nil {
 		return 0, "", fmt.Errorf("trim %s: %w", g.stream, err)
 	}
-	n, _ := res[0].(int64)
-	reason, _ := res[1].(string)
+	var n int64
+	var reason string
+	if err := redisconn.ScanReply(reply, &n, &reason); err != nil {
+		return 0, "", fmt.Errorf("trim %s: %w", g.stream, err)
+	}
 	return n, reason, nil
 }
 

@@ -57,9 +57,17 @@ type Guard interface {
 
 var _ Guard = (*publish.MemoryGuard)(nil)
 
+// Counters is what the middleware uses of the hit counters in Redis (*hits.HitCounters): one pipelined write
+// of the queued hits.
+type Counters interface {
+	Incr(ctx context.Context, counts map[string]int64) error
+}
+
+var _ Counters = (*hits.HitCounters)(nil)
+
 // Middleware counts path hits.
 type Middleware struct {
-	hits    *hits.HitCounters
+	hits    Counters
 	log     *zap.Logger
 	opts    Options
 	queue   chan string
@@ -75,7 +83,7 @@ type metrics struct {
 }
 
 // New builds the middleware; call Run to write the hits.
-func New(hits *hits.HitCounters, log *zap.Logger, reg prometheus.Registerer, opts Options) *Middleware {
+func New(hits Counters, log *zap.Logger, reg prometheus.Registerer, opts Options) *Middleware {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 20 * time.Millisecond
 	}

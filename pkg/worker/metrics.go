@@ -15,7 +15,7 @@ type Metrics struct {
 	ledgerPruned  prometheus.Counter
 	consumersGone prometheus.Counter
 	batchSeconds  prometheus.Histogram
-	commitSeconds prometheus.Histogram
+	upsertSeconds prometheus.Histogram
 	lag           prometheus.Gauge
 	pending       prometheus.Gauge
 	oldestPending prometheus.Gauge
@@ -52,7 +52,7 @@ func NewMetrics(reg prometheus.Registerer, stream, group string) *Metrics {
 		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "adly_worker_batch_seconds", Help: "Time to handle one batch, read to acknowledgement.", ConstLabels: labels, Buckets: buckets,
 		}),
-		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+		upsertSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "adly_worker_upsert_seconds", Help: "Time of the MariaDB transaction (ledger check, upsert, ledger rows).", ConstLabels: labels, Buckets: buckets,
 		}),
 		lag:           gauge("adly_worker_stream_lag", "Entries in the stream not yet delivered to the group."),
@@ -68,6 +68,6 @@ func NewMetrics(reg prometheus.Registerer, stream, group string) *Metrics {
 		m.errors.WithLabelValues(op)
 	}
 	reg.MustRegister(m.batches, m.counted, m.duplicates, m.reclaimed, m.deadLettered, m.deleted, m.errors,
-		m.trimmed, m.pressureTrimmed, m.ledgerPruned, m.consumersGone, m.batchSeconds, m.commitSeconds, m.lag, m.pending, m.oldestPending)
+		m.trimmed, m.pressureTrimmed, m.ledgerPruned, m.consumersGone, m.batchSeconds, m.upsertSeconds, m.lag, m.pending, m.oldestPending)
 	return m
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"adly/pkg/ledger"
-	"adly/pkg/stream"
 	"adly/pkg/streamid"
 )
 
@@ -28,7 +27,7 @@ var ErrReplayImpossible = errors.New("cannot replay")
 // before midnight too: those are recounted as well, under their date in loc. It refuses when entries it
 // would recount may already have been trimmed, or when it cannot tell which zone the rows were dated in.
 // The package doc says why the recount is exact.
-func Replay(ctx context.Context, group *stream.Group, counter *ledger.Counter, fromDate string, loc *time.Location) (ReplayResult, error) {
+func Replay(ctx context.Context, group Group, counter Ledger, fromDate string, loc *time.Location) (ReplayResult, error) {
 	day, err := time.ParseInLocation(time.DateOnly, fromDate, loc)
 	if err != nil {
 		return ReplayResult{}, fmt.Errorf("%w: --from %q is not a date (YYYY-MM-DD)", ErrReplayImpossible, fromDate)
@@ -76,7 +75,7 @@ func Replay(ctx context.Context, group *stream.Group, counter *ledger.Counter, f
 // holdsFrom checks that the stream still holds every entry from resetMs on. Entries are only ever removed
 // from the front (trimming), so it does when nothing was removed, or when its oldest remaining entry is not
 // after that point.
-func holdsFrom(ctx context.Context, group *stream.Group, resetMs int64, fromDate string, loc *time.Location) error {
+func holdsFrom(ctx context.Context, group Group, resetMs int64, fromDate string, loc *time.Location) error {
 	r, err := group.Retained(ctx)
 	if err != nil {
 		return err

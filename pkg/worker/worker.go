@@ -43,8 +43,8 @@ type Options struct {
 
 // Worker consumes one stream's consumer group into one daily table.
 type Worker struct {
-	group   *stream.Group
-	counter *ledger.Counter
+	group   Group
+	counter Ledger
 	log     *zap.Logger
 	metrics *Metrics
 	opts    Options
@@ -54,7 +54,7 @@ type Worker struct {
 }
 
 // New builds a Worker.
-func New(group *stream.Group, counter *ledger.Counter, log *zap.Logger, metrics *Metrics, opts Options) *Worker {
+func New(group Group, counter Ledger, log *zap.Logger, metrics *Metrics, opts Options) *Worker {
 	if opts.Location == nil {
 		opts.Location = time.UTC
 	}
@@ -193,7 +193,7 @@ func (w *Worker) handle(ctx context.Context, items []item, ranges []ledger.Range
 		if err != nil && len(suspects) > 0 && mariadb.IsDataError(err) {
 			res, ack, err = w.isolateSuspects(ctx, batch, ack, suspects, deliveries)
 		}
-		w.metrics.commitSeconds.Observe(time.Since(cstart).Seconds())
+		w.metrics.upsertSeconds.Observe(time.Since(cstart).Seconds())
 		if err != nil {
 			w.metrics.errors.WithLabelValues("commit").Inc()
 			return fmt.Errorf("commit batch: %w", err)
