@@ -40,7 +40,7 @@ func NewApp(cfg Config, kind Kind, log *zap.Logger, client redis.UniversalClient
 	w := New(stream.NewGroup(client, streamName, groupName), counter, log.Named("worker"), NewMetrics(reg, streamName, groupName), Options{
 		Consumer: consumer, BatchSize: cfg.BatchSize, MergeReads: cfg.MergeReads, BatchWait: cfg.BatchWait, Block: cfg.Block, Location: loc,
 		ClaimMinIdle: cfg.ClaimMinIdle, ClaimInterval: cfg.ClaimInterval, MaxDeliveries: cfg.MaxDeliveries,
-		RetainEntries: cfg.RetainEntries, TrimInterval: cfg.TrimInterval, MemoryGuard: cfg.MemoryGuard, DeadConsumerAge: cfg.DeadConsumerAge,
+		RetainEntries: cfg.RetainEntries, TrimInterval: cfg.TrimInterval, MemoryGuard: cfg.MemoryGuard, DeadConsumerIdle: cfg.DeadConsumerIdle,
 		BatchTimeout: cfg.ShutdownTimeout, Hooks: hooks,
 	})
 	addr := cfg.AdminAddr

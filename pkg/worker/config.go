@@ -31,7 +31,7 @@ type Config struct {
 	// RetainEntries counted entries stay in the stream for replay; unconsumed ones are never trimmed.
 	RetainEntries   int64         `envconfig:"RETAIN_ENTRIES" default:"1000000"`
 	TrimInterval    time.Duration `envconfig:"TRIM_INTERVAL" default:"30s"`
-	DeadConsumerAge time.Duration `envconfig:"DEAD_CONSUMER_IDLE" default:"1h"`
+	DeadConsumerIdle time.Duration `envconfig:"DEAD_CONSUMER_IDLE" default:"1h"`
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s"`
 	// Fault makes the process exit at a chosen point, for crash tests only: after_commit, mid_ack or
 	// before_commit, optionally ":N" to fire on the Nth batch (default 1); or pause_after_commit:<duration>
@@ -68,7 +68,7 @@ func (c *Config) Validate() error {
 	}
 	for name, d := range map[string]time.Duration{
 		"CLAIM_MIN_IDLE": c.ClaimMinIdle, "CLAIM_INTERVAL": c.ClaimInterval, "TRIM_INTERVAL": c.TrimInterval,
-		"DEAD_CONSUMER_IDLE": c.DeadConsumerAge, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
+		"DEAD_CONSUMER_IDLE": c.DeadConsumerIdle, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
 	} {
 		if err := config.Positive(name, d); err != nil {
 			return err

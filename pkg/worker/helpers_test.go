@@ -47,7 +47,7 @@ func testOptions(consumer string) Options {
 	return Options{
 		Consumer: consumer, BatchSize: 1000, MergeReads: 4, Block: 200 * time.Millisecond, Location: time.UTC,
 		ClaimMinIdle: time.Hour, ClaimInterval: time.Hour, MaxDeliveries: 10, RetainEntries: 1000000,
-		TrimInterval: time.Hour, DeadConsumerAge: time.Hour, BatchTimeout: 10 * time.Second,
+		TrimInterval: time.Hour, DeadConsumerIdle: time.Hour, BatchTimeout: 10 * time.Second,
 	}
 }
 

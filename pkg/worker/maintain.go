@@ -84,10 +84,10 @@ func (w *Worker) removeDeadConsumers(ctx context.Context) {
 		return
 	}
 	for _, c := range cs {
-		if c.Name == w.opts.Consumer || c.Pending > 0 || c.Idle < w.opts.DeadConsumerAge {
+		if c.Name == w.opts.Consumer || c.Pending > 0 || c.Idle < w.opts.DeadConsumerIdle {
 			continue
 		}
-		if gone, err := w.group.DeleteIdleConsumer(ctx, c.Name, w.opts.DeadConsumerAge); err == nil && gone {
+		if gone, err := w.group.DeleteIdleConsumer(ctx, c.Name, w.opts.DeadConsumerIdle); err == nil && gone {
 			w.metrics.consumersGone.Inc()
 			w.log.Info("removed dead consumer", zap.String("consumer", c.Name), zap.Duration("idle", c.Idle))
 		}

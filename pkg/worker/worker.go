@@ -32,7 +32,7 @@ type Options struct {
 	MaxDeliveries   int64
 	RetainEntries   int64
 	TrimInterval    time.Duration
-	DeadConsumerAge time.Duration
+	DeadConsumerIdle time.Duration
 	// BatchTimeout bounds the handling of one batch; on shutdown the batch in hand finishes within it.
 	BatchTimeout time.Duration
 	Hooks        Hooks
