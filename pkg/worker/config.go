@@ -29,10 +29,10 @@ type Config struct {
 	ClaimInterval time.Duration `envconfig:"CLAIM_INTERVAL" default:"15s"`
 	MaxDeliveries int64         `envconfig:"MAX_DELIVERIES" default:"10"`
 	// RetainEntries counted entries stay in the stream for replay; unconsumed ones are never trimmed.
-	RetainEntries   int64         `envconfig:"RETAIN_ENTRIES" default:"1000000"`
-	TrimInterval    time.Duration `envconfig:"TRIM_INTERVAL" default:"30s"`
+	RetainEntries    int64         `envconfig:"RETAIN_ENTRIES" default:"1000000"`
+	TrimInterval     time.Duration `envconfig:"TRIM_INTERVAL" default:"30s"`
 	DeadConsumerIdle time.Duration `envconfig:"DEAD_CONSUMER_IDLE" default:"1h"`
-	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s"`
+	ShutdownTimeout  time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s"`
 	// Fault makes the process exit at a chosen point, for crash tests only: after_commit, mid_ack or
 	// before_commit, optionally ":N" to fire on the Nth batch (default 1); or pause_after_commit:<duration>
 	// to hold every batch between COMMIT and XACK, where a SIGKILL does the most harm.

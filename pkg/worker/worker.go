@@ -24,14 +24,14 @@ type Options struct {
 	MergeReads int
 	// BatchWait is how long a read shorter than BatchSize waits for more entries before its batch is
 	// counted: at moderate rates, about one commit per BatchWait (0: count every read at once).
-	BatchWait       time.Duration
-	Block           time.Duration
-	Location        *time.Location
-	ClaimMinIdle    time.Duration
-	ClaimInterval   time.Duration
-	MaxDeliveries   int64
-	RetainEntries   int64
-	TrimInterval    time.Duration
+	BatchWait        time.Duration
+	Block            time.Duration
+	Location         *time.Location
+	ClaimMinIdle     time.Duration
+	ClaimInterval    time.Duration
+	MaxDeliveries    int64
+	RetainEntries    int64
+	TrimInterval     time.Duration
 	DeadConsumerIdle time.Duration
 	// BatchTimeout bounds the handling of one batch; on shutdown the batch in hand finishes within it.
 	BatchTimeout time.Duration
