@@ -27,11 +27,18 @@ type Proxy struct {
 	cut     atomic.Int64
 	held    atomic.Int64  // delayed chunks not yet answered by the server (nor their connection closed)
 	stop    chan struct{} // closed when the test ends: held chunks are dropped
-	mu      sync.Mutex    // guards ln, stopped, conns and pattern
+	mu      sync.Mutex    // guards ln, stopped, conns, pattern and watches
 	pattern []byte
+	watches []*watch
 	ln      net.Listener
 	stopped bool
 	conns   map[net.Conn]struct{}
+}
+
+// watch counts a pattern in what clients send.
+type watch struct {
+	pattern []byte
+	n       atomic.Int64
 }
 
 // link is one client connection and its connection to the server.
@@ -129,6 +136,25 @@ func (p *Proxy) Settle(t testing.TB, timeout time.Duration) {
 	Wait(t, timeout, func() bool { return p.held.Load() == 0 }, "the proxy's held writes reach %s and are answered", p.target)
 }
 
+// Watch counts, from now on, how often pattern (a key name) occurs in what clients send, so a test can wait
+// until its requests have reached the server's door; the returned func reads the count. Loopback clients
+// write a command at once, so a key is not split across two reads in practice.
+func (p *Proxy) Watch(pattern string) func() int64 {
+	w := &watch{pattern: []byte(pattern)}
+	p.mu.Lock()
+	p.watches = append(p.watches, w)
+	p.mu.Unlock()
+	return w.n.Load
+}
+
+func (p *Proxy) count(chunk []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range p.watches {
+		w.n.Add(int64(bytes.Count(chunk, w.pattern)))
+	}
+}
+
 // Held is the number of chunks held by the proxy or sent to the server and not yet answered.
 func (p *Proxy) Held() int64 { return p.held.Load() }
 
@@ -185,6 +211,7 @@ func (p *Proxy) requests(l *link) {
 	for {
 		n, err := l.client.Read(buf)
 		if n > 0 {
+			p.count(buf[:n])
 			d := p.delayFor(buf[:n])
 			if d > 0 {
 				p.held.Add(1)
