@@ -39,7 +39,7 @@ func newGuardedAPI(t *testing.T, share float64) *guardedAPI {
 	names := keyspace.NewNames("guard:")
 	reg := prometheus.NewRegistry()
 	log := zaptest.NewLogger(t)
-	pub := publish.NewPublisher(client, names, log, publish.NewPublisherMetrics(reg), publish.PublisherOptions{Timeout: 300 * time.Millisecond})
+	pub := publish.NewPublisher(client, names, log, publish.NewPublisherMetrics(reg), publish.PublisherOptions{Timeout: 5 * time.Second}) // patient: the guard refuses, not a loaded machine
 	guard := publish.NewMemoryGuard(client, share, 20*time.Millisecond, log, reg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -73,6 +73,7 @@ func (g *guardedAPI) send(t *testing.T, method, target, body string) (int, http.
 // Above its share of maxmemory the guard refuses every write (503, Retry-After, the usual JSON error) and
 // nothing reaches Redis; below it, or switched off, or with no maxmemory, writes go through.
 func TestMemoryGuardRefusesAboveItsShare(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		share float64

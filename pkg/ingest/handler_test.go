@@ -34,12 +34,19 @@ type fixture struct {
 // slow down or cut.
 func newFixture(t *testing.T, opts HandlerOptions) *fixture {
 	t.Helper()
+	return newFixtureTimeout(t, opts, 5*time.Second)
+}
+
+// newFixtureTimeout is newFixture with the publisher's write timeout: tests that look at the timeout set a
+// short one; the others a patient one, so a loaded machine does not turn into a 503.
+func newFixtureTimeout(t *testing.T, opts HandlerOptions, timeout time.Duration) *fixture {
+	t.Helper()
 	direct, names := testkit.Redis(t)
 	proxy, client := testkit.ProxiedRedis(t)
 
 	reg := prometheus.NewRegistry()
 	log := zaptest.NewLogger(t)
-	pub := publish.NewPublisher(client, names, log, publish.NewPublisherMetrics(reg), publish.PublisherOptions{Timeout: 300 * time.Millisecond})
+	pub := publish.NewPublisher(client, names, log, publish.NewPublisherMetrics(reg), publish.PublisherOptions{Timeout: timeout})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = pub.Run(ctx); close(done) }()
@@ -89,6 +96,7 @@ func (f *fixture) stream(t *testing.T, name string) []redis.XMessage {
 }
 
 func TestSeedEndpointsAnswerAsTheSeed(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, HandlerOptions{})
 	tests := []struct {
 		name, method, target, contentType, body string
@@ -121,6 +129,7 @@ func TestSeedEndpointsAnswerAsTheSeed(t *testing.T) {
 }
 
 func TestHitAndBatch(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, HandlerOptions{})
 	ctx := context.Background()
 
@@ -147,6 +156,7 @@ func TestHitAndBatch(t *testing.T) {
 
 // Every bad input is refused with a clear JSON reason and leaves Redis untouched.
 func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, HandlerOptions{MaxBodyBytes: 2048})
 	big := `[` + strings.Repeat(`{"type":"hit","path":"/"},`, 200) + `{"type":"hit","path":"/"}]`
 	tests := []struct {
@@ -188,6 +198,7 @@ func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 }
 
 func TestCORS(t *testing.T) {
+	t.Parallel()
 	t.Run("any origin by default", func(t *testing.T) {
 		f := newFixture(t, HandlerOptions{})
 		r := f.do(t, "OPTIONS", "/track/click", "", "", "Origin", "https://shop.example", "Access-Control-Request-Method", "POST")
@@ -213,7 +224,7 @@ func TestCORS(t *testing.T) {
 }
 
 func TestRedisDownAnswers503QuicklyAndRecovers(t *testing.T) {
-	f := newFixture(t, HandlerOptions{})
+	f := newFixtureTimeout(t, HandlerOptions{}, 300*time.Millisecond)
 	r := f.do(t, "GET", "/track/click?ad_id=5", "", "")
 	require.Equal(t, http.StatusOK, r.code)
 

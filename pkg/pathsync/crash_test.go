@@ -186,6 +186,7 @@ func TestFaultPointsAroundTheCommit(t *testing.T) {
 }
 
 func TestOnceReportsAndExitCodes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	require.NoError(t, e.client.Set(ctx, e.names.HitKey("/a"), 2, 0).Err())

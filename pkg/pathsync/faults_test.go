@@ -163,6 +163,7 @@ func TestSIGTERMBoundsTheSyncByShutdownTimeout(t *testing.T) {
 // A Redis full to maxmemory (noeviction) with hit counters: `path-syncer --once` takes its lock, moves every
 // counter, commits and drops every chunk, exactly; the memory it frees takes new hits again.
 func TestSyncOnAFullRedis(t *testing.T) {
+	t.Parallel()
 	srv := testkit.StartRedisServer(t, testkit.RedisServerOptions{MaxMemory: "6mb"})
 	e := newEnvOnServer(t, srv)
 	ctx := context.Background()

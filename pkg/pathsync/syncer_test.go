@@ -87,6 +87,7 @@ func (e *env) left(t *testing.T) map[string]uint64 {
 }
 
 func TestSyncAddsTheRedisValueAsTheIncrement(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	s := e.syncer(t, Options{ChunkPaths: 2})
@@ -138,6 +139,7 @@ func (e *env) row(t *testing.T, path string) pathtable.PathCount {
 }
 
 func TestBadKeysAreParkedAndNeverStopTheOthers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	long := "/" + fmt.Sprintf("%0300d", 0)
@@ -171,6 +173,7 @@ func TestBadKeysAreParkedAndNeverStopTheOthers(t *testing.T) {
 }
 
 func TestOneSyncAtATime(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	ok, err := e.hits.AcquireLock(ctx, "someone-else", time.Minute)
@@ -193,6 +196,7 @@ func TestOneSyncAtATime(t *testing.T) {
 // Chunks left staged by a crash are committed by the next sync, in the current staging format and in the
 // earlier one ("path<TAB>value" lines), so that an upgrade never strands a chunk.
 func TestRecoversChunksInEitherStagingFormat(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	staged := map[string]string{
@@ -220,6 +224,7 @@ func TestRecoversChunksInEitherStagingFormat(t *testing.T) {
 // Storm: many goroutines INCR random paths while syncs run back to back; every hit ends up exactly once in
 // path_counters or still in Redis.
 func TestStormNoHitLostOrDoubled(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	s := e.syncer(t, Options{ChunkPaths: 50, ScanCount: 20})
@@ -280,6 +285,7 @@ func TestStormNoHitLostOrDoubled(t *testing.T) {
 // ErrLockLost at its next step and changes nothing more in Redis; the lock's new owner finishes its chunks,
 // exactly.
 func TestASyncThatLostItsLockStops(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	written := map[string]uint64{}

@@ -58,6 +58,7 @@ func newProxied(t *testing.T, timeout time.Duration) proxied {
 }
 
 func TestPublishWritesStreamsAndCounters(t *testing.T) {
+	t.Parallel()
 	client, names := testkit.Redis(t)
 	p, reg := startPublisher(t, client, names, publish.PublisherOptions{})
 	ctx := context.Background()
@@ -95,6 +96,7 @@ func TestPublishWritesStreamsAndCounters(t *testing.T) {
 // Many concurrent callers share round trips, and each gets the ID of its own entry, stamped with its own ts
 // (callers' ts differ, so a round trip carries several runs of them).
 func TestPublishConcurrentCallersShareRoundTrips(t *testing.T) {
+	t.Parallel()
 	client, names := testkit.Redis(t)
 	p, reg := startPublisher(t, client, names, publish.PublisherOptions{})
 	ctx := context.Background()
@@ -251,6 +253,7 @@ func TestPublishAnswerIsTruthfulUnderJitter(t *testing.T) {
 }
 
 func TestPublishRejectsBatchWhenAKeyHoldsTheWrongType(t *testing.T) {
+	t.Parallel()
 	client, names := testkit.Redis(t)
 	p, reg := startPublisher(t, client, names, publish.PublisherOptions{})
 	ctx := context.Background()

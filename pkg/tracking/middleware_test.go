@@ -66,6 +66,7 @@ func hit(t *testing.T, srv *httptest.Server, method, path string) {
 }
 
 func TestCountsSuccessfulGETsOnPatternOrPath(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		opts   Options
@@ -167,6 +168,7 @@ func hitOK(t *testing.T, srv *httptest.Server, path string) {
 // With a memory guard, hits are written while Redis is below the guard's share of maxmemory and dropped —
 // counted, never written — while it is above.
 func TestMemoryGuardDropsHits(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		ratio   float64 // used_memory / maxmemory

@@ -63,6 +63,7 @@ func (e *env) fillStream(t *testing.T) map[key]int64 {
 // says, until Redis is below the guard again. The group may already exist, or the stream may hold entries
 // without a group yet.
 func TestWorkerStartsAndFreesMemoryOnAFullRedis(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		groupBefore bool
@@ -111,6 +112,7 @@ func TestWorkerStartsAndFreesMemoryOnAFullRedis(t *testing.T) {
 // With no stream at all on a full Redis there is nothing to consume: the worker keeps retrying, and starts
 // once memory is freed.
 func TestWorkerWaitsForMemoryWhenThereIsNoStream(t *testing.T) {
+	t.Parallel()
 	e, rs := newFullEnv(t, "4mb")
 	ctx := context.Background()
 	filled := rs.Fill(e.client, e.names.Prefix()+"filler:", 1000)

@@ -17,6 +17,7 @@ import (
 // MariaDB down: entries stay pending (no acknowledgement), the worker backs off instead of spinning, and it
 // recovers by itself when MariaDB returns. Redis down: the same.
 func TestRecoversFromOutages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 

@@ -15,6 +15,7 @@ import (
 // holds exactly the events of that date in the new zone, every event is counted once, and dates more than a
 // day before --from keep what they had. Events sit on both sides of the midnights of UTC, Berlin and New York.
 func TestReplayAfterZoneChange(t *testing.T) {
+	t.Parallel()
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	require.NoError(t, err)
 	newYork, err := time.LoadLocation("America/New_York")
@@ -124,6 +125,7 @@ func prevDay(t *testing.T, date string) string {
 // trim keeping nothing consumed (RETAIN_ENTRIES=0) runs before any worker re-reads. It must keep every entry
 // from the reset point on, not only those from the oldest pending one: the counts come out exact.
 func TestTrimAfterReplayKeepsWhatTheReplayNeeds(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	// Stream IDs follow the events' times, so the reset point of a replay falls inside the stream.
@@ -167,6 +169,7 @@ func TestTrimAfterReplayKeepsWhatTheReplayNeeds(t *testing.T) {
 // Workers that counted in two zones at once (different TIMEZONE, before any replay) leave rows no replay can
 // tell apart: the replay refuses, says how to proceed, and changes nothing.
 func TestReplayRefusesAfterCountingInSeveralZones(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	berlin, err := time.LoadLocation("Europe/Berlin")

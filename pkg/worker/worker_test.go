@@ -14,6 +14,7 @@ import (
 )
 
 func TestCountsEveryEntryOnceAcrossDates(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	want := e.publish(t, threeDays(5000, 37), time.UTC) // published before the group exists: counted from the start
 	_, reg := e.start(t, testOptions("a"))
@@ -44,6 +45,7 @@ func TestDateOf(t *testing.T) {
 
 // The date is the event's ts in TIMEZONE, not the worker's clock nor the stream ID's.
 func TestBucketsDatesInTheConfiguredTimezone(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ny, err := time.LoadLocation("America/New_York")
 	require.NoError(t, err)
@@ -59,6 +61,7 @@ func TestBucketsDatesInTheConfiguredTimezone(t *testing.T) {
 }
 
 func TestPoisonEntriesAreDeadLetteredAndNeverBlockTheBatch(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	want := e.publish(t, threeDays(10, 2), time.UTC)
@@ -95,6 +98,7 @@ func TestPoisonEntriesAreDeadLetteredAndNeverBlockTheBatch(t *testing.T) {
 
 // Entries delivered to a consumer that died are reclaimed by another and counted once.
 func TestReclaimsEntriesOfADeadConsumer(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	want := e.publish(t, threeDays(3000, 11), time.UTC)
@@ -114,6 +118,7 @@ func TestReclaimsEntriesOfADeadConsumer(t *testing.T) {
 // A slow consumer whose batch is reclaimed and counted by another while it still works must not count it
 // again when it finally commits.
 func TestSlowConsumerReclaimedWhileWorkingCountsOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	want := e.publish(t, threeDays(2000, 7), time.UTC)
 
@@ -168,6 +173,7 @@ func (e *env) overDelivered(t *testing.T, claims int, ads ...int64) []string {
 // An entry delivered more than MAX_DELIVERIES times whose data MariaDB accepts is counted, not dead-lettered:
 // its deliveries may all have been failed commits during an outage.
 func TestOverMaxDeliveriesIsCountedWhenItsDataIsGood(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.overDelivered(t, 4, 4)
 	opts := testOptions("a")
@@ -183,6 +189,7 @@ func TestOverMaxDeliveriesIsCountedWhenItsDataIsGood(t *testing.T) {
 // An entry delivered more than MAX_DELIVERIES times whose data MariaDB rejects (SQLSTATE class 22) is
 // dead-lettered; the rest of its batch, over the limit or not, is counted.
 func TestOverMaxDeliveriesIsDeadLetteredWhenMariaDBRejectsItsData(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	// A narrower column than the schema's: ad 70000 is out of range (22003) for this test's table only.
@@ -205,6 +212,7 @@ func TestOverMaxDeliveriesIsDeadLetteredWhenMariaDBRejectsItsData(t *testing.T) 
 
 // Dead-lettering is once even when two consumers hold the same entry.
 func TestDeadLetterIsWrittenOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	require.NoError(t, e.group.Ensure(ctx))
@@ -221,6 +229,7 @@ func TestDeadLetterIsWrittenOnce(t *testing.T) {
 }
 
 func TestShutdownFinishesTheBatchInHand(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	want := e.publish(t, threeDays(1000, 3), time.UTC)
 	entered := make(chan struct{})
@@ -245,6 +254,7 @@ func TestShutdownFinishesTheBatchInHand(t *testing.T) {
 }
 
 func TestRemovesDeadConsumersOnly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.publish(t, threeDays(2, 1), time.UTC)
@@ -281,6 +291,7 @@ func TestRemovesDeadConsumersOnly(t *testing.T) {
 // Pending entries whose data is gone (trimmed by someone else) are counted in a metric, not skipped silently,
 // and leave the pending list.
 func TestDeletedPendingEntriesAreCounted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.publish(t, threeDays(100, 3), time.UTC)
