@@ -6,9 +6,7 @@ import (
 	"adly/pkg/testkit"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,15 +15,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 )
-
-func start(t *testing.T, bin string, env ...string) {
-	t.Helper()
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-}
 
 // artifactsDir is where the screenshot goes: $ADLY_ARTIFACTS_DIR, or .run/artifacts at the repository root.
 func artifactsDir(t *testing.T) string {
@@ -60,18 +49,11 @@ func TestBrowserTracksImpressionsAndClicksIntoMariaDB(t *testing.T) {
 	db, dbCfg := testkit.MariaDB(t)
 	httpAddr := testkit.FreeAddr(t)
 	common := []string{"REDIS_KEY_PREFIX=" + prefix, "DB_NAME=" + dbCfg.Name, "LOG_LEVEL=warn", "ADMIN_ADDR=127.0.0.1:0", "BLOCK=200ms"}
-	start(t, testkit.Binary(t, "api"), append(common, "HTTP_ADDR="+httpAddr)...)
-	start(t, testkit.Binary(t, "impression-worker"), common...)
-	start(t, testkit.Binary(t, "click-worker"), common...)
+	testkit.Spawn(t, testkit.Binary(t, "api"), append(common, "HTTP_ADDR="+httpAddr)...)
+	testkit.Spawn(t, testkit.Binary(t, "impression-worker"), common...)
+	testkit.Spawn(t, testkit.Binary(t, "click-worker"), common...)
 	base := "http://" + httpAddr
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(base + "/")
-		if err != nil {
-			return false
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 15*time.Second, 50*time.Millisecond, "the API serves the demo page")
+	testkit.WaitServing(t, base+"/", 15*time.Second)
 
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromiumPath(t)),
@@ -101,9 +83,10 @@ func TestBrowserTracksImpressionsAndClicksIntoMariaDB(t *testing.T) {
 	}
 
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#ad-101"))))
-	require.Eventually(t, func() bool { return lines(101, "impression") == 1 && lines(102, "impression") == 1 },
-		10*time.Second, 100*time.Millisecond, "the banners in view are counted after a second")
+	testkit.Wait(t, 10*time.Second, func() bool { return lines(101, "impression") == 1 && lines(102, "impression") == 1 },
+		"the banners in view are counted after a second")
 	require.Contains(t, text("#log-101"), "stream_id", "the page shows the API's answer")
+	// An absence cannot be waited for: watch for longer than the tracker's one-second rule.
 	time.Sleep(1500 * time.Millisecond)
 	require.Zero(t, lines(103, "impression"), "a banner out of view is not counted")
 
@@ -116,10 +99,9 @@ func TestBrowserTracksImpressionsAndClicksIntoMariaDB(t *testing.T) {
 	}
 
 	require.NoError(t, chromedp.Do(ctx, chromedp.ScrollIntoView(chromedp.CSS("#ad-103"))))
-	require.Eventually(t, func() bool { return lines(103, "impression") == 1 }, 10*time.Second, 100*time.Millisecond,
-		"seen for over a second: counted")
+	testkit.Wait(t, 10*time.Second, func() bool { return lines(103, "impression") == 1 }, "seen for over a second: counted")
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#ad-103"))))
-	require.Eventually(t, func() bool { return lines(103, "click") == 1 }, 10*time.Second, 100*time.Millisecond)
+	testkit.Wait(t, 10*time.Second, func() bool { return lines(103, "click") == 1 }, "the click is counted")
 	require.Contains(t, text("#log-103"), "sendBeacon")
 
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
@@ -141,10 +123,12 @@ func TestBrowserTracksImpressionsAndClicksIntoMariaDB(t *testing.T) {
 		return out
 	}
 	wantImps, wantClicks := map[int64]int64{101: 1, 102: 1, 103: 1}, map[int64]int64{103: 1}
-	require.Eventually(t, func() bool {
+	testkit.Wait(t, 20*time.Second, func() bool {
 		return fmt.Sprint(total(imps)) == fmt.Sprint(wantImps) && fmt.Sprint(total(clicks)) == fmt.Sprint(wantClicks)
-	}, 20*time.Second, 100*time.Millisecond, "rows in MariaDB")
-	time.Sleep(1500 * time.Millisecond) // and nothing more arrives: once per banner per page view
+	}, "rows in MariaDB")
+	// And nothing more arrives: once per banner per page view. An absence cannot be waited for: watch for
+	// longer than the tracker's one-second rule.
+	time.Sleep(1500 * time.Millisecond)
 	require.Equal(t, wantImps, total(imps))
 	require.Equal(t, wantClicks, total(clicks))
 	require.Equal(t, 1, strings.Count(text("#log-103"), "impression"))

@@ -183,16 +183,10 @@ func fullRedisRecovers(t *testing.T, impressions, hits int, anotherTakesTheRest 
 	common := append(rs.Env(), "REDIS_KEY_PREFIX="+prefix, "DB_NAME="+dbCfg.Name, "LOG_LEVEL=warn",
 		"ADMIN_ADDR=127.0.0.1:0")
 	httpAddr := testkit.FreeAddr(t)
-	start(t, testkit.Binary(t, "api"), append(common, "HTTP_ADDR="+httpAddr, "REDIS_MEMORY_GUARD=0.85", "REDIS_MEMORY_GUARD_INTERVAL=50ms")...)
+	testkit.Spawn(t, testkit.Binary(t, "api"), append(common, "HTTP_ADDR="+httpAddr, "REDIS_MEMORY_GUARD=0.85", "REDIS_MEMORY_GUARD_INTERVAL=50ms")...)
 	book := newAnswered()
 	c := &loadClient{base: "http://" + httpAddr, http: &http.Client{Timeout: 10 * time.Second}, book: book}
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(c.base + "/")
-		if err == nil {
-			_ = resp.Body.Close()
-		}
-		return err == nil
-	}, 15*time.Second, 50*time.Millisecond, "the API listens")
+	testkit.WaitServing(t, c.base+"/", 15*time.Second)
 
 	// 1. Fill: four clients until each has been refused 20 times in a row.
 	var wg sync.WaitGroup
@@ -237,8 +231,8 @@ func fullRedisRecovers(t *testing.T, impressions, hits int, anotherTakesTheRest 
 	}
 
 	// 2. Only now the worker and the syncer start, on the full Redis.
-	start(t, testkit.Binary(t, "impression-worker"), append(common, "BLOCK=200ms", "TRIM_INTERVAL=1s")...)
-	start(t, testkit.Binary(t, "path-syncer"), append(common, "SYNC_INTERVAL=300ms", "SYNC_LOCK_TTL=5s")...)
+	testkit.Spawn(t, testkit.Binary(t, "impression-worker"), append(common, "BLOCK=200ms", "TRIM_INTERVAL=1s")...)
+	testkit.Spawn(t, testkit.Binary(t, "path-syncer"), append(common, "SYNC_INTERVAL=300ms", "SYNC_LOCK_TTL=5s")...)
 	names := keyspace.NewNames(prefix)
 	if anotherTakesTheRest {
 		// The other client goes on taking every byte that is freed, so nothing frees memory by chance: the
@@ -280,7 +274,7 @@ func fullRedisRecovers(t *testing.T, impressions, hits int, anotherTakesTheRest 
 		if time.Now().After(deadline) {
 			t.Fatalf("the API never accepted again within 60s; redis: %s; %s", memory(t, rc), streamState(t, rc, prefix))
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // a poll with its own deadline, which reports Redis's state
 	}
 	t.Logf("accepting again; redis: %s", memory(t, rc))
 	for range 20 {
@@ -362,7 +356,7 @@ func keepFull(t *testing.T, c *redis.Client, prefix string) (stop func()) {
 					t.Errorf("keeping redis full: %v", err)
 					return
 				}
-				time.Sleep(time.Millisecond)
+				time.Sleep(time.Millisecond) // refused: try again soon, to take every byte that is freed
 			}
 		}
 	})

@@ -6,10 +6,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
 	"os/exec"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,8 +27,7 @@ func TestBadConfigurationExitsWithStatus2NamingTheVariable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {
-			cmd := exec.Command(bin)
-			cmd.Env = append(os.Environ(), tt.env)
+			cmd := testkit.Command(bin, []string{tt.env})
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			err := cmd.Run()
@@ -47,10 +44,7 @@ func TestSIGTERMExitsCleanly(t *testing.T) {
 	bin := testkit.Binary(t, "api")
 	prefix := testkit.Prefix(t)
 	httpAddr, adminAddr := testkit.FreeAddr(t), testkit.FreeAddr(t)
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "HTTP_ADDR="+httpAddr, "ADMIN_ADDR="+adminAddr, "REDIS_KEY_PREFIX="+prefix, "LOG_LEVEL=warn")
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	p := testkit.Spawn(t, bin, "HTTP_ADDR="+httpAddr, "ADMIN_ADDR="+adminAddr, "REDIS_KEY_PREFIX="+prefix, "LOG_LEVEL=warn")
 
 	testkit.WaitReady(t, adminAddr, 10*time.Second)
 	for i := range 5 {
@@ -60,17 +54,7 @@ func TestSIGTERMExitsCleanly(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 	}
 
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		require.NoError(t, err, "exit status 0")
-	case <-ctx.Done():
-		t.Fatal("did not exit within 10s of SIGTERM")
-	}
+	p.Stop(10 * time.Second)
 	client, _ := testkit.Redis(t)
 	require.EqualValues(t, 5, client.XLen(context.Background(), prefix+"clicks_stream").Val())
 }

@@ -14,7 +14,6 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"adly/pkg/config"
-	"adly/pkg/redisconn"
 	"adly/pkg/testkit"
 )
 
@@ -42,13 +41,10 @@ func get(t *testing.T, url string) (int, string) {
 // answered 200) and returns.
 func TestAppShutdownFinishesInFlightRequests(t *testing.T) {
 	direct, names := testkit.Redis(t)
-	redisCfg := testkit.RedisConfig(t)
-	proxy := testkit.NewProxy(t, redisCfg.Addr())
-	redisCfg.Host, redisCfg.Port = "127.0.0.1", proxy.Port()
-	client := redisconn.NewClient(redisCfg, redisconn.ClientOptions{NoRetries: true})
-	defer func() { _ = client.Close() }()
+	proxy, client := testkit.ProxiedRedis(t)
 
-	cfg := testConfig(t, redisCfg, names.Prefix())
+	cfg := testConfig(t, testkit.RedisConfig(t), names.Prefix())
+	cfg.WriteTimeout = 5 * time.Second // the held writes below are answered, late
 	app, err := New(cfg, zaptest.NewLogger(t), client, time.Now)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -57,7 +53,7 @@ func TestAppShutdownFinishesInFlightRequests(t *testing.T) {
 	base := "http://" + app.Addr()
 	admin := "http://" + app.AdminAddr()
 
-	require.Eventually(t, func() bool { c, _ := get(t, admin+"/readyz"); return c == http.StatusOK }, 5*time.Second, 20*time.Millisecond)
+	testkit.WaitServing(t, admin+"/readyz", 5*time.Second)
 	code, body := get(t, admin+"/livez")
 	require.Equal(t, http.StatusOK, code)
 	require.JSONEq(t, `{"status":"ok"}`, body)
@@ -82,10 +78,13 @@ func TestAppShutdownFinishesInFlightRequests(t *testing.T) {
 	}
 	fire() // warm the connections, so the delay below slows writes, not connection handshakes
 
-	proxy.SetDelay(100 * time.Millisecond) // requests are in flight when the shutdown starts
+	// Every write is held a second at Redis's door; the shutdown starts once all n requests have reached
+	// it, so each is in flight, in its handler.
+	sent := proxy.Watch(names.ImpressionsStream())
+	proxy.SetDelay(time.Second)
 	inFlight := make(chan []int, 1)
 	go func() { inFlight <- fire() }()
-	time.Sleep(50 * time.Millisecond)
+	testkit.Wait(t, 10*time.Second, func() bool { return sent() >= n }, "the %d requests reach Redis's door", n)
 	cancel()
 	codes := <-inFlight
 	select {
@@ -109,12 +108,8 @@ func TestAppShutdownFinishesInFlightRequests(t *testing.T) {
 
 func TestAppReadyzAndMetrics(t *testing.T) {
 	_, names := testkit.Redis(t)
-	redisCfg := testkit.RedisConfig(t)
-	proxy := testkit.NewProxy(t, redisCfg.Addr())
-	redisCfg.Host, redisCfg.Port = "127.0.0.1", proxy.Port()
-	client := redisconn.NewClient(redisCfg, redisconn.ClientOptions{NoRetries: true})
-	defer func() { _ = client.Close() }()
-	app, err := New(testConfig(t, redisCfg, names.Prefix()), zaptest.NewLogger(t), client, time.Now)
+	proxy, client := testkit.ProxiedRedis(t)
+	app, err := New(testConfig(t, testkit.RedisConfig(t), names.Prefix()), zaptest.NewLogger(t), client, time.Now)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -122,23 +117,26 @@ func TestAppReadyzAndMetrics(t *testing.T) {
 	defer func() { cancel(); require.NoError(t, <-done) }()
 	admin := "http://" + app.AdminAddr()
 
-	require.Eventually(t, func() bool { c, _ := get(t, admin+"/readyz"); return c == http.StatusOK }, 5*time.Second, 20*time.Millisecond)
+	testkit.WaitServing(t, admin+"/readyz", 5*time.Second)
 	code, _ := get(t, "http://"+app.Addr()+"/track/click?ad_id=3")
 	require.Equal(t, http.StatusOK, code)
 	code, _ = get(t, "http://"+app.Addr()+"/track/click?ad_id=x")
 	require.Equal(t, http.StatusBadRequest, code)
 
-	_, metrics := get(t, admin+"/metrics")
-	for _, want := range []string{
-		`adly_api_requests_total{code="200",route="click"} 1`,
-		`adly_api_requests_total{code="400",route="click"} 1`,
-		`adly_api_events_total{type="click"} 1`,
-		`adly_api_redis_write_seconds_count 1`,
-		`adly_api_redis_errors_total{reason="unavailable"} 0`,
-		`go_goroutines`,
+	for _, m := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"adly_api_requests_total", []string{"code", "200", "route", "click"}, 1},
+		{"adly_api_requests_total", []string{"code", "400", "route", "click"}, 1},
+		{"adly_api_events_total", []string{"type", "click"}, 1},
+		{"adly_api_redis_write_seconds", nil, 1}, // a histogram: its sample count
+		{"adly_api_redis_errors_total", []string{"reason", "unavailable"}, 0},
 	} {
-		require.Contains(t, metrics, want)
+		require.Equal(t, m.want, testkit.AdminMetric(t, app.AdminAddr(), m.name, m.labels...), "%s%v", m.name, m.labels)
 	}
+	require.Positive(t, testkit.AdminMetric(t, app.AdminAddr(), "go_goroutines"), "the Go collector is registered")
 
 	proxy.SetDown(true)
 	code, body := get(t, admin+"/readyz")
@@ -147,5 +145,5 @@ func TestAppReadyzAndMetrics(t *testing.T) {
 	code, _ = get(t, admin+"/livez")
 	require.Equal(t, http.StatusOK, code, "liveness does not depend on Redis")
 	proxy.SetDown(false)
-	require.Eventually(t, func() bool { c, _ := get(t, admin+"/readyz"); return c == http.StatusOK }, 5*time.Second, 20*time.Millisecond)
+	testkit.WaitServing(t, admin+"/readyz", 5*time.Second)
 }

@@ -15,19 +15,18 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 )
 
 type guardedAPI struct {
-	redis   *testkit.RedisServer
-	srv     *httptest.Server
-	client  redis.UniversalClient
-	names   keyspace.Names
-	guard   *publish.MemoryGuard
-	metrics *Metrics
+	redis  *testkit.RedisServer
+	srv    *httptest.Server
+	client redis.UniversalClient
+	names  keyspace.Names
+	guard  *publish.MemoryGuard
+	reg    *prometheus.Registry
 }
 
 // newGuardedAPI serves the handler with a memory guard at share, over a private redis-server (its maxmemory
@@ -40,15 +39,14 @@ func newGuardedAPI(t *testing.T, share float64) *guardedAPI {
 	names := keyspace.NewNames("guard:")
 	reg := prometheus.NewRegistry()
 	log := zaptest.NewLogger(t)
-	pub := publish.NewPublisher(client, names, log, publish.NewPublisherMetrics(reg), publish.PublisherOptions{Timeout: 300 * time.Millisecond})
+	pub := publish.NewPublisher(client, names, log, publish.NewPublisherMetrics(reg), publish.PublisherOptions{Timeout: 5 * time.Second}) // patient: the guard refuses, not a loaded machine
 	guard := publish.NewMemoryGuard(client, share, 20*time.Millisecond, log, reg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = pub.Run(ctx); close(done) }()
-	metrics := NewMetrics(reg)
-	srv := httptest.NewServer(NewHandler(pub, log, metrics, HandlerOptions{Guard: guard}))
+	srv := httptest.NewServer(NewHandler(pub, log, NewMetrics(reg), HandlerOptions{Guard: guard}))
 	t.Cleanup(func() { srv.Close(); cancel(); <-done })
-	return &guardedAPI{redis: rs, srv: srv, client: client, names: names, guard: guard, metrics: metrics}
+	return &guardedAPI{redis: rs, srv: srv, client: client, names: names, guard: guard, reg: reg}
 }
 
 var guardedRequests = []struct{ method, target, body string }{
@@ -75,6 +73,7 @@ func (g *guardedAPI) send(t *testing.T, method, target, body string) (int, http.
 // Above its share of maxmemory the guard refuses every write (503, Retry-After, the usual JSON error) and
 // nothing reaches Redis; below it, or switched off, or with no maxmemory, writes go through.
 func TestMemoryGuardRefusesAboveItsShare(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		share float64
@@ -103,7 +102,7 @@ func TestMemoryGuardRefusesAboveItsShare(t *testing.T) {
 				}
 			}
 			keys := testkit.RedisKeys(t, g.client, g.names.Prefix())
-			refused := testutil.ToFloat64(g.metrics.guardRefused)
+			refused := testkit.Metric(t, g.reg, "adly_api_memory_guard_refused_total")
 			if tt.want == http.StatusServiceUnavailable {
 				require.Empty(t, keys, "a refused request writes nothing")
 				require.EqualValues(t, len(guardedRequests), refused)
@@ -130,19 +129,17 @@ func TestMemoryGuardRecoversByItselfAndFailsReadiness(t *testing.T) {
 	go func() { done <- app.Run(ctx) }()
 	defer func() { cancel(); require.NoError(t, <-done) }()
 	base, admin := "http://"+app.Addr(), "http://"+app.AdminAddr()
-	require.Eventually(t, func() bool { c, _ := get(t, admin+"/readyz"); return c == http.StatusOK }, 5*time.Second, 20*time.Millisecond)
+	testkit.WaitServing(t, admin+"/readyz", 5*time.Second)
 
 	rs.SetMaxMemoryFor(0.5)
-	require.Eventually(t, func() bool {
+	testkit.Wait(t, 5*time.Second, func() bool {
 		c, _ := get(t, base+"/track/impression?ad_id=1")
 		return c == http.StatusServiceUnavailable
-	},
-		5*time.Second, 20*time.Millisecond, "refuses once the guard has seen the memory")
+	}, "refuses once the guard has seen the memory")
 	code, body := get(t, admin+"/readyz")
 	require.Equal(t, http.StatusServiceUnavailable, code)
 	require.Contains(t, body, `"redis_memory"`)
-	_, metrics := get(t, admin+"/metrics")
-	require.Contains(t, metrics, "adly_redis_memory_guard_active 1")
+	require.Equal(t, 1.0, testkit.AdminMetric(t, app.AdminAddr(), "adly_redis_memory_guard_active"))
 	stream := keyspace.NewNames("guard:").ImpressionsStream()
 	before := client.XLen(context.Background(), stream).Val()
 	for range 5 {
@@ -152,8 +149,8 @@ func TestMemoryGuardRecoversByItselfAndFailsReadiness(t *testing.T) {
 	require.Equal(t, before, client.XLen(context.Background(), stream).Val(), "nothing is written while refusing")
 
 	rs.SetMaxMemoryFor(0.1)
-	require.Eventually(t, func() bool { c, _ := get(t, base+"/track/impression?ad_id=1"); return c == http.StatusOK },
-		5*time.Second, 20*time.Millisecond, "accepts again by itself")
-	require.Eventually(t, func() bool { c, _ := get(t, admin+"/readyz"); return c == http.StatusOK }, 5*time.Second, 20*time.Millisecond)
+	testkit.Wait(t, 5*time.Second, func() bool { c, _ := get(t, base+"/track/impression?ad_id=1"); return c == http.StatusOK },
+		"accepts again by itself")
+	testkit.WaitServing(t, admin+"/readyz", 5*time.Second)
 	require.Equal(t, before+1, client.XLen(context.Background(), stream).Val())
 }

@@ -3,7 +3,6 @@ package ingest
 import (
 	"adly/pkg/keyspace"
 	"adly/pkg/publish"
-	"adly/pkg/redisconn"
 	"adly/pkg/testkit"
 	"context"
 	"encoding/json"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
@@ -36,16 +34,19 @@ type fixture struct {
 // slow down or cut.
 func newFixture(t *testing.T, opts HandlerOptions) *fixture {
 	t.Helper()
+	return newFixtureTimeout(t, opts, 5*time.Second)
+}
+
+// newFixtureTimeout is newFixture with the publisher's write timeout: tests that look at the timeout set a
+// short one; the others a patient one, so a loaded machine does not turn into a 503.
+func newFixtureTimeout(t *testing.T, opts HandlerOptions, timeout time.Duration) *fixture {
+	t.Helper()
 	direct, names := testkit.Redis(t)
-	cfg := testkit.RedisConfig(t)
-	proxy := testkit.NewProxy(t, cfg.Addr())
-	cfg.Host, cfg.Port = "127.0.0.1", proxy.Port()
-	client := redisconn.NewClient(cfg, redisconn.ClientOptions{NoRetries: true})
-	t.Cleanup(func() { _ = client.Close() })
+	proxy, client := testkit.ProxiedRedis(t)
 
 	reg := prometheus.NewRegistry()
 	log := zaptest.NewLogger(t)
-	pub := publish.NewPublisher(client, names, log, publish.NewPublisherMetrics(reg), publish.PublisherOptions{Timeout: 300 * time.Millisecond})
+	pub := publish.NewPublisher(client, names, log, publish.NewPublisherMetrics(reg), publish.PublisherOptions{Timeout: timeout})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = pub.Run(ctx); close(done) }()
@@ -95,6 +96,7 @@ func (f *fixture) stream(t *testing.T, name string) []redis.XMessage {
 }
 
 func TestSeedEndpointsAnswerAsTheSeed(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, HandlerOptions{})
 	tests := []struct {
 		name, method, target, contentType, body string
@@ -123,34 +125,11 @@ func TestSeedEndpointsAnswerAsTheSeed(t *testing.T) {
 	}
 	require.Len(t, f.stream(t, f.names.ImpressionsStream()), 4)
 	require.Len(t, f.stream(t, f.names.ClicksStream()), 2)
-	require.Equal(t, 4.0, testutil.ToFloat64(requestsCounter(t, f.reg, "impression", "200")))
-}
-
-func requestsCounter(t *testing.T, reg *prometheus.Registry, route, code string) prometheus.Collector {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != "adly_api_requests_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["route"] == route && labels["code"] == code {
-				c := prometheus.NewCounter(prometheus.CounterOpts{Name: "x"})
-				c.Add(m.GetCounter().GetValue())
-				return c
-			}
-		}
-	}
-	t.Fatalf("no adly_api_requests_total{route=%q,code=%q}", route, code)
-	return nil
+	require.Equal(t, 4.0, testkit.Metric(t, f.reg, "adly_api_requests_total", "route", "impression", "code", "200"))
 }
 
 func TestHitAndBatch(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, HandlerOptions{})
 	ctx := context.Background()
 
@@ -177,6 +156,7 @@ func TestHitAndBatch(t *testing.T) {
 
 // Every bad input is refused with a clear JSON reason and leaves Redis untouched.
 func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, HandlerOptions{MaxBodyBytes: 2048})
 	big := `[` + strings.Repeat(`{"type":"hit","path":"/"},`, 200) + `{"type":"hit","path":"/"}]`
 	tests := []struct {
@@ -218,6 +198,7 @@ func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 }
 
 func TestCORS(t *testing.T) {
+	t.Parallel()
 	t.Run("any origin by default", func(t *testing.T) {
 		f := newFixture(t, HandlerOptions{})
 		r := f.do(t, "OPTIONS", "/track/click", "", "", "Origin", "https://shop.example", "Access-Control-Request-Method", "POST")
@@ -243,7 +224,7 @@ func TestCORS(t *testing.T) {
 }
 
 func TestRedisDownAnswers503QuicklyAndRecovers(t *testing.T) {
-	f := newFixture(t, HandlerOptions{})
+	f := newFixtureTimeout(t, HandlerOptions{}, 300*time.Millisecond)
 	r := f.do(t, "GET", "/track/click?ad_id=5", "", "")
 	require.Equal(t, http.StatusOK, r.code)
 
@@ -263,10 +244,10 @@ func TestRedisDownAnswers503QuicklyAndRecovers(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, r.code, r.raw)
 
 	f.proxy.SetDelay(0)
-	require.Eventually(t, func() bool {
+	testkit.Wait(t, 5*time.Second, func() bool {
 		return f.do(t, "GET", "/track/click?ad_id=5", "", "").code == http.StatusOK
-	}, 5*time.Second, 50*time.Millisecond)
-	time.Sleep(1200 * time.Millisecond) // let the delayed batch reach Redis: it must have been refused there
+	}, "recovers by itself")
+	f.proxy.Settle(t, 5*time.Second) // the delayed batch has reached Redis: it must have been refused there
 	require.Len(t, f.stream(t, f.names.ClicksStream()), 2, "exactly the two requests answered 200")
 	require.EqualValues(t, 0, f.client.Exists(context.Background(), f.names.HitKey("/p")).Val())
 }

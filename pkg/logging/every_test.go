@@ -8,9 +8,15 @@ import (
 )
 
 func TestEvery(t *testing.T) {
-	e := NewEvery(50 * time.Millisecond)
-	require.True(t, e.Allow())
-	require.False(t, e.Allow(), "within the interval")
-	time.Sleep(60 * time.Millisecond)
-	require.True(t, e.Allow())
+	within := NewEvery(time.Hour)
+	require.True(t, within.Allow(), "the first line passes")
+	require.False(t, within.Allow(), "within the interval")
+
+	after := NewEvery(time.Millisecond)
+	require.True(t, after.Allow())
+	require.Eventually(t, after.Allow, 5*time.Second, time.Millisecond, "once the interval has passed")
+
+	var zero Every
+	require.True(t, zero.Allow())
+	require.True(t, zero.Allow(), "the zero value lets everything through")
 }

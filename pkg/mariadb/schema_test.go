@@ -18,6 +18,7 @@ type column struct {
 // The schema matches the seed (ad_daily_*) and the path-hits design (path_counters), and applying it again
 // to a database that has it changes nothing.
 func TestSchemaIsIdempotentAndMatchesTheSeeds(t *testing.T) {
+	t.Parallel()
 	db, cfg := testkit.MariaDB(t)
 	_, err := db.Exec("INSERT INTO ad_daily_impressions (ad_id, date, impressions) VALUES (1, '2026-11-21', 5)")
 	require.NoError(t, err)
@@ -62,6 +63,7 @@ func TestSchemaIsIdempotentAndMatchesTheSeeds(t *testing.T) {
 // A path_counters table made by an earlier schema (utf8mb4_bin, which ignores trailing spaces) is converted,
 // keeping its rows.
 func TestSchemaConvertsAnEarlierPathCollation(t *testing.T) {
+	t.Parallel()
 	db, _ := testkit.MariaDB(t)
 	_, err := db.Exec("DROP TABLE path_counters")
 	require.NoError(t, err)

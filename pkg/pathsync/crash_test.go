@@ -6,12 +6,10 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,27 +21,25 @@ import (
 
 func (e *env) command(t *testing.T, args []string, extra ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(testkit.Binary(t, "path-syncer"), args...)
-	cmd.Env = append(os.Environ(), "REDIS_KEY_PREFIX="+e.names.Prefix(), "DB_NAME="+e.dbName,
+	env := []string{"REDIS_KEY_PREFIX=" + e.names.Prefix(), "DB_NAME=" + e.dbName,
 		"ADMIN_ADDR=127.0.0.1:0", "LOG_LEVEL=error", "SYNC_CHUNK_PATHS=20", "SYNC_INTERVAL=30ms",
-		"SYNC_LOCK_TTL=300ms") // a killed syncer's lock expires quickly
-	cmd.Env = append(cmd.Env, e.redisEnv...)
-	cmd.Env = append(cmd.Env, extra...)
-	return cmd
+		"SYNC_LOCK_TTL=300ms"} // a killed syncer's lock expires quickly
+	env = append(append(env, e.redisEnv...), extra...)
+	return testkit.Command(testkit.Binary(t, "path-syncer"), env, args...)
 }
 
 // once runs `path-syncer --once` and returns its exit code and output, waiting out the lock a killed
 // syncer may have left.
 func (e *env) once(t *testing.T, extra ...string) (int, string) {
 	t.Helper()
-	for range 50 {
+	for range 5 {
+		testkit.Wait(t, 10*time.Second, func() bool { return e.lockHolder(t) == "" }, "the sync lock is released")
 		code, out := e.onceRaw(t, extra...)
 		if !strings.Contains(out, ErrLocked.Error()) {
 			return code, out
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatal("the sync lock was never released")
+	t.Fatal("the sync lock was taken again and again")
 	return 0, ""
 }
 
@@ -147,11 +143,9 @@ func TestCrashChaosExactTotals(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	const kills = 20
 	for range kills {
-		cmd := e.command(t, nil)
-		require.NoError(t, cmd.Start())
-		time.Sleep(time.Duration(50+rng.IntN(250)) * time.Millisecond)
-		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-		_ = cmd.Wait()
+		p := testkit.Start(t, e.command(t, nil))
+		time.Sleep(time.Duration(50+rng.IntN(250)) * time.Millisecond) // a random moment to kill at, not a gate
+		p.Kill()
 	}
 	close(stop)
 	made := wait()
@@ -173,13 +167,14 @@ func TestFaultPointsAroundTheCommit(t *testing.T) {
 			e := newEnv(t)
 			stop := make(chan struct{})
 			wait := e.storm(t, stop)
-			time.Sleep(200 * time.Millisecond)
+			// Enough counters for three chunks of SYNC_CHUNK_PATHS=20, so that every fault point is reached.
+			testkit.Wait(t, 10*time.Second, func() bool { return len(e.left(t)) >= 100 }, "the storm makes counters")
 			code, out := e.once(t, "ADLY_FAULT="+fault)
 			require.Equal(t, 3, code, "exited at the fault point: %s", out)
 			pending, err := e.hits.Pending(context.Background())
 			require.NoError(t, err)
 			require.NotEmpty(t, pending, "the crash left a staged chunk behind")
-			time.Sleep(100 * time.Millisecond)
+			testkit.Wait(t, 10*time.Second, func() bool { return len(e.left(t)) > 0 }, "hits arrive after the crash")
 			close(stop)
 			made := wait()
 			code, out = e.once(t)
@@ -191,17 +186,19 @@ func TestFaultPointsAroundTheCommit(t *testing.T) {
 }
 
 func TestOnceReportsAndExitCodes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
+	patient := "SYNC_LOCK_TTL=30s" // a slow machine must not lose the lock here: this test is about the report
 	require.NoError(t, e.client.Set(ctx, e.names.HitKey("/a"), 2, 0).Err())
 	require.NoError(t, e.client.Set(ctx, e.names.HitKey("/b"), 1, 0).Err())
-	code, out := e.once(t)
+	code, out := e.once(t, patient)
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "Synced 2 paths")
 
 	require.NoError(t, e.client.Set(ctx, e.names.HitKey("/c"), "x", 0).Err())
 	require.NoError(t, e.client.Set(ctx, e.names.HitKey("/d"), 4, 0).Err())
-	code, out = e.once(t)
+	code, out = e.once(t, patient)
 	require.Equal(t, 1, code, out)
 	require.Contains(t, out, "Synced 1 paths")
 	require.Contains(t, out, `Errors: 1`)
@@ -217,18 +214,9 @@ func TestDaemonStopsCleanly(t *testing.T) {
 	e := newEnv(t)
 	stop := make(chan struct{})
 	wait := e.storm(t, stop)
-	cmd := e.command(t, nil)
-	require.NoError(t, cmd.Start())
-	time.Sleep(700 * time.Millisecond)
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("no exit within 10s of SIGTERM")
-	}
+	p := testkit.Start(t, e.command(t, nil))
+	testkit.Wait(t, 10*time.Second, func() bool { return len(e.table(t)) > 0 }, "the daemon syncs")
+	p.Stop(10 * time.Second)
 	close(stop)
 	made := wait()
 	pending, err := e.hits.Pending(context.Background())

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -23,6 +24,7 @@ import (
 
 type env struct {
 	client redis.UniversalClient
+	db     *sqlx.DB
 	names  keyspace.Names
 	hits   *hits.HitCounters
 	paths  *pathtable.PathCounts
@@ -33,8 +35,8 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	client, names := testkit.Redis(t)
-	return newEnvOn(t, client, names, nil)
+	k := testkit.NewEnv(t)
+	return newEnvOn(k.Redis, k.Names, k.DB, k.DBConfig.Name, nil)
 }
 
 // newEnvOnServer is newEnv over a private redis-server (for tests that fill Redis or kill it).
@@ -42,14 +44,13 @@ func newEnvOnServer(t *testing.T, srv *testkit.RedisServer) *env {
 	t.Helper()
 	client := redisconn.NewClient(srv.Config(), redisconn.ClientOptions{NoRetries: true})
 	t.Cleanup(func() { _ = client.Close() })
-	return newEnvOn(t, client, keyspace.NewNames("adlytest:private:"), srv.Env())
+	db, cfg := testkit.MariaDB(t)
+	return newEnvOn(client, keyspace.NewNames("adlytest:private:"), db, cfg.Name, srv.Env())
 }
 
-func newEnvOn(t *testing.T, client redis.UniversalClient, names keyspace.Names, redisEnv []string) *env {
-	t.Helper()
-	db, cfg := testkit.MariaDB(t)
-	return &env{client: client, names: names, hits: hits.NewHitCounters(client, names), paths: pathtable.NewPathCounts(db),
-		dbName: cfg.Name, redisEnv: redisEnv}
+func newEnvOn(client redis.UniversalClient, names keyspace.Names, db *sqlx.DB, dbName string, redisEnv []string) *env {
+	return &env{client: client, db: db, names: names, hits: hits.NewHitCounters(client, names),
+		paths: pathtable.NewPathCounts(db), dbName: dbName, redisEnv: redisEnv}
 }
 
 func (e *env) syncer(t *testing.T, opts Options) *Syncer {
@@ -86,6 +87,7 @@ func (e *env) left(t *testing.T) map[string]uint64 {
 }
 
 func TestSyncAddsTheRedisValueAsTheIncrement(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	s := e.syncer(t, Options{ChunkPaths: 2})
@@ -105,25 +107,39 @@ func TestSyncAddsTheRedisValueAsTheIncrement(t *testing.T) {
 			"or trailing spaces are different rows")
 	require.Empty(t, e.left(t))
 
-	first, err := e.paths.All(ctx)
-	require.NoError(t, err)
-	time.Sleep(1100 * time.Millisecond) // timestamps have second resolution
+	before := e.row(t, "/checking/a")
+	// updated_at has second resolution: wait until MariaDB's clock is past it, so a bump is visible.
+	testkit.Wait(t, 5*time.Second, func() bool {
+		var now time.Time
+		require.NoError(t, e.db.Get(&now, "SELECT NOW()"))
+		return now.After(before.UpdatedAt)
+	}, "MariaDB's clock passes the first updated_at")
 	require.NoError(t, e.client.IncrBy(ctx, e.names.HitKey("/checking/a"), 4).Err())
 	res, err = s.Sync(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 1, res.Paths)
 	require.Equal(t, uint64(9), e.table(t)["/checking/a"], "5 + 4: the Redis value is the increment")
-	second, err := e.paths.All(ctx)
+	after := e.row(t, "/checking/a")
+	require.Equal(t, before.CreatedAt, after.CreatedAt, "created_at kept")
+	require.True(t, after.UpdatedAt.After(before.UpdatedAt), "updated_at bumped: %v then %v", before.UpdatedAt, after.UpdatedAt)
+}
+
+// row is path's row of path_counters; the test fails if there is none.
+func (e *env) row(t *testing.T, path string) pathtable.Row {
+	t.Helper()
+	rows, err := e.paths.All(context.Background())
 	require.NoError(t, err)
-	for i := range first {
-		if first[i].Path == "/checking/a" {
-			require.Equal(t, first[i].CreatedAt, second[i].CreatedAt, "created_at kept")
-			require.True(t, second[i].UpdatedAt.After(first[i].UpdatedAt), "updated_at bumped")
+	for _, r := range rows {
+		if r.Path == path {
+			return r
 		}
 	}
+	t.Fatalf("no row for %q in path_counters", path)
+	return pathtable.Row{}
 }
 
 func TestBadKeysAreParkedAndNeverStopTheOthers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	long := "/" + fmt.Sprintf("%0300d", 0)
@@ -157,6 +173,7 @@ func TestBadKeysAreParkedAndNeverStopTheOthers(t *testing.T) {
 }
 
 func TestOneSyncAtATime(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	ok, err := e.hits.AcquireLock(ctx, "someone-else", time.Minute)
@@ -179,6 +196,7 @@ func TestOneSyncAtATime(t *testing.T) {
 // Chunks left staged by a crash are committed by the next sync, in the current staging format and in the
 // earlier one ("path<TAB>value" lines), so that an upgrade never strands a chunk.
 func TestRecoversChunksInEitherStagingFormat(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	staged := map[string]string{
@@ -206,6 +224,7 @@ func TestRecoversChunksInEitherStagingFormat(t *testing.T) {
 // Storm: many goroutines INCR random paths while syncs run back to back; every hit ends up exactly once in
 // path_counters or still in Redis.
 func TestStormNoHitLostOrDoubled(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	s := e.syncer(t, Options{ChunkPaths: 50, ScanCount: 20})
@@ -233,12 +252,17 @@ func TestStormNoHitLostOrDoubled(t *testing.T) {
 			}
 		})
 	}
-	syncs := 0
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) {
-		_, err := s.Sync(ctx)
+	// At least 3 s of storm and at least 6 syncs that moved hits while it blew, however slow the machine
+	// (within 60 s).
+	syncs, moving := 0, 0
+	deadline, limit := time.Now().Add(3*time.Second), time.Now().Add(60*time.Second)
+	for (time.Now().Before(deadline) || moving < 6) && time.Now().Before(limit) {
+		res, err := s.Sync(ctx)
 		require.NoError(t, err)
 		syncs++
+		if res.Hits > 0 {
+			moving++
+		}
 	}
 	close(stop)
 	wg.Wait()
@@ -247,21 +271,26 @@ func TestStormNoHitLostOrDoubled(t *testing.T) {
 	for path, n := range e.left(t) {
 		got[path] += n
 	}
-	var sum uint64
+	want := map[string]uint64{}
 	made.Range(func(k, v any) bool {
-		require.Equal(t, uint64(v.(*atomic.Int64).Load()), got[k.(string)], k)
-		sum += uint64(v.(*atomic.Int64).Load())
+		want[k.(string)] = uint64(v.(*atomic.Int64).Load())
 		return true
 	})
-	require.EqualValues(t, total.Load(), sum)
-	t.Logf("%d hits over %d syncs: exact", total.Load(), syncs)
-	require.Greater(t, syncs, 5)
+	require.Equal(t, want, got, "every path's hits are counted once, and no path appears from nowhere")
+	var counted uint64
+	for _, n := range got {
+		counted += n
+	}
+	require.EqualValues(t, total.Load(), counted, "every INCR is counted once, in MariaDB or still in Redis")
+	t.Logf("%d hits over %d syncs (%d moved hits): exact", total.Load(), syncs, moving)
+	require.GreaterOrEqual(t, moving, 6, "syncs moved hits while the storm blew")
 }
 
 // A sync whose lock is taken from it (it expired during a pause and another syncer took it) stops with
 // ErrLockLost at its next step and changes nothing more in Redis; the lock's new owner finishes its chunks,
 // exactly.
 func TestASyncThatLostItsLockStops(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	written := map[string]uint64{}

@@ -35,18 +35,6 @@ func startPublisher(t *testing.T, client redis.UniversalClient, names keyspace.N
 	return p, reg
 }
 
-// viaProxy returns a client that reaches the test Redis through a proxy the test controls.
-func viaProxy(t *testing.T) (*testkit.Proxy, redis.UniversalClient) {
-	t.Helper()
-	cfg := testkit.RedisConfig(t)
-	proxy := testkit.NewProxy(t, cfg.Addr())
-	pc := cfg
-	pc.Host, pc.Port = "127.0.0.1", proxy.Port()
-	c := redisconn.NewClient(pc, redisconn.ClientOptions{NoRetries: true})
-	t.Cleanup(func() { _ = c.Close() })
-	return proxy, c
-}
-
 // proxied is a Publisher reaching Redis through a proxy the test controls, with its connection warmed (so
 // that what the proxy holds or cuts afterwards is a script call, not a handshake), and a direct client to
 // look at what Redis holds.
@@ -60,7 +48,7 @@ type proxied struct {
 
 func newProxied(t *testing.T, timeout time.Duration) proxied {
 	t.Helper()
-	proxy, client := viaProxy(t)
+	proxy, client := testkit.ProxiedRedis(t)
 	names := keyspace.NewNames(testkit.Prefix(t))
 	p, reg := startPublisher(t, client, names, publish.PublisherOptions{Timeout: timeout})
 	direct, _ := testkit.Redis(t)
@@ -69,30 +57,8 @@ func newProxied(t *testing.T, timeout time.Duration) proxied {
 	return proxied{proxy: proxy, p: p, reg: reg, names: names, direct: direct}
 }
 
-func counter(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == label && lp.GetValue() == value {
-					return m.GetCounter().GetValue()
-				}
-			}
-			if label == "" && m.GetHistogram() != nil {
-				return float64(m.GetHistogram().GetSampleCount())
-			}
-		}
-	}
-	t.Fatalf("metric %s{%s=%q} not found", name, label, value)
-	return 0
-}
-
 func TestPublishWritesStreamsAndCounters(t *testing.T) {
+	t.Parallel()
 	client, names := testkit.Redis(t)
 	p, reg := startPublisher(t, client, names, publish.PublisherOptions{})
 	ctx := context.Background()
@@ -123,13 +89,14 @@ func TestPublishWritesStreamsAndCounters(t *testing.T) {
 	require.Equal(t, "2", client.Get(ctx, names.HitKey("/a")).Val())
 	require.Equal(t, "1", client.Get(ctx, names.HitKey("/b")).Val())
 
-	require.Equal(t, 2.0, counter(t, reg, "adly_api_events_total", "type", "impression"))
-	require.Equal(t, 3.0, counter(t, reg, "adly_api_events_total", "type", "hit"))
+	require.Equal(t, 2.0, testkit.Metric(t, reg, "adly_api_events_total", "type", "impression"))
+	require.Equal(t, 3.0, testkit.Metric(t, reg, "adly_api_events_total", "type", "hit"))
 }
 
 // Many concurrent callers share round trips, and each gets the ID of its own entry, stamped with its own ts
 // (callers' ts differ, so a round trip carries several runs of them).
 func TestPublishConcurrentCallersShareRoundTrips(t *testing.T) {
+	t.Parallel()
 	client, names := testkit.Redis(t)
 	p, reg := startPublisher(t, client, names, publish.PublisherOptions{})
 	ctx := context.Background()
@@ -162,7 +129,7 @@ func TestPublishConcurrentCallersShareRoundTrips(t *testing.T) {
 		require.Equal(t, strconv.FormatInt(byID[m.ID], 10), m.Values["ad_id"], "the ID handed back is the entry of that caller's event")
 		require.Equal(t, strconv.FormatInt(1700000000+byID[m.ID]%3, 10), m.Values["ts"], "the entry carries its caller's ts")
 	}
-	flushes := counter(t, reg, "adly_api_redis_flush_events", "", "")
+	flushes := testkit.Metric(t, reg, "adly_api_redis_flush_events")
 	require.Less(t, flushes, float64(workers*each), "concurrent events were batched into fewer round trips")
 }
 
@@ -176,7 +143,7 @@ func assertNoError(t *testing.T, err error) bool {
 }
 
 func TestPublishRedisDownAnswersQuicklyAndRecovers(t *testing.T) {
-	proxy, client := viaProxy(t)
+	proxy, client := testkit.ProxiedRedis(t)
 	names := keyspace.NewNames(testkit.Prefix(t))
 	p, _ := startPublisher(t, client, names, publish.PublisherOptions{Timeout: 300 * time.Millisecond})
 	ctx := context.Background()
@@ -215,11 +182,11 @@ func TestPublishSlowRedisRefusesLateWrites(t *testing.T) {
 	require.ErrorIs(t, err, publish.ErrUnconfirmed, "no answer by the deadline: the publisher cannot know")
 	require.Less(t, time.Since(start), 600*time.Millisecond)
 
-	time.Sleep(800 * time.Millisecond) // the delayed script has reached Redis by now
+	proxy.Settle(t, 5*time.Second) // the delayed script has reached Redis and been answered
 	require.EqualValues(t, 0, direct.XLen(ctx, names.ImpressionsStream()).Val(), "a refused write leaves nothing behind")
 	require.EqualValues(t, 0, direct.Exists(ctx, names.HitKey("/slow")).Val())
-	require.Equal(t, 1.0, counter(t, reg, "adly_api_redis_errors_total", "reason", "unconfirmed")+
-		counter(t, reg, "adly_api_redis_errors_total", "reason", "timeout"))
+	require.Equal(t, 1.0, testkit.Metric(t, reg, "adly_api_redis_errors_total", "reason", "unconfirmed")+
+		testkit.Metric(t, reg, "adly_api_redis_errors_total", "reason", "timeout"))
 
 	proxy.SetDelay(0)
 	require.Eventually(t, func() bool {
@@ -232,7 +199,7 @@ func TestPublishSlowRedisRefusesLateWrites(t *testing.T) {
 // Under delays that straddle the deadline, every event reported stored is in Redis and every event reported
 // failed is not: the count in the stream equals the number of successes, exactly.
 func TestPublishAnswerIsTruthfulUnderJitter(t *testing.T) {
-	proxy, client := viaProxy(t)
+	proxy, client := testkit.ProxiedRedis(t)
 	names := keyspace.NewNames(testkit.Prefix(t))
 	p, _ := startPublisher(t, client, names, publish.PublisherOptions{Timeout: 200 * time.Millisecond})
 	direct, _ := testkit.Redis(t)
@@ -252,6 +219,8 @@ func TestPublishAnswerIsTruthfulUnderJitter(t *testing.T) {
 		}
 	})
 	var ok, failed atomic.Int64
+	var mu sync.Mutex
+	var unexpected []error // collected here, asserted on the test's goroutine
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(3 * time.Second)
 	for range 16 {
@@ -260,7 +229,11 @@ func TestPublishAnswerIsTruthfulUnderJitter(t *testing.T) {
 				if _, err := p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 1}}, 1); err != nil {
 					// Refused by the cutoff, or unanswered by the deadline: delayed requests are refused
 					// when they arrive, and replies are never delayed here, so neither was stored.
-					require.True(t, errors.Is(err, publish.ErrUnavailable) || errors.Is(err, publish.ErrUnconfirmed), "%v", err)
+					if !errors.Is(err, publish.ErrUnavailable) && !errors.Is(err, publish.ErrUnconfirmed) {
+						mu.Lock()
+						unexpected = append(unexpected, err)
+						mu.Unlock()
+					}
 					failed.Add(1)
 				} else {
 					ok.Add(1)
@@ -271,7 +244,8 @@ func TestPublishAnswerIsTruthfulUnderJitter(t *testing.T) {
 	wg.Wait()
 	close(stop)
 	jitter.Wait()
-	time.Sleep(500 * time.Millisecond) // let any delayed bytes reach Redis
+	require.Empty(t, unexpected, "every failure is ErrUnavailable or ErrUnconfirmed")
+	proxy.Settle(t, 5*time.Second) // every delayed write has reached Redis and been answered
 	t.Logf("stored %d, refused %d", ok.Load(), failed.Load())
 	require.Positive(t, ok.Load())
 	require.Positive(t, failed.Load(), "the jitter must have made some writes miss their deadline")
@@ -279,6 +253,7 @@ func TestPublishAnswerIsTruthfulUnderJitter(t *testing.T) {
 }
 
 func TestPublishRejectsBatchWhenAKeyHoldsTheWrongType(t *testing.T) {
+	t.Parallel()
 	client, names := testkit.Redis(t)
 	p, reg := startPublisher(t, client, names, publish.PublisherOptions{})
 	ctx := context.Background()
@@ -287,7 +262,7 @@ func TestPublishRejectsBatchWhenAKeyHoldsTheWrongType(t *testing.T) {
 	_, err := p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 1}, {Type: event.Hit, Path: "/broken"}}, 1)
 	require.ErrorIs(t, err, publish.ErrRejected)
 	require.EqualValues(t, 0, client.XLen(ctx, names.ImpressionsStream()).Val(), "all or nothing")
-	require.Equal(t, 1.0, counter(t, reg, "adly_api_redis_errors_total", "reason", "rejected"))
+	require.Equal(t, 1.0, testkit.Metric(t, reg, "adly_api_redis_errors_total", "reason", "rejected"))
 
 	// Other callers are not affected.
 	_, err = p.Publish(ctx, []event.Event{{Type: event.Hit, Path: "/fine"}}, 1)
@@ -331,15 +306,15 @@ func TestPublishLostReplyIsResolvedByItsReceipt(t *testing.T) {
 	require.Len(t, entries, 1)
 	require.Equal(t, []string{entries[0].ID, ""}, ids)
 	require.Equal(t, "1", direct.Get(ctx, names.HitKey("/r")).Val())
-	require.Equal(t, 1.0, counter(t, reg, "adly_api_redis_lost_replies_total", "outcome", "stored"))
+	require.Equal(t, 1.0, testkit.Metric(t, reg, "adly_api_redis_lost_replies_total", "outcome", "stored"))
 
 	proxy.CutReplies(1000) // the check's replies are lost too
 	_, err = p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 9}}, 1)
 	require.ErrorIs(t, err, publish.ErrUnconfirmed)
 	require.NotErrorIs(t, err, publish.ErrUnavailable, "ErrUnavailable promises that nothing was stored")
 	require.EqualValues(t, 2, direct.XLen(ctx, stream).Val(), "the script ran; only its reply was lost")
-	require.Equal(t, 1.0, counter(t, reg, "adly_api_redis_errors_total", "reason", "unconfirmed"))
-	require.Equal(t, 1.0, counter(t, reg, "adly_api_redis_lost_replies_total", "outcome", "unknown"))
+	require.Equal(t, 1.0, testkit.Metric(t, reg, "adly_api_redis_errors_total", "reason", "unconfirmed"))
+	require.Equal(t, 1.0, testkit.Metric(t, reg, "adly_api_redis_lost_replies_total", "outcome", "unknown"))
 
 	// Redis refusing the connection is not ambiguous: nothing was sent.
 	proxy.CutReplies(0)
@@ -347,7 +322,7 @@ func TestPublishLostReplyIsResolvedByItsReceipt(t *testing.T) {
 	_, err = p.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 9}}, 1)
 	require.ErrorIs(t, err, publish.ErrUnavailable)
 	require.NotErrorIs(t, err, publish.ErrUnconfirmed)
-	require.Equal(t, 1.0, counter(t, reg, "adly_api_redis_errors_total", "reason", "unconfirmed"))
+	require.Equal(t, 1.0, testkit.Metric(t, reg, "adly_api_redis_errors_total", "reason", "unconfirmed"))
 	require.EqualValues(t, 2, direct.XLen(ctx, stream).Val())
 }
 
@@ -365,8 +340,8 @@ func TestPublishHeldWriteIsResolvedAsNotStored(t *testing.T) {
 	require.ErrorIs(t, err, publish.ErrUnavailable, "the receipt check is sure: nothing was stored")
 	require.NotErrorIs(t, err, publish.ErrUnconfirmed)
 	require.Less(t, time.Since(start), 450*time.Millisecond, "answered by the deadline")
-	require.Equal(t, 1.0, counter(t, reg, "adly_api_redis_lost_replies_total", "outcome", "not_stored"))
+	require.Equal(t, 1.0, testkit.Metric(t, reg, "adly_api_redis_lost_replies_total", "outcome", "not_stored"))
 
-	time.Sleep(700 * time.Millisecond) // the held write has reached Redis by now
+	proxy.Settle(t, 5*time.Second) // the held write has reached Redis and been answered
 	require.Zero(t, direct.XLen(ctx, names.ImpressionsStream()).Val(), "the held write was refused when it ran")
 }

@@ -15,6 +15,7 @@ import (
 // a Redis with room (WATCH + MULTI/EXEC) and on a full one (which refuses commands queued in MULTI: the
 // script path).
 func TestAckSinceRefusesAfterAReplay(t *testing.T) {
+	t.Parallel()
 	for _, full := range []bool{false, true} {
 		name := map[bool]string{false: "room", true: "full"}[full]
 		t.Run(name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 // not by reading it, so trimming goes on during a backlog; only when Redis cannot tell the lag (after XGROUP
 // SETID) are the needed entries read, and more than the cap postpones the trim.
 func TestTrimKeepsWhatGroupsNeed(t *testing.T) {
+	t.Parallel()
 	const entries = 3000
 	tests := []struct {
 		name      string

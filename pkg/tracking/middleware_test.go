@@ -31,10 +31,12 @@ func app() *http.ServeMux {
 	return mux
 }
 
-// run serves the app wrapped by the middleware; stop flushes and returns the middleware's metrics.
-func run(t *testing.T, client redis.UniversalClient, names keyspace.Names, opts Options) (*httptest.Server, *Middleware, func()) {
+// run serves the app wrapped by the middleware; stop flushes. The middleware's metrics are in the returned
+// registry.
+func run(t *testing.T, client redis.UniversalClient, names keyspace.Names, opts Options) (*httptest.Server, *prometheus.Registry, func()) {
 	t.Helper()
-	m := New(hits.NewHitCounters(client, names), zaptest.NewLogger(t), prometheus.NewRegistry(), opts)
+	reg := prometheus.NewRegistry()
+	m := New(hits.NewHitCounters(client, names), zaptest.NewLogger(t), reg, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = m.Run(ctx); close(done) }()
@@ -47,8 +49,12 @@ func run(t *testing.T, client redis.UniversalClient, names keyspace.Names, opts 
 			stop()
 		}
 	})
-	return srv, m, stop
+	return srv, reg, stop
 }
+
+// patient is the write timeout of tests that count hits exactly: the default (20 ms) drops hits on a loaded
+// machine, which is what it is for, but not what these tests look at.
+const patient = 5 * time.Second
 
 func hit(t *testing.T, srv *httptest.Server, method, path string) {
 	t.Helper()
@@ -60,6 +66,7 @@ func hit(t *testing.T, srv *httptest.Server, method, path string) {
 }
 
 func TestCountsSuccessfulGETsOnPatternOrPath(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		opts   Options
@@ -68,13 +75,13 @@ func TestCountsSuccessfulGETsOnPatternOrPath(t *testing.T) {
 	}{
 		{
 			name:   "pattern, falling back to the path",
-			opts:   Options{Exclude: []string{"/admin/"}},
+			opts:   Options{Exclude: []string{"/admin/"}, Timeout: patient},
 			want:   map[string]string{"/checking/{slug}": "3", "/plain/": "1", "/silent": "1"},
 			absent: []string{"/checking/a", "/plain/x", "/admin/", "/admin/users", "/created", "/nope"},
 		},
 		{
 			name:   "URL path",
-			opts:   Options{Source: URLPath, Exclude: []string{"/admin/"}},
+			opts:   Options{Source: URLPath, Exclude: []string{"/admin/"}, Timeout: patient},
 			want:   map[string]string{"/checking/a": "2", "/checking/b": "1", "/plain/x": "1", "/silent": "1"},
 			absent: []string{"/checking/{slug}", "/admin/users", "/created"},
 		},
@@ -105,43 +112,63 @@ func TestCountsSuccessfulGETsOnPatternOrPath(t *testing.T) {
 	}
 }
 
-// Redis down: the wrapped handler still answers, no slower than the bound, and the lost hits are counted.
+// Redis down: the wrapped handler still answers, and the lost hits are counted.
 func TestRedisDownFailsOpen(t *testing.T) {
-	cfg := testkit.RedisConfig(t)
-	proxy := testkit.NewProxy(t, cfg.Addr())
-	cfg.Host, cfg.Port = "127.0.0.1", proxy.Port()
-	client := redisconn.NewClient(cfg, redisconn.ClientOptions{NoRetries: true})
-	t.Cleanup(func() { _ = client.Close() })
+	proxy, client := testkit.ProxiedRedis(t)
 	names := keyspace.NewNames(testkit.Prefix(t))
 	proxy.SetDown(true)
 
-	srv, m, stop := run(t, client, names, Options{Timeout: 20 * time.Millisecond})
+	srv, reg, stop := run(t, client, names, Options{Timeout: 20 * time.Millisecond})
 	for range 50 {
-		start := time.Now()
-		req, _ := http.NewRequest("GET", srv.URL+"/plain/x", nil)
-		resp, err := srv.Client().Do(req)
-		require.NoError(t, err)
-		_ = resp.Body.Close()
-		require.Equal(t, http.StatusOK, resp.StatusCode)
-		require.Less(t, time.Since(start), 20*time.Millisecond, "no request waits for Redis")
+		hitOK(t, srv, "/plain/x")
 	}
 	stop()
-	require.Equal(t, 50.0, testutil.ToFloat64(m.metrics.queued))
-	require.Equal(t, 50.0, testutil.ToFloat64(m.metrics.dropped.WithLabelValues("redis_error")))
+	require.Equal(t, 50.0, testkit.Metric(t, reg, "adly_tracking_hits_queued_total"))
+	require.Equal(t, 50.0, testkit.Metric(t, reg, "adly_tracking_hits_dropped_total", "reason", "redis_error"))
 
 	proxy.SetDown(false) // and it recovers by itself, once the client dials again (go-redis retries dialing
 	// about once a second after refused connections)
 	require.Eventually(t, func() bool { return client.Ping(context.Background()).Err() == nil }, 5*time.Second, 50*time.Millisecond)
 	direct, _ := testkit.Redis(t)
-	srv2, _, stop2 := run(t, client, names, Options{})
+	srv2, _, stop2 := run(t, client, names, Options{Timeout: patient})
 	hit(t, srv2, "GET", "/plain/x")
 	stop2()
 	require.Equal(t, "1", direct.Get(context.Background(), names.HitKey("/plain/")).Val())
 }
 
+// No request waits for Redis: with every write held at Redis's door for a minute and the middleware willing
+// to wait that long, requests are still answered at once (each would time out after 10 s otherwise, on any
+// machine), and their hits are queued.
+func TestRequestsNeverWaitForRedis(t *testing.T) {
+	proxy, client := testkit.ProxiedRedis(t)
+	names := keyspace.NewNames(testkit.Prefix(t))
+	require.NoError(t, client.Ping(context.Background()).Err()) // a connection, so the hold is on a write
+	proxy.SetDelay(time.Minute)
+
+	srv, reg, stop := run(t, client, names, Options{Timeout: time.Minute})
+	for range 50 {
+		hitOK(t, srv, "/plain/x")
+	}
+	require.Equal(t, 50.0, testkit.Metric(t, reg, "adly_tracking_hits_queued_total"))
+	proxy.SetDown(true) // let the held write fail, so stop does not wait a minute for it
+	stop()
+}
+
+// hitOK GETs path and requires a 200 within 10 s.
+func hitOK(t *testing.T, srv *httptest.Server, path string) {
+	t.Helper()
+	c := srv.Client()
+	c.Timeout = 10 * time.Second
+	resp, err := c.Get(srv.URL + path)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
 // With a memory guard, hits are written while Redis is below the guard's share of maxmemory and dropped —
 // counted, never written — while it is above.
 func TestMemoryGuardDropsHits(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		ratio   float64 // used_memory / maxmemory
@@ -160,12 +187,12 @@ func TestMemoryGuardDropsHits(t *testing.T) {
 			rs.SetMaxMemoryFor(tt.ratio)
 			guard.Poll(context.Background())
 
-			srv, m, stop := run(t, client, names, Options{Guard: guard})
+			srv, reg, stop := run(t, client, names, Options{Guard: guard, Timeout: patient})
 			hit(t, srv, "GET", "/plain/x")
 			hit(t, srv, "GET", "/plain/y")
 			stop()
 			got := client.Get(context.Background(), names.HitKey("/plain/")).Val()
-			dropped := testutil.ToFloat64(m.metrics.dropped.WithLabelValues("memory_guard"))
+			dropped := testkit.Metric(t, reg, "adly_tracking_hits_dropped_total", "reason", "memory_guard")
 			if tt.written {
 				require.Equal(t, "2", got)
 				require.Zero(t, dropped)

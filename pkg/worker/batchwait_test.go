@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"adly/pkg/testkit"
 	"testing"
 	"time"
 
@@ -36,7 +37,7 @@ func TestBatchWaitBoundsCommitsAtModerateRates(t *testing.T) {
 			}
 			e.drained(t, 10*time.Second)
 			requireCounts(t, want, e.counts(t))
-			batches := metric(t, reg, "adly_worker_batches_total")
+			batches := testkit.Metric(t, reg, "adly_worker_batches_total")
 			t.Logf("%d events in %s: %.0f commits", len(events), time.Since(start).Round(time.Millisecond), batches)
 			require.GreaterOrEqual(t, batches, tt.minBatches)
 			require.LessOrEqual(t, batches, tt.maxBatches)

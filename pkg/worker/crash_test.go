@@ -2,12 +2,8 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,44 +19,13 @@ import (
 // These tests run the real impression-worker binary and kill it with SIGKILL (or make it exit at injected
 // fault points) while it works, then compare every (ad_id, date) count with what was published, exactly.
 
-// proc is one worker process.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan error
-}
-
-func (e *env) spawn(t *testing.T, consumer string, extra ...string) *proc {
+// spawn starts the real impression-worker binary on the test's prefix and database.
+func (e *env) spawn(t *testing.T, consumer string, extra ...string) *testkit.Process {
 	t.Helper()
-	cmd := exec.Command(testkit.Binary(t, "impression-worker"))
-	cmd.Env = append(os.Environ(),
-		"REDIS_KEY_PREFIX="+e.names.Prefix(), "DB_NAME="+e.dbName, "ADMIN_ADDR=127.0.0.1:0",
+	env := append(e.kit.BinaryEnv(), "ADMIN_ADDR=127.0.0.1:0",
 		"CONSUMER_NAME="+consumer, "BLOCK=200ms", "CLAIM_MIN_IDLE=2s", "CLAIM_INTERVAL=300ms",
 		"SHUTDOWN_TIMEOUT=1s", "LOG_LEVEL=error", "BATCH_SIZE=1000")
-	cmd.Env = append(cmd.Env, extra...)
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	p := &proc{cmd: cmd, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-p.done })
-	return p
-}
-
-func (p *proc) kill() {
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-	p.done <- nil // leave a value for the cleanup
-}
-
-func (p *proc) stop(t *testing.T) {
-	t.Helper()
-	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case err := <-p.done:
-		require.NoError(t, err, "exit 0 on SIGTERM")
-		p.done <- nil
-	case <-time.After(10 * time.Second):
-		t.Fatal("worker did not stop within 10s of SIGTERM")
-	}
+	return testkit.Spawn(t, testkit.Binary(t, "impression-worker"), append(env, extra...)...)
 }
 
 // publisher publishes through the API's own writer.
@@ -88,7 +53,7 @@ func TestCrashChaosExactCounts(t *testing.T) {
 	}
 	want := map[key]int64{}
 
-	procs := make([]*proc, 3)
+	procs := make([]*testkit.Process, 3)
 	generation := 0
 	// Every batch waits 15 ms between COMMIT and XACK, so the random kills land in that window often. And
 	// the workers trim every 200 ms keeping nothing consumed, so trimming races the kills and the reclaims:
@@ -121,9 +86,9 @@ func TestCrashChaosExactCounts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	chaosUntil := time.Now().Add(8 * time.Second)
 	for time.Now().Before(chaosUntil) {
-		time.Sleep(time.Duration(150+rng.IntN(450)) * time.Millisecond)
+		time.Sleep(time.Duration(150+rng.IntN(450)) * time.Millisecond) // a random moment to kill at, not a gate
 		i := rng.IntN(len(procs))
-		procs[i].kill()
+		procs[i].Kill()
 		kills++
 		generation++
 		name := fmt.Sprintf("w%d-%d", i, generation) // a new name: its pending entries must be reclaimed
@@ -135,7 +100,7 @@ func TestCrashChaosExactCounts(t *testing.T) {
 	<-publishDone
 	e.drained(t, 90*time.Second)
 	for _, p := range procs {
-		p.stop(t)
+		p.Stop(10 * time.Second)
 	}
 	requireCounts(t, want, e.counts(t))
 	var sum int64
@@ -167,22 +132,14 @@ func TestFaultPointsExactCounts(t *testing.T) {
 			e := newEnv(t)
 			want := e.publish(t, threeDays(5000, 13), time.UTC)
 			p := e.spawn(t, "w", "ADLY_FAULT="+tt.fault, "BATCH_SIZE=700", "MERGE_READS="+tt.merge)
-			select {
-			case err := <-p.done:
-				var exit *exec.ExitError
-				require.True(t, errors.As(err, &exit), "exited at the fault point: %v", err)
-				require.Equal(t, 3, exit.ExitCode())
-				p.done <- nil
-			case <-time.After(20 * time.Second):
-				t.Fatal("the fault point never fired")
-			}
+			require.Equal(t, 3, p.ExitCode(20*time.Second), "exited at the fault point")
 			info, err := e.group.Info(context.Background())
 			require.NoError(t, err)
 			require.Positive(t, info.Pending, "the crash left entries pending (%s)", tt.why)
 
 			p = e.spawn(t, "w") // same consumer: starts with its own pending entries
 			e.drained(t, 30*time.Second)
-			p.stop(t)
+			p.Stop(10 * time.Second)
 			requireCounts(t, want, e.counts(t))
 		})
 	}

@@ -63,6 +63,7 @@ func (e *env) fillStream(t *testing.T) map[key]int64 {
 // says, until Redis is below the guard again. The group may already exist, or the stream may hold entries
 // without a group yet.
 func TestWorkerStartsAndFreesMemoryOnAFullRedis(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		groupBefore bool
@@ -92,13 +93,13 @@ func TestWorkerStartsAndFreesMemoryOnAFullRedis(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, dead, 1, "the poison entry was dead-lettered on the full Redis")
 			require.Equal(t, poison, dead[0].Values["original_id"])
-			require.Equal(t, 1.0, metric(t, reg, "adly_worker_dead_lettered_total", "reason", "poison"))
+			require.Equal(t, 1.0, testkit.Metric(t, reg, "adly_worker_dead_lettered_total", "reason", "poison"))
 
 			require.Eventually(t, func() bool {
 				m, err := redisconn.ReadMemory(ctx, e.client)
 				return err == nil && !m.Above(0.9)
 			}, 30*time.Second, 50*time.Millisecond, "trimming under pressure brought Redis below the guard")
-			require.Positive(t, metric(t, reg, "adly_worker_pressure_trimmed_entries_total"))
+			require.Positive(t, testkit.Metric(t, reg, "adly_worker_pressure_trimmed_entries_total"))
 			var total int64
 			for _, n := range want {
 				total += n
@@ -111,12 +112,12 @@ func TestWorkerStartsAndFreesMemoryOnAFullRedis(t *testing.T) {
 // With no stream at all on a full Redis there is nothing to consume: the worker keeps retrying, and starts
 // once memory is freed.
 func TestWorkerWaitsForMemoryWhenThereIsNoStream(t *testing.T) {
+	t.Parallel()
 	e, rs := newFullEnv(t, "4mb")
 	ctx := context.Background()
 	filled := rs.Fill(e.client, e.names.Prefix()+"filler:", 1000)
 	_, reg := e.start(t, testOptions("full"))
-	require.Eventually(t, func() bool { return metric(t, reg, "adly_worker_errors_total", "op", "read") >= 2 },
-		10*time.Second, 20*time.Millisecond, "the worker retries")
+	testkit.Wait(t, 10*time.Second, func() bool { return testkit.Metric(t, reg, "adly_worker_errors_total", "op", "read") >= 2 }, "the worker retries")
 	require.Zero(t, e.client.Exists(ctx, e.group.Stream()).Val(), "no stream was created on the full Redis")
 
 	for i := 0; i <= filled; i += 500 {

@@ -21,6 +21,7 @@ import (
 
 // env is one test's real Redis (own prefix) and real MariaDB (own database).
 type env struct {
+	kit     *testkit.Env
 	client  redis.UniversalClient
 	names   keyspace.Names
 	group   *stream.Group
@@ -31,15 +32,14 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	client, names := testkit.Redis(t)
-	db, cfg := testkit.MariaDB(t)
-	streamName, group := names.ImpressionsStream(), names.ImpressionGroup()
+	k := testkit.NewEnv(t)
+	streamName, group := k.Names.ImpressionsStream(), k.Names.ImpressionGroup()
 	return &env{
-		client: client, names: names,
-		group:   stream.NewGroup(client, streamName, group),
-		counter: ledger.NewCounter(db, ledger.Impressions, streamName, group),
-		db:      db,
-		dbName:  cfg.Name,
+		kit: k, client: k.Redis, names: k.Names,
+		group:   stream.NewGroup(k.Redis, streamName, group),
+		counter: ledger.NewCounter(k.DB, ledger.Impressions, streamName, group),
+		db:      k.DB,
+		dbName:  k.DBConfig.Name,
 	}
 }
 
@@ -54,9 +54,16 @@ func testOptions(consumer string) Options {
 // start runs a worker until the test ends (or stop is called) and returns its metrics registry.
 func (e *env) start(t *testing.T, opts Options) (stop func(), reg *prometheus.Registry) {
 	t.Helper()
+	return e.startUnder(t, context.Background(), opts)
+}
+
+// startUnder is start with the worker's context derived from parent: cancelling parent begins the worker's
+// shutdown, which stop then waits for.
+func (e *env) startUnder(t *testing.T, parent context.Context, opts Options) (stop func(), reg *prometheus.Registry) {
+	t.Helper()
 	reg = prometheus.NewRegistry()
 	w := New(e.group, e.counter, zaptest.NewLogger(t).Named(opts.Consumer), NewMetrics(reg, e.group.Stream(), e.group.Name()), opts)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(parent)
 	done := make(chan struct{})
 	go func() { _ = w.Run(ctx); close(done) }()
 	stopped := false
@@ -143,37 +150,6 @@ func requireCounts(t *testing.T, want, got map[key]int64) {
 		diffs = append(diffs[:10], strconv.Itoa(len(diffs)-10)+" more")
 	}
 	t.Fatalf("counts differ (%d keys wanted, %d got): %v", len(want), len(got), diffs)
-}
-
-func metric(t *testing.T, reg *prometheus.Registry, name string, label ...string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			for i := 0; i+1 < len(label); i += 2 {
-				found := false
-				for _, lp := range m.GetLabel() {
-					if lp.GetName() == label[i] && lp.GetValue() == label[i+1] {
-						found = true
-					}
-				}
-				if !found {
-					continue metrics
-				}
-			}
-			if m.GetCounter() != nil {
-				return m.GetCounter().GetValue()
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("metric %s %v not found", name, label)
-	return 0
 }
 
 func threeDays(n int, ads int64) []key {

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"net"
 	"strconv"
 	"testing"
 	"time"
@@ -11,8 +10,6 @@ import (
 
 	"adly/pkg/event"
 	"adly/pkg/ledger"
-	"adly/pkg/mariadb"
-	"adly/pkg/redisconn"
 	"adly/pkg/stream"
 	"adly/pkg/testkit"
 )
@@ -20,55 +17,44 @@ import (
 // MariaDB down: entries stay pending (no acknowledgement), the worker backs off instead of spinning, and it
 // recovers by itself when MariaDB returns. Redis down: the same.
 func TestRecoversFromOutages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 
-	dbCfg := testkit.DBConfig(t)
-	dbCfg.Name = e.dbName
-	dbProxy := testkit.NewProxy(t, net.JoinHostPort(dbCfg.Host, strconv.Itoa(dbCfg.Port)))
-	viaDB := dbCfg
-	viaDB.Host, viaDB.Port = "127.0.0.1", dbProxy.Port()
-	db, err := mariadb.Open(ctx, viaDB)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-
-	redisCfg := testkit.RedisConfig(t)
-	redisProxy := testkit.NewProxy(t, redisCfg.Addr())
-	viaRedis := redisCfg
-	viaRedis.Host, viaRedis.Port = "127.0.0.1", redisProxy.Port()
-	client := redisconn.NewClient(viaRedis, redisconn.ClientOptions{NoRetries: true})
-	t.Cleanup(func() { _ = client.Close() })
+	dbProxy, db := e.kit.ProxiedDB(t)
+	redisProxy, client := e.kit.ProxiedRedis(t)
 
 	w := *e
 	w.group = stream.NewGroup(client, e.group.Stream(), e.group.Name())
 	w.counter = ledger.NewCounter(db, ledger.Impressions, e.group.Stream(), e.group.Name())
 	_, reg := w.start(t, testOptions("a"))
+	errorsOf := func(op string) float64 { return testkit.Metric(t, reg, "adly_worker_errors_total", "op", op) }
 
 	want := e.publish(t, threeDays(3000, 9), time.UTC)
 	e.drained(t, 10*time.Second)
 
-	// MariaDB goes away.
+	// MariaDB goes away. Three failed commits take at least the first two backoff steps (100 ms, then
+	// 200 ms): a busy loop would fail them in a few milliseconds, however fast or slow the machine.
 	dbProxy.SetDown(true)
+	down := time.Now()
 	for k, n := range e.publish(t, threeDays(2000, 9), time.UTC) {
 		want[k] += n
 	}
-	time.Sleep(1500 * time.Millisecond)
+	testkit.Wait(t, 10*time.Second, func() bool { return errorsOf("commit") >= 3 }, "the worker retries its commit")
+	require.GreaterOrEqual(t, time.Since(down), 300*time.Millisecond, "backoff, not a busy loop")
 	info, err := e.group.Info(ctx)
 	require.NoError(t, err)
 	require.Positive(t, info.Pending, "nothing is acknowledged while MariaDB is down")
-	commitErrors := metric(t, reg, "adly_worker_errors_total", "op", "commit")
-	require.Positive(t, commitErrors)
-	require.Less(t, commitErrors, 15.0, "backoff, not a busy loop")
 	dbProxy.SetDown(false)
 	e.drained(t, 30*time.Second)
 	requireCounts(t, want, e.counts(t))
 
-	// Redis goes away.
+	// Redis goes away: the same backoff.
+	readErrors := errorsOf("read")
 	redisProxy.SetDown(true)
-	time.Sleep(time.Second)
-	readErrors := metric(t, reg, "adly_worker_errors_total", "op", "read")
-	require.Positive(t, readErrors)
-	require.Less(t, readErrors, 15.0)
+	down = time.Now()
+	testkit.Wait(t, 10*time.Second, func() bool { return errorsOf("read") >= readErrors+3 }, "the worker retries its read")
+	require.GreaterOrEqual(t, time.Since(down), 300*time.Millisecond, "backoff, not a busy loop")
 	redisProxy.SetDown(false)
 	for k, n := range e.publish(t, threeDays(1000, 9), time.UTC) {
 		want[k] += n
@@ -88,11 +74,10 @@ func TestMariaDBOutageDeadLettersNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	dbCfg := testkit.DBConfig(t)
-	dbProxy := testkit.NewProxy(t, net.JoinHostPort(dbCfg.Host, strconv.Itoa(dbCfg.Port)))
+	dbProxy, _ := e.kit.ProxiedDB(t)
 	defaults := []string{"DB_HOST=127.0.0.1", "DB_PORT=" + strconv.Itoa(dbProxy.Port()),
 		"BLOCK=2s", "CLAIM_MIN_IDLE=60s", "CLAIM_INTERVAL=15s", "SHUTDOWN_TIMEOUT=30s", "MAX_DELIVERIES=10"}
-	procs := []*proc{e.spawn(t, "w1", defaults...), e.spawn(t, "w2", defaults...)}
+	procs := []*testkit.Process{e.spawn(t, "w1", defaults...), e.spawn(t, "w2", defaults...)}
 
 	pub := e.publisher(t)
 	want := map[key]int64{}
@@ -106,7 +91,7 @@ func TestMariaDBOutageDeadLettersNothing(t *testing.T) {
 			}
 			_, err := pub.Publish(ctx, events, day)
 			require.NoError(t, err)
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(100 * time.Millisecond) // a steady stream of 500 events a second, not a gate
 		}
 	}
 	publish(time.Now().Add(5 * time.Second))
@@ -116,7 +101,7 @@ func TestMariaDBOutageDeadLettersNothing(t *testing.T) {
 	publish(time.Now().Add(5 * time.Second))
 	e.drained(t, 90*time.Second)
 	for _, p := range procs {
-		p.stop(t)
+		p.Stop(10 * time.Second)
 	}
 	dead, err := e.client.XLen(ctx, stream.DeadLetterStream(e.group.Stream())).Result()
 	require.NoError(t, err)

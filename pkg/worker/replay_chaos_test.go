@@ -11,6 +11,7 @@ import (
 
 	"adly/pkg/event"
 	"adly/pkg/stream"
+	"adly/pkg/testkit"
 )
 
 // Replays run again and again, from random dates, while the real worker binaries are SIGKILLed and restarted
@@ -27,7 +28,7 @@ func TestReplayChaosExactCounts(t *testing.T) {
 	dates := []string{"2026-11-19", "2026-11-20", "2026-11-21"}
 	want := map[key]int64{}
 
-	procs := make([]*proc, 3)
+	procs := make([]*testkit.Process, 3)
 	generation := 0
 	opts := []string{"ADLY_FAULT=pause_after_commit:15ms", "TRIM_INTERVAL=200ms"}
 	for i := range procs {
@@ -50,7 +51,7 @@ func TestReplayChaosExactCounts(t *testing.T) {
 				t.Errorf("publish: %v", err)
 				return
 			}
-			time.Sleep(40 * time.Millisecond)
+			time.Sleep(40 * time.Millisecond) // spread the load over the seconds of chaos, not a gate
 		}
 	}()
 
@@ -61,7 +62,7 @@ func TestReplayChaosExactCounts(t *testing.T) {
 	chaosUntil := time.Now().Add(8 * time.Second)
 	// At least 8 s of chaos, and at least 10 replays and 5 SIGKILLs however slow the machine is.
 	for time.Now().Before(chaosUntil) || replays < 10 || kills < 5 {
-		time.Sleep(time.Duration(200+rng.IntN(300)) * time.Millisecond)
+		time.Sleep(time.Duration(200+rng.IntN(300)) * time.Millisecond) // a random moment to replay at, not a gate
 		from := dates[rng.IntN(len(dates))]
 		_, err := Replay(ctx, e.group, e.counter, from, time.UTC)
 		require.NoError(t, err, "replay from %s", from)
@@ -71,7 +72,7 @@ func TestReplayChaosExactCounts(t *testing.T) {
 		}
 		nextKill = time.Now().Add(time.Duration(150+rng.IntN(450)) * time.Millisecond)
 		i := rng.IntN(len(procs))
-		procs[i].kill()
+		procs[i].Kill()
 		kills++
 		generation++
 		name := fmt.Sprintf("w%d-%d", i, generation) // a new name: its pending entries must be reclaimed
@@ -83,7 +84,7 @@ func TestReplayChaosExactCounts(t *testing.T) {
 	<-publishDone
 	e.drained(t, 45*time.Second)
 	for _, p := range procs {
-		p.stop(t)
+		p.Stop(10 * time.Second)
 	}
 	var sum int64
 	for _, n := range e.counts(t) {

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"adly/pkg/stream"
+	"adly/pkg/testkit"
 	"context"
 	"sync/atomic"
 	"testing"
@@ -13,13 +14,14 @@ import (
 )
 
 func TestCountsEveryEntryOnceAcrossDates(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	want := e.publish(t, threeDays(5000, 37), time.UTC) // published before the group exists: counted from the start
 	_, reg := e.start(t, testOptions("a"))
 	e.drained(t, 20*time.Second)
 	requireCounts(t, want, e.counts(t))
-	require.Equal(t, 5000.0, metric(t, reg, "adly_worker_events_counted_total"))
-	require.Equal(t, 0.0, metric(t, reg, "adly_worker_duplicates_skipped_total"))
+	require.Equal(t, 5000.0, testkit.Metric(t, reg, "adly_worker_events_counted_total"))
+	require.Equal(t, 0.0, testkit.Metric(t, reg, "adly_worker_duplicates_skipped_total"))
 }
 
 func TestDateOf(t *testing.T) {
@@ -43,6 +45,7 @@ func TestDateOf(t *testing.T) {
 
 // The date is the event's ts in TIMEZONE, not the worker's clock nor the stream ID's.
 func TestBucketsDatesInTheConfiguredTimezone(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ny, err := time.LoadLocation("America/New_York")
 	require.NoError(t, err)
@@ -58,6 +61,7 @@ func TestBucketsDatesInTheConfiguredTimezone(t *testing.T) {
 }
 
 func TestPoisonEntriesAreDeadLetteredAndNeverBlockTheBatch(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	want := e.publish(t, threeDays(10, 2), time.UTC)
@@ -89,11 +93,12 @@ func TestPoisonEntriesAreDeadLetteredAndNeverBlockTheBatch(t *testing.T) {
 	require.True(t, reasons["missing ad_id"])
 	require.True(t, reasons["missing ts"])
 	require.True(t, reasons[`malformed ts "yesterday": want unix seconds`])
-	require.Equal(t, float64(len(bad)), metric(t, reg, "adly_worker_dead_lettered_total", "reason", "poison"))
+	require.Equal(t, float64(len(bad)), testkit.Metric(t, reg, "adly_worker_dead_lettered_total", "reason", "poison"))
 }
 
 // Entries delivered to a consumer that died are reclaimed by another and counted once.
 func TestReclaimsEntriesOfADeadConsumer(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	want := e.publish(t, threeDays(3000, 11), time.UTC)
@@ -107,12 +112,13 @@ func TestReclaimsEntriesOfADeadConsumer(t *testing.T) {
 	_, reg := e.start(t, opts)
 	e.drained(t, 20*time.Second)
 	requireCounts(t, want, e.counts(t))
-	require.GreaterOrEqual(t, metric(t, reg, "adly_worker_reclaimed_total"), 1200.0)
+	require.GreaterOrEqual(t, testkit.Metric(t, reg, "adly_worker_reclaimed_total"), 1200.0)
 }
 
 // A slow consumer whose batch is reclaimed and counted by another while it still works must not count it
 // again when it finally commits.
 func TestSlowConsumerReclaimedWhileWorkingCountsOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	want := e.publish(t, threeDays(2000, 7), time.UTC)
 
@@ -131,17 +137,17 @@ func TestSlowConsumerReclaimedWhileWorkingCountsOnce(t *testing.T) {
 	fast := testOptions("fast")
 	fast.ClaimMinIdle, fast.ClaimInterval = 300*time.Millisecond, 100*time.Millisecond
 	_, fastReg := e.start(t, fast)
-	require.Eventually(t, func() bool { return metric(t, fastReg, "adly_worker_reclaimed_total") >= 500 }, 10*time.Second, 20*time.Millisecond)
+	testkit.Wait(t, 10*time.Second, func() bool { return testkit.Metric(t, fastReg, "adly_worker_reclaimed_total") >= 500 })
 	close(release)
 
 	// Wait for the slow consumer to finish its batch (its acknowledgement no longer matters: the fast one
 	// acknowledged the entries), then compare.
-	require.Eventually(t, func() bool { return metric(t, slowReg, "adly_worker_batches_total") >= 1 }, 10*time.Second, 10*time.Millisecond)
+	testkit.Wait(t, 10*time.Second, func() bool { return testkit.Metric(t, slowReg, "adly_worker_batches_total") >= 1 })
 	e.drained(t, 20*time.Second)
 	requireCounts(t, want, e.counts(t))
 	// The slow consumer found its held batch already counted (and the batches it had read ahead meanwhile,
 	// which the fast one reclaimed too).
-	require.GreaterOrEqual(t, metric(t, slowReg, "adly_worker_duplicates_skipped_total"), 500.0)
+	require.GreaterOrEqual(t, testkit.Metric(t, slowReg, "adly_worker_duplicates_skipped_total"), 500.0)
 }
 
 // overDelivered adds one entry per ad and delivers each 1+claims times to consumer "x", as repeated failed
@@ -167,6 +173,7 @@ func (e *env) overDelivered(t *testing.T, claims int, ads ...int64) []string {
 // An entry delivered more than MAX_DELIVERIES times whose data MariaDB accepts is counted, not dead-lettered:
 // its deliveries may all have been failed commits during an outage.
 func TestOverMaxDeliveriesIsCountedWhenItsDataIsGood(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.overDelivered(t, 4, 4)
 	opts := testOptions("a")
@@ -175,13 +182,14 @@ func TestOverMaxDeliveriesIsCountedWhenItsDataIsGood(t *testing.T) {
 	_, reg := e.start(t, opts)
 	e.drained(t, 5*time.Second)
 	requireCounts(t, map[key]int64{{4, DateOf(1795300000, time.UTC)}: 1}, e.counts(t))
-	require.Zero(t, metric(t, reg, "adly_worker_dead_lettered_total", "reason", "max_deliveries"))
+	require.Zero(t, testkit.Metric(t, reg, "adly_worker_dead_lettered_total", "reason", "max_deliveries"))
 	require.Zero(t, e.client.XLen(context.Background(), stream.DeadLetterStream(e.group.Stream())).Val())
 }
 
 // An entry delivered more than MAX_DELIVERIES times whose data MariaDB rejects (SQLSTATE class 22) is
 // dead-lettered; the rest of its batch, over the limit or not, is counted.
 func TestOverMaxDeliveriesIsDeadLetteredWhenMariaDBRejectsItsData(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	// A narrower column than the schema's: ad 70000 is out of range (22003) for this test's table only.
@@ -195,7 +203,7 @@ func TestOverMaxDeliveriesIsDeadLetteredWhenMariaDBRejectsItsData(t *testing.T) 
 	e.drained(t, 5*time.Second)
 	// Both were delivered too often; only the one MariaDB rejects is dead-lettered, the other is counted.
 	requireCounts(t, map[key]int64{{4, DateOf(1795300000, time.UTC)}: 1}, e.counts(t))
-	require.Equal(t, 1.0, metric(t, reg, "adly_worker_dead_lettered_total", "reason", "max_deliveries"))
+	require.Equal(t, 1.0, testkit.Metric(t, reg, "adly_worker_dead_lettered_total", "reason", "max_deliveries"))
 	dead, err := e.client.XRange(ctx, stream.DeadLetterStream(e.group.Stream()), "-", "+").Result()
 	require.NoError(t, err)
 	require.Len(t, dead, 1)
@@ -204,6 +212,7 @@ func TestOverMaxDeliveriesIsDeadLetteredWhenMariaDBRejectsItsData(t *testing.T) 
 
 // Dead-lettering is once even when two consumers hold the same entry.
 func TestDeadLetterIsWrittenOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	require.NoError(t, e.group.Ensure(ctx))
@@ -220,19 +229,23 @@ func TestDeadLetterIsWrittenOnce(t *testing.T) {
 }
 
 func TestShutdownFinishesTheBatchInHand(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	want := e.publish(t, threeDays(1000, 3), time.UTC)
 	entered := make(chan struct{})
+	shutdown, beginShutdown := context.WithCancel(context.Background())
+	defer beginShutdown()
 	opts := testOptions("a")
 	var once atomic.Bool
 	opts.Hooks.BeforeCommit = func() {
 		if once.CompareAndSwap(false, true) {
 			close(entered)
-			time.Sleep(300 * time.Millisecond) // SIGTERM arrives while the batch is in hand
+			<-shutdown.Done() // the shutdown begins while the batch is in hand
 		}
 	}
-	stop, _ := e.start(t, opts)
+	stop, _ := e.startUnder(t, shutdown, opts)
 	<-entered
+	beginShutdown()
 	stop()
 	requireCounts(t, want, e.counts(t))
 	info, err := e.group.Info(context.Background())
@@ -241,6 +254,7 @@ func TestShutdownFinishesTheBatchInHand(t *testing.T) {
 }
 
 func TestRemovesDeadConsumersOnly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.publish(t, threeDays(2, 1), time.UTC)
@@ -252,7 +266,16 @@ func TestRemovesDeadConsumersOnly(t *testing.T) {
 	msgs, err := e.group.Read(ctx, "idle-empty", "0", 10, -1)
 	require.NoError(t, err)
 	require.NoError(t, e.group.Ack(ctx, []string{msgs[0].RawID}))
-	time.Sleep(60 * time.Millisecond)
+	testkit.Wait(t, 5*time.Second, func() bool {
+		consumers, err := e.client.XInfoConsumers(ctx, e.group.Stream(), e.group.Name()).Result()
+		require.NoError(t, err)
+		for _, c := range consumers {
+			if c.Idle <= 50*time.Millisecond {
+				return false
+			}
+		}
+		return len(consumers) == 2
+	}, "both consumers idle for over 50ms")
 
 	gone, err := e.group.DeleteIdleConsumer(ctx, "holds-entries", 50*time.Millisecond)
 	require.NoError(t, err)
@@ -268,6 +291,7 @@ func TestRemovesDeadConsumersOnly(t *testing.T) {
 // Pending entries whose data is gone (trimmed by someone else) are counted in a metric, not skipped silently,
 // and leave the pending list.
 func TestDeletedPendingEntriesAreCounted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.publish(t, threeDays(100, 3), time.UTC)
@@ -280,7 +304,7 @@ func TestDeletedPendingEntriesAreCounted(t *testing.T) {
 	opts := testOptions("b")
 	opts.ClaimMinIdle, opts.ClaimInterval = 100*time.Millisecond, 100*time.Millisecond
 	_, reg := e.start(t, opts)
-	require.Eventually(t, func() bool { return metric(t, reg, "adly_worker_deleted_entries_total") == 100 }, 10*time.Second, 20*time.Millisecond)
+	testkit.Wait(t, 10*time.Second, func() bool { return testkit.Metric(t, reg, "adly_worker_deleted_entries_total") == 100 })
 	info, err := e.group.Info(ctx)
 	require.NoError(t, err)
 	require.Zero(t, info.Pending)

@@ -15,7 +15,7 @@ import (
 	"adly/pkg/redisconn"
 )
 
-// Config is the test Redis, from REDIS_HOST/REDIS_PORT (default 127.0.0.1:6379).
+// RedisConfig is the test Redis, from REDIS_HOST/REDIS_PORT (default 127.0.0.1:6379).
 func RedisConfig(t testing.TB) config.Redis {
 	t.Helper()
 	var cfg config.Redis
@@ -33,7 +33,7 @@ func Prefix(t testing.TB) string {
 	return prefix
 }
 
-// New returns a client (no silent retries, like the API's) and names under a fresh prefix.
+// Redis returns a client (no silent retries, like the API's) and names under a fresh prefix.
 func Redis(t testing.TB) (redis.UniversalClient, keyspace.Names) {
 	t.Helper()
 	cfg := RedisConfig(t)
@@ -43,7 +43,19 @@ func Redis(t testing.TB) (redis.UniversalClient, keyspace.Names) {
 	return c, keyspace.NewNames(Prefix(t))
 }
 
-// Cleanup deletes every key under prefix.
+// ProxiedRedis returns a client (no silent retries) that reaches the test Redis through a Proxy the test
+// controls, and the proxy. Names come from Redis or Prefix: the proxy does not choose them.
+func ProxiedRedis(t testing.TB) (*Proxy, redis.UniversalClient) {
+	t.Helper()
+	cfg := RedisConfig(t)
+	proxy := NewProxy(t, cfg.Addr())
+	cfg.Host, cfg.Port, cfg.ClusterAddrs = "127.0.0.1", proxy.Port(), nil
+	c := redisconn.NewClient(cfg, redisconn.ClientOptions{NoRetries: true})
+	t.Cleanup(func() { _ = c.Close() })
+	return proxy, c
+}
+
+// CleanupRedis deletes every key under prefix.
 func CleanupRedis(t testing.TB, prefix string) {
 	c := redisconn.NewClient(RedisConfig(t), redisconn.ClientOptions{})
 	defer func() { _ = c.Close() }()
@@ -62,7 +74,7 @@ func CleanupRedis(t testing.TB, prefix string) {
 	}
 }
 
-// Keys lists the keys under prefix (to prove that a refused request wrote nothing).
+// RedisKeys lists the keys under prefix (to prove that a refused request wrote nothing).
 func RedisKeys(t testing.TB, c redis.UniversalClient, prefix string) []string {
 	t.Helper()
 	keys, err := c.Keys(context.Background(), prefix+"*").Result()

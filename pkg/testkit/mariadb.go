@@ -31,7 +31,7 @@ func SchemaPath(t testing.TB) string {
 	}
 }
 
-// Config is the test server, from DB_HOST/DB_PORT/DB_USER/DB_PASS (defaults: 127.0.0.1:3306, root).
+// DBConfig is the test MariaDB, from DB_HOST/DB_PORT/DB_USER/DB_PASS (defaults: 127.0.0.1:3306, root).
 func DBConfig(t testing.TB) config.DB {
 	t.Helper()
 	var cfg config.DB
@@ -39,7 +39,8 @@ func DBConfig(t testing.TB) config.DB {
 	return cfg
 }
 
-// New creates a fresh database with the schema loaded and returns a connection to it.
+// MariaDB creates a fresh database (adly_test_<random>) with the schema loaded, drops it when the test ends,
+// and returns a connection to it and its configuration.
 func MariaDB(t testing.TB) (*sqlx.DB, config.DB) {
 	t.Helper()
 	ctx := context.Background()
