@@ -35,9 +35,11 @@ type mode interface {
 }
 
 var modes = map[string]func() (mode, error){
-	"api":    newAPI,
-	"worker": newWorker,
-	"syncer": newSyncer,
+	"api":      newAPI,
+	"worker":   newWorker,
+	"syncer":   newSyncer,
+	"load":     newLoad,
+	"pipeline": newPipeline,
 }
 
 func main() { os.Exit(run()) }
@@ -47,7 +49,7 @@ func run() int {
 	check := fs.Bool("check", false, "validate the settings, print the plan and exit")
 	workDir := fs.String("workdir", "", "directory for the binaries and logs (default: a temporary one, removed on exit)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: bench [-check] [-workdir DIR] api|worker|syncer\n       bench bare204 [ADDR]")
+		fmt.Fprintln(fs.Output(), "usage: bench [-check] [-workdir DIR] api|worker|syncer|load|pipeline\n       bench bare204 [ADDR]\n       bench ref ADDR KEY_PREFIX")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -58,6 +60,9 @@ func run() int {
 	defer stop()
 	if fs.Arg(0) == "bare204" && fs.NArg() <= 2 {
 		return serveBare204(ctx, fs.Arg(1))
+	}
+	if fs.Arg(0) == "ref" && fs.NArg() == 3 {
+		return serveRef(ctx, fs.Arg(1), fs.Arg(2))
 	}
 	newMode, ok := modes[fs.Arg(0)]
 	if fs.NArg() != 1 || !ok {
