@@ -100,6 +100,15 @@ func (l *loadBench) run(ctx context.Context, b *bench) error {
 
 	// The poller samples the sum from before the first event until every answered event is counted.
 	var samples []sumSample
+	var mu sync.Mutex // guards samples while the poller runs
+	lastSum := func() int64 {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(samples) == 0 {
+			return -1
+		}
+		return samples[len(samples)-1].sum
+	}
 	pollCtx, stopPoll := context.WithCancel(ctx)
 	defer stopPoll()
 	var pollErr error
@@ -118,7 +127,9 @@ func (l *loadBench) run(ctx context.Context, b *bench) error {
 				pollErr = err
 				return
 			}
+			mu.Lock()
 			samples = append(samples, sumSample{at: time.Now(), sum: sum})
+			mu.Unlock()
 			select {
 			case <-pollCtx.Done():
 				return
@@ -160,6 +171,10 @@ func (l *loadBench) run(ctx context.Context, b *bench) error {
 	answered := int64(len(res.answered))
 	if _, err := b.waitSum(ctx, answered, api, worker); err != nil {
 		return err
+	}
+	// The poller's own read must see the last event too; it is at most one poll behind.
+	for deadline := time.Now().Add(5 * time.Second); lastSum() < answered && time.Now().Before(deadline); {
+		time.Sleep(pollSum)
 	}
 	stopPoll()
 	wg.Wait()
