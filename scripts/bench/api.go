@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -167,7 +164,8 @@ func (a *apiBench) run(ctx context.Context, b *bench) error {
 			a.runs[t.name] = append(a.runs[t.name], run)
 			cells = append(cells, run.cell(t.label))
 		}
-		fmt.Printf("round %d/%d  %s\n", r, e.Rounds, strings.Join(cells, " | "))
+		last := func(name string) float64 { return a.runs[name][len(a.runs[name])-1].rps }
+		fmt.Printf("round %d/%d  %s | impression/ref %.3f\n", r, e.Rounds, strings.Join(cells, " | "), ratio(last("impression"), last("ref")))
 	}
 	rss, err := peakRSS(api.cmd.Process.Pid)
 	if err != nil {
@@ -261,32 +259,6 @@ func (a *apiBench) summary(ctx context.Context, gmp string, api *proc, rssMB flo
 	return nil
 }
 
-// waitStatus waits until url answers want while p runs.
-func waitStatus(ctx context.Context, p *proc, url string, want int, within time.Duration) error {
-	client := http.Client{Timeout: 3 * time.Second}
-	deadline := time.Now().Add(within)
-	last := "no answer"
-	for time.Now().Before(deadline) {
-		if resp, err := client.Get(url); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
-			if resp.StatusCode == want {
-				return nil
-			}
-			last = resp.Status
-		}
-		if err := p.exitedEarly(); err != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("%s: %s did not answer %d within %s (last: %s)%s", p.name, url, want, within, last, p.tail())
-}
-
 // preflight fails in seconds, with the API's own answer, rather than after the whole run.
 func preflight(impURL, batchURL string) error {
 	client := http.Client{Timeout: 5 * time.Second}
@@ -308,53 +280,6 @@ func preflight(impURL, batchURL string) error {
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s answered %d, not 200", impURL, resp.StatusCode)
-	}
-	return nil
-}
-
-// gomaxprocsOf is the GOMAXPROCS a server chose, from its /metrics; empty if unknown.
-func gomaxprocsOf(url string) string {
-	v, err := scrapeMetric(url, "go_sched_gomaxprocs_threads")
-	if err != nil {
-		return ""
-	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
-}
-
-// scrapeMetric reads one sample from a /metrics page: series is the metric's name with its labels as the
-// page prints them, e.g. adly_api_events_total{type="impression"}, or a bare name, which matches the first
-// sample of that name whatever its labels.
-func scrapeMetric(url, series string) (float64, error) {
-	client := http.Client{Timeout: 3 * time.Second}
-	resp, err := client.Get(url)
-	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", url, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 2 {
-			continue
-		}
-		if name, _, _ := strings.Cut(f[0], "{"); f[0] == series || name == series {
-			return strconv.ParseFloat(f[1], 64)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("read %s: %w", url, err)
-	}
-	return 0, fmt.Errorf("%s has no %s", url, series)
-}
-
-// portsFree fails when something already listens at one of the addresses: it would be measured instead.
-func portsFree(addrs ...string) error {
-	for _, addr := range addrs {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			_ = c.Close()
-			return fmt.Errorf("something already listens at %s; pick free ports with the BENCH_*_ADDR settings", addr)
-		}
 	}
 	return nil
 }

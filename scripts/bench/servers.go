@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -88,4 +93,77 @@ func (b *bench) waitSum(ctx context.Context, want int64, watch ...*proc) (time.T
 		case <-time.After(pollSum):
 		}
 	}
+}
+
+// waitStatus waits until url answers want while p runs.
+func waitStatus(ctx context.Context, p *proc, url string, want int, within time.Duration) error {
+	client := http.Client{Timeout: 3 * time.Second}
+	deadline := time.Now().Add(within)
+	last := "no answer"
+	for time.Now().Before(deadline) {
+		if resp, err := client.Get(url); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode == want {
+				return nil
+			}
+			last = resp.Status
+		}
+		if err := p.exitedEarly(); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%s: %s did not answer %d within %s (last: %s)%s", p.name, url, want, within, last, p.tail())
+}
+
+// gomaxprocsOf is the GOMAXPROCS a server chose, from its /metrics; empty if unknown.
+func gomaxprocsOf(url string) string {
+	v, err := scrapeMetric(url, "go_sched_gomaxprocs_threads")
+	if err != nil {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+// scrapeMetric reads one sample from a /metrics page: series is the metric's name with its labels as the
+// page prints them, e.g. adly_api_events_total{type="impression"}, or a bare name, which matches the first
+// sample of that name whatever its labels.
+func scrapeMetric(url, series string) (float64, error) {
+	client := http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", url, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 2 {
+			continue
+		}
+		if name, _, _ := strings.Cut(f[0], "{"); f[0] == series || name == series {
+			return strconv.ParseFloat(f[1], 64)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("read %s: %w", url, err)
+	}
+	return 0, fmt.Errorf("%s has no %s", url, series)
+}
+
+// portsFree fails when something already listens at one of the addresses: it would be measured instead.
+func portsFree(addrs ...string) error {
+	for _, addr := range addrs {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			_ = c.Close()
+			return fmt.Errorf("something already listens at %s; pick free ports with the BENCH_*_ADDR settings", addr)
+		}
+	}
+	return nil
 }
