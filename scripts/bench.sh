@@ -2,13 +2,25 @@
 # Load benchmarks, measured over loopback on this machine.
 #
 #   scripts/bench.sh api    ingest API against bare204, a Go server that only
-#                           answers 204 (the HTTP ceiling of this machine)
+#                           answers 204 (the HTTP ceiling of this machine), and
+#                           against the confirmed-write reference, a Go server
+#                           that answers 204 once one pipelined XADD per request
+#                           is confirmed (the least a confirmed write costs);
+#                           with the API's p99 and peak RSS
 #   scripts/bench.sh worker impression-worker draining a pre-filled stream,
 #                           against a bare XREADGROUP + XACK loop (the Redis
 #                           ceiling of this machine)
 #   scripts/bench.sh syncer path-syncer --once moving path hit counters into
 #                           MariaDB, against a bare SCAN + GET pass over the
 #                           same counters (the Redis ceiling of this machine)
+#   scripts/bench.sh load   one API and one impression-worker under GET
+#                           impressions at a fixed rate: MariaDB commits per
+#                           second, time from the API's answer to the event
+#                           counted in MariaDB (p50/p99/max), worker RSS
+#   scripts/bench.sh pipeline
+#                           the API alone against the API with one
+#                           impression-worker counting, under the same wrk
+#                           load, and the worker's catch-up after the load
 #
 # This script only makes sure the tools and servers are there (Go, wrk,
 # Redis, MariaDB; installed from Debian packages or started on loopback when
@@ -23,18 +35,25 @@
 # Environment (defaults):
 #   mode api:    ROUNDS (5), DURATION (10s, as wrk takes it),
 #                BENCH_HTTP_ADDR (127.0.0.1:18080), BENCH_ADMIN_ADDR
-#                (127.0.0.1:19091), BENCH_BARE_ADDR (127.0.0.1:18204)
+#                (127.0.0.1:19091), BENCH_BARE_ADDR (127.0.0.1:18204),
+#                BENCH_REF_ADDR (127.0.0.1:18205)
 #   mode worker: ROUNDS (3), ENTRIES (2000000)
 #   mode syncer: ROUNDS (3), PATHS (1000000), SYNC_CHUNK_PATHS (path-syncer's
 #                default when unset)
+#   mode load:   RATE (5000 events/s), DURATION (30s), CONCURRENCY (64
+#                senders), BENCH_HTTP_ADDR, BENCH_ADMIN_ADDR as for api,
+#                BENCH_WORKER_ADMIN_ADDR (127.0.0.1:19092)
+#   mode pipeline: ROUNDS (3), DURATION (30s), the addresses of mode load
 #   every mode:  GOMAXPROCS, when set, for the measured binaries and the
 #                ceiling alike; REDIS_HOST, REDIS_PORT, REDIS_PASSWORD,
-#                REDIS_DB, and for worker and syncer DB_HOST, DB_PORT,
-#                DB_USER, DB_PASS, as the binaries read them (for worker
-#                and syncer on loopback only). DB_NAME is not used: a run
-#                creates adly_bench_<random>.
+#                REDIS_DB, and for worker, syncer, load and pipeline
+#                DB_HOST, DB_PORT, DB_USER, DB_PASS, as the binaries read
+#                them (for those modes on loopback only). DB_NAME is not
+#                used: a run creates adly_bench_<random>. Modes load and
+#                pipeline run the worker with BATCH_WAIT and MERGE_READS
+#                at their defaults, whatever the environment says.
 #                ADLY_WAIT_SECS (30) also bounds how long the servers of
-#                mode api get to answer.
+#                modes api, load and pipeline get to answer.
 #
 # A run writes under a Redis key prefix and into a database of its own, both
 # removed on exit, Ctrl-C included.
@@ -49,9 +68,13 @@ usage() {
 	printf '  api    ingest API (GET impression, POST batch of 100) against a bare 204 server\n' >&2
 	printf '  worker impression-worker (1 and 2 consumers) against a bare XREADGROUP + XACK loop\n' >&2
 	printf '  syncer path-syncer --once (Redis counters to MariaDB) against a bare SCAN + GET pass\n' >&2
+	printf '  load   API + impression-worker at a fixed rate: commits/s, answer-to-counted latency\n' >&2
+	printf '  pipeline API alone against API + impression-worker under wrk, and the catch-up\n' >&2
 	printf '\napi: ROUNDS (default 5) and DURATION (default 10s) set the length.\n' >&2
 	printf 'worker: ENTRIES (default 2000000) and ROUNDS (default 3) set the length.\n' >&2
 	printf 'syncer: PATHS (default 1000000) and ROUNDS (default 3) set the length.\n' >&2
+	printf 'load: RATE (default 5000) and DURATION (default 30s) set the load.\n' >&2
+	printf 'pipeline: ROUNDS (default 3) and DURATION (default 30s) set the length.\n' >&2
 	printf 'See the header of this script.\n' >&2
 	exit 2
 }
@@ -59,9 +82,9 @@ usage() {
 [[ $# -eq 1 ]] || usage
 MODE=$1
 case $MODE in
-api | worker | syncer) ;;
+api | worker | syncer | load | pipeline) ;;
 *)
-	printf 'unknown mode: %s (modes: api worker syncer)\n' "$MODE" >&2
+	printf 'unknown mode: %s (modes: api worker syncer load pipeline)\n' "$MODE" >&2
 	usage
 	;;
 esac
@@ -94,6 +117,10 @@ go build -o "$WORK/bench" ./scripts/bench || die "go build ./scripts/bench faile
 ensure_redis
 case $MODE in
 api) command -v wrk >/dev/null 2>&1 || apt_install wrk ;;
+pipeline)
+	command -v wrk >/dev/null 2>&1 || apt_install wrk
+	ensure_mariadb
+	;;
 *) ensure_mariadb ;;
 esac
 

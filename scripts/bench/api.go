@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -31,6 +29,7 @@ type apiEnv struct {
 	HTTPAddr  string `envconfig:"BENCH_HTTP_ADDR" default:"127.0.0.1:18080"`
 	AdminAddr string `envconfig:"BENCH_ADMIN_ADDR" default:"127.0.0.1:19091"`
 	BareAddr  string `envconfig:"BENCH_BARE_ADDR" default:"127.0.0.1:18204"`
+	RefAddr   string `envconfig:"BENCH_REF_ADDR" default:"127.0.0.1:18205"`
 	// WaitSecs is how long the servers get to answer, as for the services in scripts/lib/services.sh.
 	WaitSecs int `envconfig:"ADLY_WAIT_SECS" default:"30"`
 
@@ -42,25 +41,28 @@ func (e *apiEnv) Validate() error {
 	e.secs, err = durationSecs(e.Duration)
 	return errors.Join(checkRedis(e.Redis), e.Procs.Validate(), checkRounds(e.Rounds), err,
 		loopbackAddr("BENCH_HTTP_ADDR", e.HTTPAddr), loopbackAddr("BENCH_ADMIN_ADDR", e.AdminAddr),
-		loopbackAddr("BENCH_BARE_ADDR", e.BareAddr), checkWait(e.WaitSecs))
+		loopbackAddr("BENCH_BARE_ADDR", e.BareAddr), loopbackAddr("BENCH_REF_ADDR", e.RefAddr), checkWait(e.WaitSecs))
 }
 
-// target is one of the three things wrk loads in a round.
+// target is one of the four things wrk loads in a round.
 type target struct {
 	name, label string
 	url         string
 	args        []string
 	server      *proc
+	writes      bool // it writes to Redis, which is emptied after it
 }
 
-// apiBench runs rounds of three wrk runs each: bare204, GET /track/impression?ad_id=123 and POST
-// /track/batch with 100 impression events per request. Interleaving spreads drift on the machine (other
-// load, thermal) over all three instead of biasing one. Redis is emptied after every API run, so each starts
-// from the same state. Non-2xx answers mean the API was measured while failing: the run then fails.
+// apiBench runs rounds of four wrk runs each: bare204, the confirmed-write reference (serveRef), GET
+// /track/impression?ad_id=123 and POST /track/batch with 100 impression events per request. Interleaving
+// spreads drift on the machine (other load, thermal) over all four instead of biasing one. Redis is emptied
+// after every run that writes, so each starts from the same state. Non-2xx answers mean a server was measured
+// while failing: the run then fails. The API's peak RSS (VmHWM) is read after the last round.
 type apiBench struct {
 	env apiEnv
 	*bench
-	runs map[string][]wrkRun
+	runs    map[string][]wrkRun
+	loadAvg string // the machine's load average when the rounds began
 }
 
 func newAPI() (mode, error) {
@@ -72,8 +74,8 @@ func newAPI() (mode, error) {
 }
 
 func (a *apiBench) plan() string {
-	total := a.env.Rounds * 3 * a.env.secs
-	return fmt.Sprintf("mode api: %d rounds x 3 runs x %s = %ds of load (%s), plus build and start-up",
+	total := a.env.Rounds * 4 * a.env.secs
+	return fmt.Sprintf("mode api: %d rounds x 4 runs x %s = %ds of load (%s), plus build and start-up",
 		a.env.Rounds, a.env.Duration, total, minSecs(total))
 }
 
@@ -95,13 +97,14 @@ func (a *apiBench) run(ctx context.Context, b *bench) error {
 		return err
 	}
 	// Someone else's server on one of the ports would be measured instead of ours.
-	for _, addr := range []string{e.BareAddr, e.HTTPAddr, e.AdminAddr} {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			_ = c.Close()
-			return fmt.Errorf("something already listens at %s; pick free ports with BENCH_BARE_ADDR, BENCH_HTTP_ADDR, BENCH_ADMIN_ADDR", addr)
-		}
+	if err := portsFree(e.BareAddr, e.RefAddr, e.HTTPAddr, e.AdminAddr); err != nil {
+		return err
 	}
 	bare, err := b.start(procSpec{name: "bare204", bin: self, args: []string{"bare204", e.BareAddr}, grace: serverGrace, env: os.Environ()})
+	if err != nil {
+		return err
+	}
+	ref, err := b.start(procSpec{name: "ref", bin: self, args: []string{"ref", e.RefAddr, b.prefix}, grace: serverGrace, env: os.Environ()})
 	if err != nil {
 		return err
 	}
@@ -114,41 +117,46 @@ func (a *apiBench) run(ctx context.Context, b *bench) error {
 	if err := waitStatus(ctx, bare, "http://"+e.BareAddr+"/", http.StatusNoContent, within); err != nil {
 		return err
 	}
+	if err := waitStatus(ctx, ref, "http://"+e.RefAddr+"/", http.StatusNoContent, within); err != nil {
+		return err
+	}
 	if err := waitStatus(ctx, api, "http://"+e.AdminAddr+"/readyz", http.StatusOK, within); err != nil {
 		return err
 	}
 	// Go's default follows the CPU count and any cgroup limit; the API reports what it chose.
-	gmp := e.note("set for both servers", "")
+	gmp := e.note("set for all three servers", "")
 	if e.GoMaxProcs == "" {
-		gmp = e.note("same for both servers", gomaxprocsOf("http://"+e.AdminAddr+"/metrics"))
+		gmp = e.note("same for all three servers", gomaxprocsOf("http://"+e.AdminAddr+"/metrics"))
 	}
 	info("%s", gmp)
 
 	targets := []target{
 		{name: "bare", label: "bare204", url: "http://" + e.BareAddr + "/", server: bare},
-		{name: "impression", label: "impression", url: "http://" + e.HTTPAddr + "/track/impression?ad_id=123", server: api},
-		{name: "batch", label: "batch", url: "http://" + e.HTTPAddr + "/track/batch", args: []string{"-s", batchLua}, server: api},
+		{name: "ref", label: "ref", url: "http://" + e.RefAddr + "/", server: ref, writes: true},
+		{name: "impression", label: "impression", url: "http://" + e.HTTPAddr + "/track/impression?ad_id=123", server: api, writes: true},
+		{name: "batch", label: "batch", url: "http://" + e.HTTPAddr + "/track/batch", args: []string{"-s", batchLua}, server: api, writes: true},
 	}
-	if err := preflight(targets[1].url, targets[2].url); err != nil {
+	if err := preflight(targets[2].url, targets[3].url); err != nil {
 		return err
 	}
 	if err := b.unlinkPrefix(ctx); err != nil {
 		return err
 	}
 
-	fmt.Printf("\nadly api benchmark: %d rounds, wrk %s -d%s --latency, %s\n", e.Rounds, wrkArgs, e.Duration, gmp)
+	a.loadAvg = loadAvg()
+	fmt.Printf("\nadly api benchmark: %s; %d rounds, wrk %s -d%s --latency, %s\n", a.loadAvg, e.Rounds, wrkArgs, e.Duration, gmp)
 	for r := 1; r <= e.Rounds; r++ {
 		cells := make([]string, 0, len(targets))
 		for _, t := range targets {
 			if err := t.server.exitedEarly(); err != nil {
 				return err
 			}
-			run, err := a.wrk(ctx, t, r)
+			run, err := a.wrk(ctx, e.Duration, e.secs, t, r)
 			if err != nil {
 				return err
 			}
-			// Each API run starts from the same empty Redis.
-			if t.server == api {
+			// Each run that writes starts from the same empty Redis.
+			if t.writes {
 				if err := b.unlinkPrefix(ctx); err != nil {
 					return err
 				}
@@ -156,13 +164,20 @@ func (a *apiBench) run(ctx context.Context, b *bench) error {
 			a.runs[t.name] = append(a.runs[t.name], run)
 			cells = append(cells, run.cell(t.label))
 		}
-		fmt.Printf("round %d/%d  %s\n", r, e.Rounds, strings.Join(cells, " | "))
+		last := func(name string) float64 { return a.runs[name][len(a.runs[name])-1].rps }
+		fmt.Printf("round %d/%d  %s | impression/ref %.3f\n", r, e.Rounds, strings.Join(cells, " | "), ratio(last("impression"), last("ref")))
 	}
-	return a.summary(ctx, gmp, api)
+	rss, err := peakRSS(api.cmd.Process.Pid)
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	return a.summary(ctx, gmp, api, float64(rss)/1024)
 }
 
-// summary prints the medians and the report, and fails the run if any request failed.
-func (a *apiBench) summary(ctx context.Context, gmp string, api *proc) error {
+// summary prints the medians and the report, judges the targets, and fails the run if any request failed.
+// The API's GET impression is compared with bare204 and with the confirmed-write reference, which does the
+// same Redis write per request and nothing else.
+func (a *apiBench) summary(ctx context.Context, gmp string, api *proc, rssMB float64) error {
 	e := a.env
 	col := func(name string, f func(wrkRun) float64) []float64 {
 		var xs []float64
@@ -173,33 +188,44 @@ func (a *apiBench) summary(ctx context.Context, gmp string, api *proc) error {
 	}
 	rps := func(r wrkRun) float64 { return r.rps }
 	p99 := func(r wrkRun) float64 { return r.p99ms }
-	bare := col("bare", rps)
+	bare, ref := col("bare", rps), col("ref", rps)
 	var rows [][]string
 	var flags []string
 	non2xx := 0
 	fmt.Printf("\nsummary (median of %d rounds)\n", e.Rounds)
 	for _, t := range []struct{ name, label, row string }{
 		{"bare", "bare204", "bare204: Go net/http, answers 204"},
+		{"ref", "ref", "confirmed-write reference: one pipelined XADD per request, 204 once Redis confirmed"},
 		{"impression", "impression", "`GET /track/impression?ad_id=123`"},
 		{"batch", "batch", fmt.Sprintf("`POST /track/batch`, %d impressions", batchEvents)},
 	} {
 		xs := col(t.name, rps)
 		m, p := median(xs), median(col(t.name, p99))
-		r, rr := ratio(m, median(bare)), medianRatio(xs, bare)
-		if t.name == "bare" {
-			fmt.Printf("  %-10s %9.0f req/s  p99 %8.2f ms\n", t.label, m, p)
-		} else {
-			fmt.Printf("  %-10s %9.0f req/s  p99 %8.2f ms  api/bare %.3f (median of per-round ratios %.3f)\n", t.label, m, p, r, rr)
+		rb, rrb := ratio(m, median(bare)), medianRatio(xs, bare)
+		rr, rrr := fmt.Sprintf("%.3f", ratio(m, median(ref))), fmt.Sprintf("%.3f", medianRatio(xs, ref))
+		if t.name == "batch" || t.name == "bare" {
+			rr, rrr = "–", "–"
 		}
-		rows = append(rows, []string{t.row, fmt.Sprintf("%.0f", m), fmt.Sprintf("%.2f", p), fmt.Sprintf("%.3f", r), fmt.Sprintf("%.3f", rr)})
+		fmt.Printf("  %-10s %9.0f req/s  p99 %8.2f ms  vs bare204 %.3f (per-round %.3f)  vs ref %s (per-round %s)\n",
+			t.label, m, p, rb, rrb, rr, rrr)
+		rows = append(rows, []string{t.row, fmt.Sprintf("%.0f", m), fmt.Sprintf("%.2f", p),
+			fmt.Sprintf("%.3f", rb), fmt.Sprintf("%.3f", rrb), rr, rrr})
 		for _, run := range a.runs[t.name] {
 			non2xx += run.non2xx
 			flags = append(flags, run.flags...)
 		}
 	}
+	imp := col("impression", rps)
+	// Judged on the figures as printed.
+	refRatio, impP99 := ratio(median(imp), median(ref)), median(col("impression", p99))
+	tRef, tP99, tRSS := met(round3(refRatio) >= 0.90), met(impP99 < 10), met(round1(rssMB) < 64)
 	batchEPS := fmt.Sprintf("%.0f", median(col("batch", rps))*batchEvents)
 	fmt.Printf("  batch events/s: %s (%d events per request)\n", batchEPS, batchEvents)
-	footer := fmt.Sprintf("Batch: %s events/s.\n", batchEPS)
+	fmt.Printf("  targets: impression >= 0.90 of ref: %.3f (per-round %.3f) %s; impression p99 < 10 ms: %.2f ms %s; "+
+		"API peak RSS < 64 MB: %.1f MB %s\n", refRatio, medianRatio(imp, ref), tRef, impP99, tP99, rssMB, tRSS)
+	footer := fmt.Sprintf("Batch: %s events/s.\n\nTargets: impression ≥ 0.90 of the reference: %.3f (median of per-round ratios %.3f), %s; "+
+		"impression p99 < 10 ms: %.2f ms, %s; API peak RSS (VmHWM after all rounds) < 64 MB: %.1f MB, %s.\n",
+		batchEPS, refRatio, medianRatio(imp, ref), tRef, impP99, tP99, rssMB, tRSS)
 	if len(flags) > 0 {
 		fmt.Println("  !! FLAGGED runs (their numbers include failed requests):")
 		for _, f := range flags {
@@ -218,45 +244,19 @@ func (a *apiBench) summary(ctx context.Context, gmp string, api *proc) error {
 		title:    "adly API benchmark",
 		command:  e.command(fmt.Sprintf("DURATION=%s ROUNDS=%d", e.Duration, e.Rounds), "api"),
 		software: []string{a.redisVersion(ctx), wrkVersion()},
-		load: fmt.Sprintf("`wrk %s -d%s --latency` over loopback from the same machine; %d interleaved rounds (bare204, impression, batch); %s",
-			wrkArgs, e.Duration, e.Rounds, gmp),
+		load: fmt.Sprintf("`wrk %s -d%s --latency` over loopback from the same machine; %d interleaved rounds (bare204, ref, impression, batch); %s; %s",
+			wrkArgs, e.Duration, e.Rounds, gmp, a.loadAvg),
 		header: []string{fmt.Sprintf("Target (median of %d rounds)", e.Rounds), "req/s", "p99 ms",
-			"req/s vs bare204 (ratio of medians)", "(median of per-round ratios)"},
-		align:  []string{"---", "--:", "--:", "--:", "--:"},
+			"vs bare204 (ratio of medians)", "(median of per-round ratios)", "vs ref (ratio of medians)", "(median of per-round ratios)"},
+		align:  []string{"---", "--:", "--:", "--:", "--:", "--:", "--:"},
 		rows:   rows,
 		footer: footer,
 	}.write(os.Stdout)
 
 	if non2xx > 0 {
-		return fmt.Errorf("%d non-2xx responses: the API was measured while failing, so these figures are not a result", non2xx)
+		return fmt.Errorf("%d non-2xx responses: a server was measured while failing, so these figures are not a result", non2xx)
 	}
 	return nil
-}
-
-// waitStatus waits until url answers want while p runs.
-func waitStatus(ctx context.Context, p *proc, url string, want int, within time.Duration) error {
-	client := http.Client{Timeout: 3 * time.Second}
-	deadline := time.Now().Add(within)
-	last := "no answer"
-	for time.Now().Before(deadline) {
-		if resp, err := client.Get(url); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
-			if resp.StatusCode == want {
-				return nil
-			}
-			last = resp.Status
-		}
-		if err := p.exitedEarly(); err != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("%s: %s did not answer %d within %s (last: %s)%s", p.name, url, want, within, last, p.tail())
 }
 
 // preflight fails in seconds, with the API's own answer, rather than after the whole run.
@@ -282,21 +282,4 @@ func preflight(impURL, batchURL string) error {
 		return fmt.Errorf("GET %s answered %d, not 200", impURL, resp.StatusCode)
 	}
 	return nil
-}
-
-// gomaxprocsOf is the GOMAXPROCS a server chose, from its /metrics; empty if unknown.
-func gomaxprocsOf(url string) string {
-	client := http.Client{Timeout: 3 * time.Second}
-	resp, err := client.Get(url)
-	if err != nil {
-		return ""
-	}
-	defer func() { _ = resp.Body.Close() }()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == "go_sched_gomaxprocs_threads" {
-			return f[1]
-		}
-	}
-	return ""
 }

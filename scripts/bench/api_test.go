@@ -39,8 +39,8 @@ func TestParseWrk(t *testing.T) {
 		out  string
 		want wrkRun
 	}{
-		{"clean", wrkClean, wrkRun{rps: 60012.34, p99ms: 7.61}},
-		{"failing", wrkFailing, wrkRun{rps: 50, p99ms: 0.85, non2xx: 42, sock: 6,
+		{"clean", wrkClean, wrkRun{rps: 60012.34, p99ms: 7.61, requests: 120000}},
+		{"failing", wrkFailing, wrkRun{rps: 50, p99ms: 0.85, requests: 100, non2xx: 42, sock: 6,
 			flags: []string{"Socket errors: connect 1, read 2, write 0, timeout 3", "Non-2xx or 3xx responses: 42"}}},
 		{"seconds", "  Latency Distribution\n     99%    1.20s\nRequests/sec:  1.00\n", wrkRun{rps: 1, p99ms: 1200}},
 	}

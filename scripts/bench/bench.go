@@ -21,9 +21,10 @@ import (
 )
 
 const (
-	schemaPath = "sql/schema.sql" // the benchmark runs from the repository's root, as bench.sh does
-	fillBatch  = 10000            // commands per pipeline while filling Redis
-	scanCount  = 1000             // SCAN COUNT, as path-syncer's
+	schemaPath = "sql/schema.sql"      // the benchmark runs from the repository's root, as bench.sh does
+	fillBatch  = 10000                 // commands per pipeline while filling Redis
+	scanCount  = 1000                  // SCAN COUNT, as path-syncer's
+	pollSum    = 10 * time.Millisecond // how often modes load and pipeline read SUM(impressions)
 )
 
 // bench is what one run holds and must give back: its work directory, its Redis keys, its database and
@@ -39,6 +40,8 @@ type bench struct {
 	db     *sqlx.DB // dbName
 
 	running []*proc
+
+	apiBin, workerBin string // built by modes load and pipeline
 }
 
 func newBench(workDir string) (*bench, error) {

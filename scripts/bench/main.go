@@ -1,20 +1,30 @@
 // Command bench is the whole of `scripts/bench.sh`, a load benchmark that is never deployed. Each mode
-// measures one of adly's binaries against a ceiling measured in the same run, on loopback:
+// measures adly's binaries on loopback, against a ceiling or reference measured in the same run where one
+// exists:
 //
 //   - api: the ingest API under wrk (GET impression, POST batch of 100) against bare204, a server that only
-//     answers 204 (the HTTP ceiling of the machine);
+//     answers 204 (the HTTP ceiling of the machine), and against the confirmed-write reference (`bench ref`),
+//     a server that answers 204 once Redis confirmed one XADD per request, sent by a greedy pipelining
+//     flusher; with the API's p99 and its peak RSS;
 //   - worker: impression-worker with one and two consumers draining a pre-filled stream, against a bare
 //     XREADGROUP + XACK loop (the Redis ceiling);
-//   - syncer: path-syncer --once moving path hit counters into MariaDB, against a bare SCAN + GET pass.
+//   - syncer: path-syncer --once moving path hit counters into MariaDB, against a bare SCAN + GET pass;
+//   - load: one API and one impression-worker, as shipped, under GET impression at a fixed rate from a
+//     driver in this program (RATE, DURATION): MariaDB commits per second (the worker's batches and the
+//     server's Com_commit), the time from the API's answer to the event counted in MariaDB (p50/p99/max,
+//     from SUM(impressions) read every 10 ms), the worker's peak RSS;
+//   - pipeline: the API alone against the API with one impression-worker counting, under the same wrk load
+//     in interleaved rounds, and the time the worker takes after the load to count everything.
 //
-// It reads its settings from the environment (ROUNDS, DURATION, ENTRIES, PATHS, GOMAXPROCS, the BENCH_*
-// addresses and the REDIS_*/DB_* variables the binaries read), builds the binaries it measures, fills Redis,
-// starts, times and stops the processes, checks the counts (a run whose counts are wrong fails), and prints
-// each round, a summary of medians and one Markdown block for BENCHMARKS.md. It writes only under a Redis key
+// It reads its settings from the environment (ROUNDS, DURATION, ENTRIES, PATHS, RATE, CONCURRENCY,
+// GOMAXPROCS, the BENCH_* addresses and the REDIS_*/DB_* variables the binaries read), builds the binaries
+// it measures, fills Redis, starts, times and stops the processes, checks the counts (a run whose counts are
+// wrong fails), and prints each round, a summary of medians and one Markdown block for BENCHMARKS.md. It writes only under a Redis key
 // prefix and into a database of its own, both removed on exit, Ctrl-C included.
 //
 // It never installs or starts Redis, MariaDB or wrk: scripts/bench.sh does that first, after `bench -check
-// MODE` has validated the settings. `bench bare204 ADDR` is the ceiling server of mode api.
+// MODE` has validated the settings. `bench bare204 ADDR` is the ceiling server of mode api and `bench ref ADDR
+// KEY_PREFIX` its confirmed-write reference (it reads the REDIS_* variables).
 package main
 
 import (
@@ -35,9 +45,11 @@ type mode interface {
 }
 
 var modes = map[string]func() (mode, error){
-	"api":    newAPI,
-	"worker": newWorker,
-	"syncer": newSyncer,
+	"api":      newAPI,
+	"worker":   newWorker,
+	"syncer":   newSyncer,
+	"load":     newLoad,
+	"pipeline": newPipeline,
 }
 
 func main() { os.Exit(run()) }
@@ -47,7 +59,7 @@ func run() int {
 	check := fs.Bool("check", false, "validate the settings, print the plan and exit")
 	workDir := fs.String("workdir", "", "directory for the binaries and logs (default: a temporary one, removed on exit)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: bench [-check] [-workdir DIR] api|worker|syncer\n       bench bare204 [ADDR]")
+		fmt.Fprintln(fs.Output(), "usage: bench [-check] [-workdir DIR] api|worker|syncer|load|pipeline\n       bench bare204 [ADDR]\n       bench ref ADDR KEY_PREFIX")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -58,6 +70,9 @@ func run() int {
 	defer stop()
 	if fs.Arg(0) == "bare204" && fs.NArg() <= 2 {
 		return serveBare204(ctx, fs.Arg(1))
+	}
+	if fs.Arg(0) == "ref" && fs.NArg() == 3 {
+		return serveRef(ctx, fs.Arg(1), fs.Arg(2))
 	}
 	newMode, ok := modes[fs.Arg(0)]
 	if fs.NArg() != 1 || !ok {

@@ -114,3 +114,13 @@ func (b *bench) dbVersion(ctx context.Context) string {
 	}
 	return "MariaDB " + v
 }
+
+// loadAvg is the machine's load average (1, 5 and 15 minutes) from /proc/loadavg: the machine is shared, and
+// the figures of a run mean little without it.
+func loadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) >= 3 {
+		return fmt.Sprintf("load average %s, %s, %s", f[0], f[1], f[2])
+	}
+	return "load average unknown"
+}
