@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 
 	"adly/pkg/event"
 	"adly/pkg/stream"
-	"adly/pkg/testkit"
 )
 
 // Replays run again and again, from random dates, while the real worker binaries are SIGKILLed and restarted
@@ -28,12 +26,7 @@ func TestReplayChaosExactCounts(t *testing.T) {
 	dates := []string{"2026-11-19", "2026-11-20", "2026-11-21"}
 	want := map[key]int64{}
 
-	procs := make([]*testkit.Process, 3)
-	generation := 0
-	opts := []string{"ADLY_FAULT=pause_after_commit:15ms", "TRIM_INTERVAL=200ms"}
-	for i := range procs {
-		procs[i] = e.spawn(t, fmt.Sprintf("w%d-%d", i, generation), opts...)
-	}
+	workers := e.newCrew(t, 3, "ADLY_FAULT=pause_after_commit:15ms", "TRIM_INTERVAL=200ms")
 
 	publishDone := make(chan struct{})
 	go func() {
@@ -56,12 +49,12 @@ func TestReplayChaosExactCounts(t *testing.T) {
 	}()
 
 	ctx := context.Background()
-	kills, replays := 0, 0
+	replays := 0
 	rng := rand.New(rand.NewPCG(7, 8))
 	nextKill := time.Now()
 	chaosUntil := time.Now().Add(8 * time.Second)
 	// At least 8 s of chaos, and at least 10 replays and 5 SIGKILLs however slow the machine is.
-	for time.Now().Before(chaosUntil) || replays < 10 || kills < 5 {
+	for time.Now().Before(chaosUntil) || replays < 10 || workers.kills < 5 {
 		time.Sleep(time.Duration(200+rng.IntN(300)) * time.Millisecond) // a random moment to replay at, not a gate
 		from := dates[rng.IntN(len(dates))]
 		_, err := Replay(ctx, e.group, e.counter, from, time.UTC)
@@ -71,27 +64,17 @@ func TestReplayChaosExactCounts(t *testing.T) {
 			continue
 		}
 		nextKill = time.Now().Add(time.Duration(150+rng.IntN(450)) * time.Millisecond)
-		i := rng.IntN(len(procs))
-		procs[i].Kill()
-		kills++
-		generation++
-		name := fmt.Sprintf("w%d-%d", i, generation) // a new name: its pending entries must be reclaimed
-		if rng.IntN(2) == 0 {
-			name = fmt.Sprintf("w%d-0", i) // the old name: it re-reads its own pending entries
-		}
-		procs[i] = e.spawn(t, name, opts...)
+		workers.killOne(t, rng)
 	}
 	<-publishDone
 	e.drained(t, 45*time.Second)
-	for _, p := range procs {
-		p.Stop(10 * time.Second)
-	}
+	workers.stop()
 	var sum int64
 	for _, n := range e.counts(t) {
 		sum += n
 	}
 	dead := e.client.XLen(ctx, stream.DeadLetterStream(e.group.Stream())).Val()
-	t.Logf("counted %d of %d events; %d dead letters; %d replays, %d SIGKILLs", sum, total, dead, replays, kills)
+	t.Logf("counted %d of %d events; %d dead letters; %d replays, %d SIGKILLs", sum, total, dead, replays, workers.kills)
 	requireCounts(t, want, e.counts(t))
-	t.Logf("%d events, %d replays, %d SIGKILLs, %d (ad_id, date) keys: exact", total, replays, kills, len(want))
+	t.Logf("%d events, %d replays, %d SIGKILLs, %d (ad_id, date) keys: exact", total, replays, workers.kills, len(want))
 }

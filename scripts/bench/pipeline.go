@@ -68,20 +68,7 @@ func (p *pipelineBench) run(ctx context.Context, b *bench) error {
 	p.bench = b
 	e := p.env
 	within := time.Duration(e.WaitSecs) * time.Second
-	var err error
-	if b.apiBin, err = b.build(ctx, "./cmd/api"); err != nil {
-		return err
-	}
-	if b.workerBin, err = b.build(ctx, "./cmd/impression-worker"); err != nil {
-		return err
-	}
-	if err := b.connectRedis(ctx, e.Redis, fmt.Sprintf("bench:%d:", os.Getpid())); err != nil {
-		return err
-	}
-	if err := b.createDB(ctx, e.DB); err != nil {
-		return err
-	}
-	if err := portsFree(e.HTTPAddr, e.AdminAddr, e.WorkerAddr); err != nil {
+	if err := b.prepareAPIAndWorker(ctx, e.Redis, e.DB, e.HTTPAddr, e.AdminAddr, e.WorkerAddr); err != nil {
 		return err
 	}
 	api, err := b.startAPI(ctx, e.HTTPAddr, e.AdminAddr, within)

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"adly/pkg/config"
 	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -166,4 +168,23 @@ func portsFree(addrs ...string) error {
 		}
 	}
 	return nil
+}
+
+// prepareAPIAndWorker builds the API and the impression-worker, connects to Redis under this run's prefix,
+// creates the run's database and checks that the listeners' ports are free.
+func (b *bench) prepareAPIAndWorker(ctx context.Context, rc config.Redis, db config.DB, addrs ...string) error {
+	var err error
+	if b.apiBin, err = b.build(ctx, "./cmd/api"); err != nil {
+		return err
+	}
+	if b.workerBin, err = b.build(ctx, "./cmd/impression-worker"); err != nil {
+		return err
+	}
+	if err := b.connectRedis(ctx, rc, fmt.Sprintf("bench:%d:", os.Getpid())); err != nil {
+		return err
+	}
+	if err := b.createDB(ctx, db); err != nil {
+		return err
+	}
+	return portsFree(addrs...)
 }
