@@ -124,7 +124,7 @@ func CheckPath(p string) error {
 	case len(p) > MaxPathBytes:
 		return fmt.Errorf("%w: path is %d bytes; the limit is %d", ErrInvalid, len(p), MaxPathBytes)
 	}
-	if i := strings.IndexFunc(p, IsControl); i >= 0 {
+	if i := controlAt(p); i >= 0 {
 		r, _ := utf8.DecodeRuneInString(p[i:])
 		return fmt.Errorf("%w: path contains the control character %U", ErrInvalid, r)
 	}
@@ -136,7 +136,23 @@ func CheckPath(p string) error {
 func IsControl(r rune) bool { return unicode.IsControl(r) }
 
 // HasControl reports whether s holds a control character (IsControl).
-func HasControl(s string) bool { return strings.ContainsFunc(s, IsControl) }
+func HasControl(s string) bool { return controlAt(s) >= 0 }
+
+// controlAt is strings.IndexFunc(s, IsControl) without decoding runes (the syncer checks every key it moves):
+// C0 and DEL are single bytes, and C1 (U+0080–U+009F) is always encoded 0xC2 0x80–0x9F — 0xC2 is never a
+// continuation byte, so that pair starts a rune wherever it stands, even after invalid bytes (which decode
+// as U+FFFD, not a control). FuzzControlAt checks it against the definition.
+func controlAt(s string) int {
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case b < 0x20 || b == 0x7f:
+			return i
+		case b == 0xc2 && i+1 < len(s) && s[i+1] >= 0x80 && s[i+1] <= 0x9f:
+			return i
+		}
+	}
+	return -1
+}
 
 // truncate keeps error messages short when a client sends something huge.
 func truncate(s string) string {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/stretchr/testify/require"
 )
@@ -122,4 +123,17 @@ func TestMergePathCounts(t *testing.T) {
 			require.Equal(t, SumHits(tt.want), SumHits(got))
 		})
 	}
+}
+
+// controlAt is the fast path of IsControl over a string: it must agree with the definition on any bytes.
+func FuzzControlAt(f *testing.F) {
+	for _, s := range []string{"", "/a", "/a\x00b", "/a\x7fb", "/a\u0085b", "/a\u009fb", "/a\u00a0b", "\xc2", "\xc2\x85",
+		"\xe0\xc2\x85", "\xc1\x85", "/caf\u00e9", "\x85", "/a\u2028b", "\xc2\xc2\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := controlAt(s), strings.IndexFunc(s, unicode.IsControl); got != want {
+			t.Fatalf("controlAt(%q) = %d, want %d", s, got, want)
+		}
+	})
 }
