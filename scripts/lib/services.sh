@@ -114,39 +114,12 @@ rcli() {
 	fi
 }
 
-# PING over RESP with bash's /dev/tcp, for hosts without redis-cli.
-# Args: host port password. Prints the reply text (PONG or the error).
-_redis_resp_ping() {
-	local reply
-	exec 3<>"/dev/tcp/$1/$2" || {
-		echo "connection refused"
-		return 0
-	}
-	if [[ -n $3 ]]; then
-		# Bulk-string lengths are in bytes.
-		printf "*2\r\n\$4\r\nAUTH\r\n\$%d\r\n%s\r\n" "$(printf '%s' "$3" | wc -c)" "$3" >&3
-		IFS= read -r reply <&3
-		reply=${reply%$'\r'}
-		if [[ $reply != +OK ]]; then
-			echo "${reply#-}"
-			return 0
-		fi
-	fi
-	printf "*1\r\n\$4\r\nPING\r\n" >&3
-	IFS= read -r reply <&3
-	reply=${reply%$'\r'}
-	echo "${reply#[+-]}"
-}
-
-# Prints the reply to PING: PONG when ready, an error text otherwise.
+# Prints the reply to PING: PONG when ready, an error text otherwise. redis-cli comes from Debian's
+# redis-tools (without a server) when missing, as every other tool here does: the scripts never speak the
+# Redis protocol themselves.
 redis_ping() {
-	if command -v redis-cli >/dev/null 2>&1; then
-		rcli ping 2>&1 || true
-	else
-		# timeout bounds the connect to an unreachable remote host.
-		timeout 5 bash -c "$(declare -f _redis_resp_ping)"'; _redis_resp_ping "$@"' \
-			_ "$REDIS_HOST" "$REDIS_PORT" "$REDIS_PASSWORD" 2>/dev/null || echo "no answer"
-	fi
+	command -v redis-cli >/dev/null 2>&1 || apt_install redis-tools >&2
+	rcli ping 2>&1 || true
 }
 
 # True if a PING reply says the server is up but refuses our credentials.
