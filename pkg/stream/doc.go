@@ -1,8 +1,10 @@
 // Package stream owns the consumer side of one Redis stream: its consumer group (create, read, claim,
 // acknowledge), the replay epoch that makes an acknowledgement after a replay a no-op, dead letters
 // (<stream>:dead), trimming that keeps every entry some group still needs, the removal of idle consumers, and
-// the checks of Redis settings a stream store needs. Each step that must work on a full Redis is a script
-// that Redis allows under maxmemory.
+// the checks of Redis settings a stream store needs. The steps that must work on a full Redis (creating the
+// group, acknowledging, dead-lettering, trimming) are commands or scripts Redis does not refuse for memory
+// (the worker's full-Redis tests run them on one); an acknowledgement whose MULTI a full Redis refuses falls
+// back to a script.
 //
 // It never decides what an entry counts for and never touches MariaDB: the worker does the first, the
 // ledger the second.
