@@ -158,3 +158,12 @@ func CheckAddr(name, addr string) error {
 	}
 	return nil
 }
+
+// Timezone loads TIMEZONE, the zone the workers date events in (and the operator tools show them in).
+func Timezone(name string) (*time.Location, error) {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("TIMEZONE=%q is not an IANA time zone name: %v", name, err)
+	}
+	return loc, nil
+}

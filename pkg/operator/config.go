@@ -1,7 +1,6 @@
 package operator
 
 import (
-	"fmt"
 	"time"
 
 	"adly/pkg/config"
@@ -25,8 +24,8 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	if _, err := time.LoadLocation(c.Timezone); err != nil {
-		return fmt.Errorf("TIMEZONE=%q is not an IANA time zone name: %v", c.Timezone, err)
+	if _, err := config.Timezone(c.Timezone); err != nil {
+		return err
 	}
 	return nil
 }

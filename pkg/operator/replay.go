@@ -83,7 +83,8 @@ func runReplay(ctx context.Context, args []string, stdout io.Writer) error {
 	return replay(ctx, kind, group, counter, *from, cfg.location(), log, stdout)
 }
 
-// replay runs worker.Replay and says what it did, as the workers' own replay subcommand does.
+// replay runs worker.Replay and says what it did: on stdout the cleared rows and the group's new position,
+// in the log the same as fields.
 func replay(ctx context.Context, kind worker.Kind, group *stream.Group, counter *ledger.Counter, from string, loc *time.Location, log *zap.Logger, stdout io.Writer) error {
 	res, err := worker.Replay(ctx, group, counter, from, loc)
 	if errors.Is(err, worker.ErrReplayImpossible) {

@@ -63,8 +63,8 @@ func (c *Config) Validate() error {
 	if c.BatchWait < 0 || c.BatchWait > 10*time.Second || c.BatchWait >= c.ShutdownTimeout {
 		return fmt.Errorf("BATCH_WAIT must be between 0 and 10s and shorter than SHUTDOWN_TIMEOUT (%s), got %s", c.ShutdownTimeout, c.BatchWait)
 	}
-	if _, err := time.LoadLocation(c.Timezone); err != nil {
-		return fmt.Errorf("TIMEZONE=%q is not an IANA time zone name: %v", c.Timezone, err)
+	if _, err := config.Timezone(c.Timezone); err != nil {
+		return err
 	}
 	for name, d := range map[string]time.Duration{
 		"CLAIM_MIN_IDLE": c.ClaimMinIdle, "CLAIM_INTERVAL": c.ClaimInterval, "TRIM_INTERVAL": c.TrimInterval,
