@@ -60,6 +60,55 @@ type Event struct {
 	Type Type
 	AdID int64
 	Path string
+	// ID is the client's event_id (ParseEventID), "" when it sent none: an event whose ID was stored within
+	// the API's EVENT_ID_TTL is not stored again.
+	ID string
+	// Invalid is why the event is general invalid traffic (a screen.Reason such as "crawler"), "" when it is
+	// valid. Invalid events are stored and counted apart from the valid counts, never as valid.
+	Invalid string
+}
+
+// MaxEventIDBytes is the longest event_id: a UUID (36) or 16–32 base64url characters.
+const MaxEventIDBytes = 36
+
+// ParseEventID checks a client's event_id: a UUID (8-4-4-4-12 hexadecimal digits, returned in lower case,
+// so that one UUID is one ID however it is written) or 16 to 32 base64url characters (A–Z a–z 0–9 - _,
+// returned as given: base64url is case-sensitive). Anything else is invalid.
+func ParseEventID(s string) (string, error) {
+	if isUUID(s) {
+		return strings.ToLower(s), nil
+	}
+	if n := len(s); n >= 16 && n <= 32 {
+		ok := true
+		for i := 0; i < n && ok; i++ {
+			c := s[i]
+			ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+		}
+		if ok {
+			return s, nil
+		}
+	}
+	return "", fmt.Errorf("%w: event_id %q is neither a UUID nor 16 to 32 base64url characters", ErrInvalid, truncate(s))
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // MaxAdID is the largest ad id: the seed's ad_id column is a signed INT.

@@ -137,3 +137,38 @@ func FuzzControlAt(f *testing.F) {
 		}
 	})
 }
+
+func TestParseEventID(t *testing.T) {
+	tests := []struct {
+		in, want string
+		wantErr  bool
+	}{
+		{in: "3f1c2a9e-7b4d-4c1e-9a2b-0c3d4e5f6a7b", want: "3f1c2a9e-7b4d-4c1e-9a2b-0c3d4e5f6a7b"},
+		{in: "3F1C2A9E-7B4D-4C1E-9A2B-0C3D4E5F6A7B", want: "3f1c2a9e-7b4d-4c1e-9a2b-0c3d4e5f6a7b"},
+		{in: "AbCdEfGh_-012345", want: "AbCdEfGh_-012345"},           // 16 base64url
+		{in: strings.Repeat("a", 32), want: strings.Repeat("a", 32)}, // 32
+		{in: "0123456789abcdef0123456789abcdef", want: "0123456789abcdef0123456789abcdef"},
+		{in: "", wantErr: true},
+		{in: strings.Repeat("a", 15), wantErr: true},
+		{in: strings.Repeat("a", 33), wantErr: true},
+		{in: "AbCdEfGh+/012345", wantErr: true}, // base64, not base64url
+		{in: "AbCdEfGh=_012345", wantErr: true},
+		{in: "3f1c2a9e-7b4d-4c1e-9a2b-0c3d4e5f6a7g", wantErr: true}, // not hex
+		{in: "3f1c2a9e7b4d-4c1e-9a2b-0c3d4e5f6a7b-", wantErr: true}, // dashes misplaced
+		{in: "3f1c2a9e-7b4d-4c1e-9a2b-0c3d4e5f6a7b\n", wantErr: true},
+		{in: "ééééééééééééééééé", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseEventID(tt.in)
+			if tt.wantErr {
+				require.ErrorIs(t, err, ErrInvalid)
+				require.Contains(t, err.Error(), "event_id")
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+			require.LessOrEqual(t, len(got), MaxEventIDBytes)
+		})
+	}
+}
