@@ -18,7 +18,7 @@ type Config struct {
 
 	// WriteTimeout bounds a tracking request's wait for Redis: past it the answer is 503 and nothing is stored.
 	WriteTimeout time.Duration `envconfig:"REDIS_WRITE_TIMEOUT" default:"500ms"`
-	Flushers     int           `envconfig:"REDIS_FLUSHERS" default:"2"`
+	Flushers     int           `envconfig:"REDIS_FLUSHERS" default:"1"`
 	// MemoryGuardInterval is how often Redis memory is read for the guard (REDIS_MEMORY_GUARD).
 	MemoryGuardInterval time.Duration `envconfig:"REDIS_MEMORY_GUARD_INTERVAL" default:"500ms"`
 
