@@ -6,8 +6,8 @@ import (
 	"adly/pkg/event"
 )
 
-// scanBatch decodes the plain form of a batch — every event an object of the keys "type", "ad_id", "path"
-// and "ts", each at most once, with strings free of escapes and control characters and ad_ids in digits —
+// scanBatch decodes the plain form of a batch — every event an object of the keys "type", "ad_id", "path",
+// "event_id" and "ts", each at most once, with strings free of escapes and control characters and ad_ids in digits —
 // in one pass, without reflection. It reports false for anything else, valid or not: parseBatchItems then
 // decides, with encoding/json, and names the first invalid event. What it accepts, it decodes exactly as
 // parseBatchItems would (FuzzParseBatch checks).
@@ -106,9 +106,9 @@ func (s *batchScanner) item() (event.Event, bool) {
 	if !s.eat('{') {
 		return event.Event{}, false
 	}
-	var typ, adID, path []byte
+	var typ, adID, path, eventID []byte
 	var seen uint8 // the keys read so far: a key given twice is left to encoding/json
-	const hasType, hasAdID, hasPath, hasTS = 1, 2, 4, 8
+	const hasType, hasAdID, hasPath, hasTS, hasEventID = 1, 2, 4, 8, 16
 	s.ws()
 	if !s.eat('}') {
 		for {
@@ -140,6 +140,9 @@ func (s *batchScanner) item() (event.Event, bool) {
 			case "ts":
 				bit = hasTS
 				_, ok = s.digits()
+			case "event_id":
+				bit = hasEventID
+				eventID, ok = s.str()
 			default:
 				return event.Event{}, false
 			}
@@ -166,6 +169,12 @@ func (s *batchScanner) item() (event.Event, bool) {
 	if err != nil {
 		return event.Event{}, false
 	}
+	var eid string
+	if len(eventID) > 0 {
+		if eid, err = event.ParseEventID(string(eventID)); err != nil {
+			return event.Event{}, false
+		}
+	}
 	if t == event.Hit {
 		if seen&hasPath == 0 {
 			return event.Event{}, false
@@ -174,7 +183,7 @@ func (s *batchScanner) item() (event.Event, bool) {
 		if err != nil {
 			return event.Event{}, false
 		}
-		return event.Event{Type: t, Path: p}, true
+		return event.Event{Type: t, Path: p, ID: eid}, true
 	}
 	if seen&hasAdID == 0 {
 		return event.Event{}, false
@@ -183,5 +192,5 @@ func (s *batchScanner) item() (event.Event, bool) {
 	if err != nil {
 		return event.Event{}, false
 	}
-	return event.Event{Type: t, AdID: id}, true
+	return event.Event{Type: t, AdID: id, ID: eid}, true
 }

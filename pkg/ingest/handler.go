@@ -22,6 +22,8 @@ import (
 // HandlerOptions tune the handler.
 type HandlerOptions struct {
 	AllowedOrigins []string // "*" allows every origin
+	// AllowNoOrigin admits requests with neither Origin nor Referer when AllowedOrigins is a list (cors).
+	AllowNoOrigin  bool
 	MaxBodyBytes   int64
 	MaxBatchEvents int
 	Now            func() time.Time // the clock that stamps ts; time.Now when nil
@@ -74,7 +76,7 @@ func NewHandler(pub Publisher, log *zap.Logger, metrics *Metrics, opts HandlerOp
 		opts.MaxBatchEvents = 1000
 	}
 	h := &Handler{
-		pub: pub, log: log, metrics: metrics, cors: newCORS(opts.AllowedOrigins),
+		pub: pub, log: log, metrics: metrics, cors: newCORS(opts.AllowedOrigins, opts.AllowNoOrigin),
 		maxBody: opts.MaxBodyBytes, maxBatch: opts.MaxBatchEvents, now: opts.Now,
 		mux: http.NewServeMux(), guard: opts.Guard,
 	}
@@ -131,11 +133,11 @@ func (h *Handler) endpoint(name string, allowGet bool, fn serveFunc) http.Handle
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, allowGet bool, allow string, fn serveFunc) (int, []byte) {
-	originOK := h.cors.apply(w.Header(), r.Header.Get("Origin"))
+	originOK := h.cors.apply(w.Header(), r.Header)
 	switch {
 	case r.Method == http.MethodOptions:
 		if !originOK {
-			return http.StatusForbidden, errorJSON("origin not allowed", nil)
+			return http.StatusForbidden, errOriginRefused
 		}
 		h.cors.preflight(w.Header(), allow)
 		return http.StatusNoContent, nil
@@ -143,6 +145,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, allowGet bool, a
 	default:
 		w.Header().Set("Allow", allow)
 		return http.StatusMethodNotAllowed, errorJSON("method "+r.Method+" not allowed; use "+strings.TrimSuffix(allow, ", OPTIONS"), nil)
+	}
+	if !originOK {
+		// Refused before anything is read or stored: a page of another site may not send events.
+		return http.StatusForbidden, errOriginRefused
 	}
 	if h.guard != nil && h.guard.Refusing() {
 		// Refused before the body is read: a nearly full Redis takes no write, and costs us nothing more.
@@ -166,12 +172,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, allowGet bool, a
 
 func (h *Handler) adEvent(typ event.Type) serveFunc {
 	return func(r *http.Request, body []byte) (int, []byte) {
-		adID, err := adIDFrom(r.URL.RawQuery, r.Header.Get("Content-Type"), body)
+		adID, eid, err := adEventFrom(r.URL.RawQuery, r.Header.Get("Content-Type"), body)
 		if err != nil {
 			return invalid(err)
 		}
 		ts := h.now().Unix()
-		ids, err := h.pub.Publish(r.Context(), []event.Event{{Type: typ, AdID: adID}}, ts)
+		ids, err := h.pub.Publish(r.Context(), []event.Event{{Type: typ, AdID: adID, ID: eid}}, ts)
 		if err != nil {
 			return publishFailed(err)
 		}
@@ -180,12 +186,12 @@ func (h *Handler) adEvent(typ event.Type) serveFunc {
 }
 
 func (h *Handler) hit(r *http.Request, body []byte) (int, []byte) {
-	path, err := pathFrom(r.URL.RawQuery, r.Header.Get("Content-Type"), body)
+	path, eid, err := hitFrom(r.URL.RawQuery, r.Header.Get("Content-Type"), body)
 	if err != nil {
 		return invalid(err)
 	}
 	ts := h.now().Unix()
-	if _, err := h.pub.Publish(r.Context(), []event.Event{{Type: event.Hit, Path: path}}, ts); err != nil {
+	if _, err := h.pub.Publish(r.Context(), []event.Event{{Type: event.Hit, Path: path, ID: eid}}, ts); err != nil {
 		return publishFailed(err)
 	}
 	return http.StatusOK, hitSuccess(path, ts)
@@ -203,6 +209,8 @@ func (h *Handler) batch(r *http.Request, body []byte) (int, []byte) {
 	}
 	return http.StatusOK, mustJSON(batchSuccess{Status: "success", Count: len(events), TS: ts, StreamIDs: ids})
 }
+
+var errOriginRefused = errorJSON("origin not allowed: the request's Origin (or, without one, its Referer) is not in CORS_ALLOWED_ORIGINS", nil)
 
 func invalid(err error) (int, []byte) {
 	var be *BatchError

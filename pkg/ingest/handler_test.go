@@ -221,6 +221,41 @@ func TestCORS(t *testing.T) {
 		require.Empty(t, r.header.Get("Access-Control-Allow-Origin"))
 		require.Empty(t, testkit.RedisKeys(t, f.client, f.names.Prefix()))
 	})
+	t.Run("origins enforced on every request", func(t *testing.T) {
+		f := newFixture(t, HandlerOptions{AllowedOrigins: []string{"https://Good.example/"}})
+		refused := []struct {
+			name, method, path, ctype, body string
+			headers                         []string
+		}{
+			{"simple GET from a foreign page", "GET", "/track_impression.php?ad_id=1", "", "", []string{"Origin", "https://evil.example"}},
+			{"text/plain POST (sendBeacon)", "POST", "/track/click", "text/plain", `{"ad_id":1}`, []string{"Origin", "https://evil.example"}},
+			{"batch", "POST", "/track/batch", "application/json", `[{"type":"hit","path":"/x"}]`, []string{"Origin", "https://evil.example"}},
+			{"foreign Referer without Origin", "GET", "/track/hit?path=/x", "", "", []string{"Referer", "https://evil.example/page?a=1"}},
+			{"lookalike host", "GET", "/track/click?ad_id=1", "", "", []string{"Referer", "https://good.example.evil.example/"}},
+			{"Referer that names no site", "GET", "/track/click?ad_id=1", "", "", []string{"Referer", "/relative"}},
+			{"Origin null", "GET", "/track/click?ad_id=1", "", "", []string{"Origin", "null"}},
+			{"neither header (default refuses)", "GET", "/track/click?ad_id=1", "", "", nil},
+		}
+		for _, tt := range refused {
+			r := f.do(t, tt.method, tt.path, tt.ctype, tt.body, tt.headers...)
+			require.Equal(t, http.StatusForbidden, r.code, tt.name)
+			require.Contains(t, r.body["error"], "origin not allowed", tt.name)
+		}
+		require.Empty(t, testkit.RedisKeys(t, f.client, f.names.Prefix()), "a refused request stores nothing")
+
+		r := f.do(t, "GET", "/track/click?ad_id=1", "", "", "Origin", "https://good.example")
+		require.Equal(t, http.StatusOK, r.code, r.raw)
+		require.Equal(t, "https://good.example", r.header.Get("Access-Control-Allow-Origin"))
+		r = f.do(t, "GET", "/track/click?ad_id=1", "", "", "Referer", "https://GOOD.example/some/page")
+		require.Equal(t, http.StatusOK, r.code, r.raw)
+		require.Len(t, f.stream(t, f.names.ClicksStream()), 2)
+	})
+	t.Run("requests without origin allowed when configured", func(t *testing.T) {
+		f := newFixture(t, HandlerOptions{AllowedOrigins: []string{"https://good.example"}, AllowNoOrigin: true})
+		require.Equal(t, http.StatusOK, f.do(t, "GET", "/track/click?ad_id=1", "", "").code)
+		require.Equal(t, http.StatusForbidden, f.do(t, "GET", "/track/click?ad_id=1", "", "", "Origin", "https://evil.example").code)
+		require.Len(t, f.stream(t, f.names.ClicksStream()), 1)
+	})
 }
 
 func TestRedisDownAnswers503QuicklyAndRecovers(t *testing.T) {

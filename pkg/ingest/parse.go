@@ -21,29 +21,77 @@ import (
 
 // adIDFrom finds the ad_id of a tracking request.
 func adIDFrom(rawQuery, contentType string, body []byte) (int64, error) {
-	raw, err := fieldFrom(rawQuery, contentType, body, "ad_id", jsonAdID)
+	src := source{rawQuery: rawQuery, contentType: contentType, body: body}
+	return src.adID()
+}
+
+// adEventFrom finds the ad_id and the optional event_id of an impression or click request.
+func adEventFrom(rawQuery, contentType string, body []byte) (int64, string, error) {
+	src := source{rawQuery: rawQuery, contentType: contentType, body: body}
+	id, err := src.adID()
+	if err != nil {
+		return 0, "", err
+	}
+	eid, err := src.eventID()
+	return id, eid, err
+}
+
+// hitFrom finds the normalised path and the optional event_id of a hit request.
+func hitFrom(rawQuery, contentType string, body []byte) (string, string, error) {
+	src := source{rawQuery: rawQuery, contentType: contentType, body: body}
+	raw, err := src.field("path", jsonString)
+	if err != nil {
+		return "", "", err
+	}
+	p, err := event.NormalizePath(raw)
+	if err != nil {
+		return "", "", err
+	}
+	eid, err := src.eventID()
+	return p, eid, err
+}
+
+// pathFrom finds and normalises the path of a hit request.
+func pathFrom(rawQuery, contentType string, body []byte) (string, error) {
+	p, _, err := hitFrom(rawQuery, contentType, body)
+	return p, err
+}
+
+// source is one request's fields: its raw query, Content-Type and body. A JSON body is decoded once, however
+// many fields are read from it.
+type source struct {
+	rawQuery, contentType string
+	body                  []byte
+
+	decoded bool
+	obj     map[string]json.RawMessage
+	objErr  error
+}
+
+func (s *source) adID() (int64, error) {
+	raw, err := s.field("ad_id", jsonAdID)
 	if err != nil {
 		return 0, err
 	}
 	return event.ParseAdID(raw)
 }
 
-// pathFrom finds and normalises the path of a hit request.
-func pathFrom(rawQuery, contentType string, body []byte) (string, error) {
-	raw, err := fieldFrom(rawQuery, contentType, body, "path", jsonString)
-	if err != nil {
+// eventID is the request's event_id: "" when it has none (absent, empty or JSON null), else a valid ID.
+func (s *source) eventID() (string, error) {
+	raw, err := s.field("event_id", jsonOptionalString)
+	if err != nil || raw == "" {
 		return "", err
 	}
-	return event.NormalizePath(raw)
+	return event.ParseEventID(raw)
 }
 
-// fieldFrom returns the text of field from the query and the body; "" when neither has it.
-func fieldFrom(rawQuery, contentType string, body []byte, field string, fromJSON func(json.RawMessage, string) (string, error)) (string, error) {
-	q, inQuery, err := queryValue(rawQuery, field)
+// field returns the text of field from the query and the body; "" when neither has it.
+func (s *source) field(field string, fromJSON func(json.RawMessage, string) (string, error)) (string, error) {
+	q, inQuery, err := queryValue(s.rawQuery, field)
 	if err != nil {
 		return "", fmt.Errorf("%w: query string: %v", event.ErrInvalid, err)
 	}
-	b, inBody, err := bodyValue(contentType, body, field, fromJSON)
+	b, inBody, err := s.bodyValue(field, fromJSON)
 	if err != nil {
 		return "", err
 	}
@@ -85,17 +133,23 @@ func queryValue(raw, key string) (string, bool, error) {
 	return "", false, nil
 }
 
-func bodyValue(contentType string, body []byte, field string, fromJSON func(json.RawMessage, string) (string, error)) (string, bool, error) {
+func (s *source) bodyValue(field string, fromJSON func(json.RawMessage, string) (string, error)) (string, bool, error) {
+	contentType, body := s.contentType, s.body
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
 		return "", false, nil
 	}
 	if trimmed[0] == '{' {
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(trimmed, &obj); err != nil {
-			return "", false, fmt.Errorf("%w: body is not valid JSON: %s", event.ErrInvalid, jsonReason(err))
+		if !s.decoded {
+			s.decoded = true
+			if err := json.Unmarshal(trimmed, &s.obj); err != nil {
+				s.objErr = fmt.Errorf("%w: body is not valid JSON: %s", event.ErrInvalid, jsonReason(err))
+			}
 		}
-		raw, ok := obj[field]
+		if s.objErr != nil {
+			return "", false, s.objErr
+		}
+		raw, ok := s.obj[field]
 		if !ok {
 			return "", false, nil
 		}
@@ -159,6 +213,14 @@ func jsonAdID(raw json.RawMessage, field string) (string, error) {
 	return s, nil
 }
 
+// jsonOptionalString accepts a string or null (as "").
+func jsonOptionalString(raw json.RawMessage, field string) (string, error) {
+	if string(raw) == "null" {
+		return "", nil
+	}
+	return jsonString(raw, field)
+}
+
 func jsonString(raw json.RawMessage, field string) (string, error) {
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
@@ -169,9 +231,10 @@ func jsonString(raw json.RawMessage, field string) (string, error) {
 
 // batchEvent is one element of a /track/batch body.
 type batchEvent struct {
-	Type string          `json:"type"`
-	AdID json.RawMessage `json:"ad_id"`
-	Path json.RawMessage `json:"path"`
+	Type    string          `json:"type"`
+	AdID    json.RawMessage `json:"ad_id"`
+	Path    json.RawMessage `json:"path"`
+	EventID json.RawMessage `json:"event_id"`
 }
 
 // BatchError says which event of a batch is invalid.
@@ -238,6 +301,17 @@ func (be *batchEvent) event() (event.Event, error) {
 		return event.Event{}, err
 	}
 	e := event.Event{Type: typ}
+	if len(be.EventID) > 0 {
+		raw, err := jsonOptionalString(be.EventID, "event_id")
+		if err != nil {
+			return event.Event{}, err
+		}
+		if raw != "" {
+			if e.ID, err = event.ParseEventID(raw); err != nil {
+				return event.Event{}, err
+			}
+		}
+	}
 	if typ == event.Hit {
 		if len(be.Path) == 0 {
 			return event.Event{}, fmt.Errorf("%w: path is required", event.ErrInvalid)

@@ -190,6 +190,9 @@ func FuzzParseBatch(f *testing.F) {
 		`[{"type":"hit","path":"/caf\u00e9"}]`, `[{"type":"hit","path":"/café"}]`, "[{\"type\":\"hit\",\"path\":\"/\xff\"}]",
 		`[{"type":"hit","path":"/a","path":"/b"}]`, `[{"type":"hit","Path":"/a"}]`, `[{"type":"hit","path":"/a","x":1}]`,
 		`[{"type":"click","ad_id":1,"path":5}]`, `[{"type":"hit","path":"/a","ad_id":{}}]`, `[{"type":"click","ad_id":1,"ts":-5}]`,
+		`[{"type":"click","ad_id":1,"event_id":"3F1C2A9E-7B4D-4C1E-9A2B-0C3D4E5F6A7B"}]`, `[{"type":"hit","path":"/","event_id":"AbCdEfGh_-012345"}]`,
+		`[{"type":"click","ad_id":1,"event_id":""}]`, `[{"type":"click","ad_id":1,"event_id":null}]`, `[{"type":"click","ad_id":1,"event_id":"short"}]`,
+		`[{"type":"click","ad_id":1,"event_id":7}]`, `[{"type":"click","ad_id":1,"event_id":"a","event_id":"b"}]`,
 		`[{"type":"click","ad_id":1},]`, `[{"type":"click","ad_id":1}] x`, `[{}]`, `[[]]`, `[{"type":"click","ad_id":1}`,
 	} {
 		f.Add([]byte(seed))
@@ -228,5 +231,54 @@ func FuzzParseBatch(f *testing.F) {
 				t.Fatalf("unknown type %v", e.Type)
 			}
 		}
+	})
+}
+
+func TestEventIDFrom(t *testing.T) {
+	const uuid = "3f1c2a9e-7b4d-4c1e-9a2b-0c3d4e5f6a7b"
+	tests := []struct {
+		name, query, body string
+		want, wantErr     string
+	}{
+		{name: "none", query: "ad_id=1"},
+		{name: "empty query value is none", query: "ad_id=1&event_id="},
+		{name: "query", query: "ad_id=1&event_id=" + uuid, want: uuid},
+		{name: "query upper-case uuid", query: "ad_id=1&event_id=" + strings.ToUpper(uuid), want: uuid},
+		{name: "json", body: `{"ad_id":1,"event_id":"AbCdEfGh_-012345"}`, want: "AbCdEfGh_-012345"},
+		{name: "json null is none", body: `{"ad_id":1,"event_id":null}`},
+		{name: "form", body: "ad_id=1&event_id=AbCdEfGh_-012345", want: "AbCdEfGh_-012345"},
+		{name: "query and body agree", query: "event_id=" + uuid, body: `{"ad_id":1,"event_id":"` + uuid + `"}`, want: uuid},
+		{name: "query and body disagree", query: "event_id=AbCdEfGh_-012345", body: `{"ad_id":1,"event_id":"` + uuid + `"}`, wantErr: "event_id is"},
+		{name: "too short", query: "ad_id=1&event_id=abc", wantErr: "neither a UUID nor 16 to 32 base64url"},
+		{name: "json number", body: `{"ad_id":1,"event_id":12345678901234567}`, wantErr: "event_id must be a string"},
+		{name: "bad ad_id still refused first", query: "ad_id=0&event_id=" + uuid, wantErr: "between 1 and"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, got, err := adEventFrom(tt.query, "", []byte(tt.body))
+			if tt.wantErr != "" {
+				require.ErrorIs(t, err, event.ErrInvalid)
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+	t.Run("hit", func(t *testing.T) {
+		p, eid, err := hitFrom("path=/a&event_id="+uuid, "", nil)
+		require.NoError(t, err)
+		require.Equal(t, "/a", p)
+		require.Equal(t, uuid, eid)
+	})
+	t.Run("batch", func(t *testing.T) {
+		events, err := parseBatch([]byte(`[{"type":"impression","ad_id":1,"event_id":"`+uuid+`"},{"type":"hit","path":"/a"}]`), 10)
+		require.NoError(t, err)
+		require.Equal(t, []event.Event{{Type: event.Impression, AdID: 1, ID: uuid}, {Type: event.Hit, Path: "/a"}}, events)
+		_, err = parseBatch([]byte(`[{"type":"hit","path":"/a"},{"type":"impression","ad_id":1,"event_id":"nope"}]`), 10)
+		var be *BatchError
+		require.ErrorAs(t, err, &be)
+		require.Equal(t, 1, be.Index)
+		require.ErrorContains(t, err, "event_id")
 	})
 }
