@@ -10,6 +10,7 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stretchr/testify v1.12.1
+	github.com/x-way/crawlerdetect v0.2.31
 	go.uber.org/zap v1.28.0
 	golang.org/x/sync v0.24.0
 )
