@@ -17,6 +17,7 @@ import (
 
 	"adly/pkg/event"
 	"adly/pkg/publish"
+	"adly/pkg/screen"
 )
 
 // HandlerOptions tune the handler.
@@ -29,6 +30,16 @@ type HandlerOptions struct {
 	Now            func() time.Time // the clock that stamps ts; time.Now when nil
 	// Guard, when set, refuses every write while it says so (Redis nearly full).
 	Guard Guard
+	// Screen, when set, labels general invalid traffic (screen.Screen); nil counts every request as valid.
+	Screen Screen
+}
+
+// Screen labels a request as valid ("") or as general invalid traffic, with the reason. The answer to the
+// client does not depend on it: invalid impressions and clicks are stored with their reason and counted apart;
+// invalid hits are counted in adly_api_filtered_events_total only (path_counters has no reason column, and
+// storing them would let bots create path keys).
+type Screen interface {
+	Classify(h http.Header) screen.Reason
 }
 
 // Guard says whether writes must be refused now, and why. Refusing is asked on every request and must cost no
@@ -47,6 +58,7 @@ type Publisher interface {
 var (
 	_ Guard     = (*publish.MemoryGuard)(nil)
 	_ Publisher = (*publish.Publisher)(nil)
+	_ Screen    = (*screen.Screen)(nil)
 )
 
 // Handler serves the tracking endpoints.
@@ -62,6 +74,7 @@ type Handler struct {
 
 	guard       Guard
 	guardAnswer []byte
+	screen      Screen
 }
 
 // NewHandler builds the handler and its routes.
@@ -78,7 +91,7 @@ func NewHandler(pub Publisher, log *zap.Logger, metrics *Metrics, opts HandlerOp
 	h := &Handler{
 		pub: pub, log: log, metrics: metrics, cors: newCORS(opts.AllowedOrigins, opts.AllowNoOrigin),
 		maxBody: opts.MaxBodyBytes, maxBatch: opts.MaxBatchEvents, now: opts.Now,
-		mux: http.NewServeMux(), guard: opts.Guard,
+		mux: http.NewServeMux(), guard: opts.Guard, screen: opts.Screen,
 	}
 	if h.guard != nil {
 		h.guardAnswer = errorJSON(h.guard.Reason(), nil)
@@ -105,8 +118,9 @@ func (h *Handler) Mux() *http.ServeMux { return h.mux }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
-// serveFunc handles a validated request: the method is allowed and the body is read.
-type serveFunc func(r *http.Request, body []byte) (code int, resp []byte)
+// serveFunc handles a validated request: the method is allowed, the body is read and the traffic labelled
+// (ivt is "" for valid traffic).
+type serveFunc func(r *http.Request, body []byte, ivt screen.Reason) (code int, resp []byte)
 
 // endpoint wraps a serveFunc with what every tracking route shares: CORS, preflights, methods, the body
 // limit and metrics.
@@ -167,46 +181,91 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, allowGet bool, a
 			return http.StatusBadRequest, errorJSON("could not read the body: "+err.Error(), nil)
 		}
 	}
-	return fn(r, body)
+	var ivt screen.Reason
+	if h.screen != nil {
+		ivt = h.screen.Classify(r.Header)
+	}
+	return fn(r, body, ivt)
 }
 
 func (h *Handler) adEvent(typ event.Type) serveFunc {
-	return func(r *http.Request, body []byte) (int, []byte) {
+	return func(r *http.Request, body []byte, ivt screen.Reason) (int, []byte) {
 		adID, eid, err := adEventFrom(r.URL.RawQuery, r.Header.Get("Content-Type"), body)
 		if err != nil {
 			return invalid(err)
 		}
 		ts := h.now().Unix()
-		ids, err := h.pub.Publish(r.Context(), []event.Event{{Type: typ, AdID: adID, ID: eid}}, ts)
+		ids, err := h.pub.Publish(r.Context(), []event.Event{{Type: typ, AdID: adID, ID: eid, Invalid: string(ivt)}}, ts)
 		if err != nil {
 			return publishFailed(err)
 		}
+		h.metrics.filtered(typ, ivt, 1)
 		return http.StatusOK, adSuccess(adID, ids[0], ts)
 	}
 }
 
-func (h *Handler) hit(r *http.Request, body []byte) (int, []byte) {
+func (h *Handler) hit(r *http.Request, body []byte, ivt screen.Reason) (int, []byte) {
 	path, eid, err := hitFrom(r.URL.RawQuery, r.Header.Get("Content-Type"), body)
 	if err != nil {
 		return invalid(err)
 	}
 	ts := h.now().Unix()
+	if ivt != "" { // counted in the metrics only; the client's answer is the same
+		h.metrics.filtered(event.Hit, ivt, 1)
+		return http.StatusOK, hitSuccess(path, ts)
+	}
 	if _, err := h.pub.Publish(r.Context(), []event.Event{{Type: event.Hit, Path: path, ID: eid}}, ts); err != nil {
 		return publishFailed(err)
 	}
 	return http.StatusOK, hitSuccess(path, ts)
 }
 
-func (h *Handler) batch(r *http.Request, body []byte) (int, []byte) {
+func (h *Handler) batch(r *http.Request, body []byte, ivt screen.Reason) (int, []byte) {
 	events, err := parseBatch(body, h.maxBatch)
 	if err != nil {
 		return invalid(err)
 	}
 	ts := h.now().Unix()
-	ids, err := h.pub.Publish(r.Context(), events, ts)
-	if err != nil {
-		return publishFailed(err)
+	if ivt == "" {
+		ids, err := h.pub.Publish(r.Context(), events, ts)
+		if err != nil {
+			return publishFailed(err)
+		}
+		return http.StatusOK, mustJSON(batchSuccess{Status: "success", Count: len(events), TS: ts, StreamIDs: ids})
 	}
+	// Invalid traffic: impressions and clicks are stored with their reason, hits only counted in the metrics.
+	ads := make([]event.Event, 0, len(events))
+	var impressions, clicks, hits int
+	for _, e := range events {
+		switch e.Type {
+		case event.Hit:
+			hits++
+			continue
+		case event.Impression:
+			impressions++
+		case event.Click:
+			clicks++
+		}
+		e.Invalid = string(ivt)
+		ads = append(ads, e)
+	}
+	ids := make([]string, len(events))
+	if len(ads) > 0 {
+		adIDs, err := h.pub.Publish(r.Context(), ads, ts)
+		if err != nil {
+			return publishFailed(err)
+		}
+		k := 0
+		for i, e := range events {
+			if e.Type != event.Hit {
+				ids[i] = adIDs[k]
+				k++
+			}
+		}
+	}
+	h.metrics.filtered(event.Impression, ivt, impressions)
+	h.metrics.filtered(event.Click, ivt, clicks)
+	h.metrics.filtered(event.Hit, ivt, hits)
 	return http.StatusOK, mustJSON(batchSuccess{Status: "success", Count: len(events), TS: ts, StreamIDs: ids})
 }
 

@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"adly/pkg/event"
+	"adly/pkg/screen"
 )
 
 // Metrics are the HTTP side's collectors; the Redis side's are publish.PublisherMetrics.
@@ -13,6 +16,8 @@ type Metrics struct {
 	requests     *prometheus.CounterVec
 	seconds      *prometheus.HistogramVec
 	guardRefused prometheus.Counter
+	// filteredBy holds adly_api_filtered_events_total's counters, resolved once, by type and reason.
+	filteredBy map[event.Type]map[screen.Reason]prometheus.Counter
 }
 
 // NewMetrics registers the API's collectors on reg.
@@ -32,8 +37,29 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Requests answered 503 without writing because Redis memory was above REDIS_MEMORY_GUARD of maxmemory.",
 		}),
 	}
-	reg.MustRegister(m.requests, m.seconds, m.guardRefused)
+	filtered := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "adly_api_filtered_events_total",
+		Help: "Events answered as usual but labelled general invalid traffic, by type and reason (impressions and clicks are stored with the reason and counted apart; hits are counted here only).",
+	}, []string{"type", "reason"})
+	m.filteredBy = map[event.Type]map[screen.Reason]prometheus.Counter{}
+	for _, t := range []event.Type{event.Impression, event.Click, event.Hit} {
+		m.filteredBy[t] = map[screen.Reason]prometheus.Counter{}
+		for _, r := range screen.Reasons {
+			m.filteredBy[t][r] = filtered.WithLabelValues(t.String(), string(r))
+		}
+	}
+	reg.MustRegister(m.requests, m.seconds, m.guardRefused, filtered)
 	return m
+}
+
+// filtered counts n events of type t answered while labelled invalid for reason ("" counts nothing).
+func (m *Metrics) filtered(t event.Type, reason screen.Reason, n int) {
+	if reason == "" || n == 0 {
+		return
+	}
+	if c, ok := m.filteredBy[t][reason]; ok {
+		c.Add(float64(n))
+	}
 }
 
 // codes are the statuses the API answers with; their counters are resolved once per route so the hot path
