@@ -61,6 +61,9 @@ func TestBrowserTracksImpressionsAndClicksIntoMariaDB(t *testing.T) {
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 800),
+		// Headless Chromium says so in its User-Agent, and the API counts such traffic apart (headless):
+		// this test stands for a visitor's browser.
+		chromedp.UserAgent(testkit.BrowserUA),
 	)
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(allocCtx)

@@ -115,6 +115,7 @@ func (c *loadClient) do(method, target string, body []byte, ok any) (int, error)
 	if err != nil {
 		return 0, err
 	}
+	req.Header.Set("User-Agent", testkit.BrowserUA) // counted as a visitor's, not as a tool's
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("the API itself stays up: %w", err)

@@ -135,7 +135,7 @@ echo "  logs:   $ADLY_LOGS/<name>.log   pids: $ADLY_PIDS/"
 echo "  Redis:  $REDIS_HOST:$REDIS_PORT   MariaDB: $DB_HOST:$DB_PORT database $DB_NAME"
 echo
 echo "Try:"
-echo "  curl \"http://$api_dial/track_impression.php?ad_id=123\""
+echo "  curl -A Mozilla/5.0 \"http://$api_dial/track_impression.php?ad_id=123\""
 echo "  $redis_cli XRANGE impressions_stream - +"
 echo "  mariadb -h $DB_HOST -P $DB_PORT -u $DB_USER $DB_NAME -e 'SELECT * FROM ad_daily_impressions'   # a moment later"
 echo

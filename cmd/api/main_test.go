@@ -24,6 +24,15 @@ func TestBadConfigurationExitsWithStatus2NamingTheVariable(t *testing.T) {
 		{"LOG_LEVEL=loud", "LOG_LEVEL must be one of debug, info, warn, error"},
 		{"HTTP_ADDR=8080", `HTTP_ADDR="8080" is not a host:port address`},
 		{"MAX_BATCH_EVENTS=0", "MAX_BATCH_EVENTS must be between 1 and 10000"},
+		{"FILTERS=crawlers", `FILTERS: bad screen reason`},
+		{"RATE_LIMIT=-1", "RATE_LIMIT must be between 0 (off) and 1000000"},
+		{"RATE_LIMIT_BURST=0", "RATE_LIMIT_BURST must be at least 1"},
+		{"TRUSTED_PROXIES=10.0.0.0/33", `TRUSTED_PROXIES: `},
+		{"ALLOWED_AD_IDS=5-1", `ALLOWED_AD_IDS: `},
+		{"ALLOWED_PATHS=blog/*", `ALLOWED_PATHS: `},
+		{"CORS_ALLOWED_ORIGINS=shop.example", `CORS_ALLOWED_ORIGINS: "shop.example" is not an origin`},
+		{"EVENT_ID_TTL=0s", "EVENT_ID_TTL must be between 1s and 168h"},
+		{"NEW_PATHS_PER_MINUTE=-1", "NEW_PATHS_PER_MINUTE must be 0 (no bound) or more"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {

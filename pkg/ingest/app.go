@@ -15,8 +15,10 @@ import (
 	"adly/pkg/admin"
 	"adly/pkg/demo"
 	"adly/pkg/keyspace"
+	"adly/pkg/limits"
 	"adly/pkg/publish"
 	"adly/pkg/redisconn"
+	"adly/pkg/screen"
 )
 
 // App is the whole API process: the tracking listener, the admin listener and the publisher behind them.
@@ -38,9 +40,15 @@ func New(cfg Config, log *zap.Logger, client redis.UniversalClient, now func() t
 	pub := publish.NewPublisher(client, keyspace.NewNames(cfg.KeyPrefix), log.Named("publisher"), publish.NewPublisherMetrics(reg),
 		publish.PublisherOptions{Timeout: cfg.WriteTimeout, Flushers: cfg.Flushers})
 	guard := publish.NewMemoryGuard(client, cfg.MemoryGuard, cfg.MemoryGuardInterval, log.Named("memory-guard"), reg)
+	limiter, err := limits.NewLimiter(limits.LimiterOptions{Rate: cfg.RateLimit, Burst: cfg.RateBurst, MaxClients: cfg.RateClients})
+	if err != nil {
+		return nil, fmt.Errorf("RATE_LIMIT: %w", err)
+	}
 	h := NewHandler(pub, log.Named("http"), NewMetrics(reg), HandlerOptions{
-		AllowedOrigins: cfg.AllowedOrigins, MaxBodyBytes: cfg.MaxBodyBytes, MaxBatchEvents: cfg.MaxBatchEvents, Now: now,
-		Guard: guard,
+		AllowedOrigins: cfg.AllowedOrigins, AllowNoOrigin: cfg.AllowNoOrigin,
+		MaxBodyBytes: cfg.MaxBodyBytes, MaxBatchEvents: cfg.MaxBatchEvents, Now: now, Guard: guard,
+		Screen:  screen.New(screen.Options{Enabled: cfg.filters}),
+		Limiter: limiter, Clients: limits.NewClientAddr(cfg.trustedProxies), AdIDs: cfg.adIDs, Paths: cfg.paths,
 	})
 	demo.Register(h.Mux())
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)

@@ -3,9 +3,12 @@ package ingest
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"adly/pkg/config"
+	"adly/pkg/limits"
+	"adly/pkg/screen"
 )
 
 // Config is cmd/api's configuration, read from the environment once in main.
@@ -23,8 +26,31 @@ type Config struct {
 	MemoryGuardInterval time.Duration `envconfig:"REDIS_MEMORY_GUARD_INTERVAL" default:"500ms"`
 
 	AllowedOrigins []string `envconfig:"CORS_ALLOWED_ORIGINS" default:"*"`
-	MaxBodyBytes   int64    `envconfig:"MAX_BODY_BYTES" default:"1048576"`
-	MaxBatchEvents int      `envconfig:"MAX_BATCH_EVENTS" default:"1000"`
+	// AllowNoOrigin admits requests with neither Origin nor Referer when CORS_ALLOWED_ORIGINS is a list.
+	AllowNoOrigin bool `envconfig:"CORS_ALLOW_NO_ORIGIN" default:"false"`
+
+	// Filters are the invalid-traffic labels applied (screen.ParseReasons: all, none, or a list).
+	Filters string `envconfig:"FILTERS" default:"all"`
+	// RateLimit is each client's sustained tracking requests a second (0 turns the limit off); RateBurst the
+	// requests it may send at once; RateClients how many clients are remembered at most.
+	RateLimit      float64 `envconfig:"RATE_LIMIT" default:"100"`
+	RateBurst      int     `envconfig:"RATE_LIMIT_BURST" default:"200"`
+	RateClients    int     `envconfig:"RATE_LIMIT_CLIENTS" default:"100000"`
+	TrustedProxies string  `envconfig:"TRUSTED_PROXIES" default:"127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"`
+	AllowedAdIDs   string  `envconfig:"ALLOWED_AD_IDS" default:""`
+	AllowedPaths   string  `envconfig:"ALLOWED_PATHS" default:""`
+	// EventIDTTL is how long an event_id is remembered: a retry within it is not stored twice.
+	EventIDTTL time.Duration `envconfig:"EVENT_ID_TTL" default:"1h"`
+	// NewPathsPerMinute bounds the hit counters (distinct paths) created a minute; 0 means no bound.
+	NewPathsPerMinute int `envconfig:"NEW_PATHS_PER_MINUTE" default:"10000"`
+
+	// Parsed by Validate.
+	filters        []screen.Reason
+	trustedProxies []netip.Prefix
+	adIDs          limits.AdIDRanges
+	paths          limits.PathPatterns
+	MaxBodyBytes   int64 `envconfig:"MAX_BODY_BYTES" default:"1048576"`
+	MaxBatchEvents int   `envconfig:"MAX_BATCH_EVENTS" default:"1000"`
 
 	ReadHeaderTimeout time.Duration `envconfig:"HTTP_READ_HEADER_TIMEOUT" default:"5s"`
 	ReadTimeout       time.Duration `envconfig:"HTTP_READ_TIMEOUT" default:"10s"`
@@ -70,6 +96,34 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("HTTP_MAX_HEADER_BYTES must be at least 1024, got %d", c.MaxHeaderBytes)
 	case len(c.AllowedOrigins) == 0:
 		return errors.New("CORS_ALLOWED_ORIGINS must not be empty (use * to allow every origin)")
+	case c.RateLimit < 0 || c.RateLimit > 1e6:
+		return fmt.Errorf("RATE_LIMIT must be between 0 (off) and 1000000 requests a second, got %v", c.RateLimit)
+	case c.RateBurst < 1:
+		return fmt.Errorf("RATE_LIMIT_BURST must be at least 1, got %d", c.RateBurst)
+	case c.RateClients < 1:
+		return fmt.Errorf("RATE_LIMIT_CLIENTS must be at least 1, got %d", c.RateClients)
+	case c.EventIDTTL < time.Second || c.EventIDTTL > 7*24*time.Hour:
+		return fmt.Errorf("EVENT_ID_TTL must be between 1s and 168h, got %s", c.EventIDTTL)
+	case c.NewPathsPerMinute < 0:
+		return fmt.Errorf("NEW_PATHS_PER_MINUTE must be 0 (no bound) or more, got %d", c.NewPathsPerMinute)
+	}
+	for _, o := range c.AllowedOrigins {
+		if o != "*" && o != "null" && refererOrigin(o) == "" {
+			return fmt.Errorf("CORS_ALLOWED_ORIGINS: %q is not an origin such as https://shop.example", o)
+		}
+	}
+	var err error
+	if c.filters, err = screen.ParseReasons(c.Filters); err != nil {
+		return fmt.Errorf("FILTERS: %w", err)
+	}
+	if c.trustedProxies, err = limits.ParsePrefixes(c.TrustedProxies); err != nil {
+		return fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
+	if c.adIDs, err = limits.ParseAdIDRanges(c.AllowedAdIDs); err != nil {
+		return fmt.Errorf("ALLOWED_AD_IDS: %w", err)
+	}
+	if c.paths, err = limits.ParsePathPatterns(c.AllowedPaths); err != nil {
+		return fmt.Errorf("ALLOWED_PATHS: %w", err)
 	}
 	return nil
 }

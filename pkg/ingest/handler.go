@@ -8,14 +8,17 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
 	"adly/pkg/event"
+	"adly/pkg/limits"
 	"adly/pkg/publish"
 	"adly/pkg/screen"
 )
@@ -32,6 +35,19 @@ type HandlerOptions struct {
 	Guard Guard
 	// Screen, when set, labels general invalid traffic (screen.Screen); nil counts every request as valid.
 	Screen Screen
+	// Limiter, when set, bounds each client's tracking requests (limits.Limiter): one token per request.
+	Limiter RateLimiter
+	// Clients tells who the client of a request is (its address, or X-Forwarded-For from trusted proxies).
+	Clients limits.ClientAddr
+	// AdIDs and Paths admit events: an ad_id outside AdIDs or a hit outside Paths is refused with 400. Their
+	// zero values admit everything.
+	AdIDs limits.AdIDRanges
+	Paths limits.PathPatterns
+}
+
+// RateLimiter takes n tokens from a client's bucket, or says how long until they are there.
+type RateLimiter interface {
+	Allow(addr netip.Addr, n int) (ok bool, retryAfter time.Duration)
 }
 
 // Screen labels a request as valid ("") or as general invalid traffic, with the reason. The answer to the
@@ -56,9 +72,10 @@ type Publisher interface {
 }
 
 var (
-	_ Guard     = (*publish.MemoryGuard)(nil)
-	_ Publisher = (*publish.Publisher)(nil)
-	_ Screen    = (*screen.Screen)(nil)
+	_ Guard       = (*publish.MemoryGuard)(nil)
+	_ Publisher   = (*publish.Publisher)(nil)
+	_ Screen      = (*screen.Screen)(nil)
+	_ RateLimiter = (*limits.Limiter)(nil)
 )
 
 // Handler serves the tracking endpoints.
@@ -75,6 +92,10 @@ type Handler struct {
 	guard       Guard
 	guardAnswer []byte
 	screen      Screen
+	limiter     RateLimiter
+	clients     limits.ClientAddr
+	adIDs       limits.AdIDRanges
+	paths       limits.PathPatterns
 }
 
 // NewHandler builds the handler and its routes.
@@ -92,6 +113,7 @@ func NewHandler(pub Publisher, log *zap.Logger, metrics *Metrics, opts HandlerOp
 		pub: pub, log: log, metrics: metrics, cors: newCORS(opts.AllowedOrigins, opts.AllowNoOrigin),
 		maxBody: opts.MaxBodyBytes, maxBatch: opts.MaxBatchEvents, now: opts.Now,
 		mux: http.NewServeMux(), guard: opts.Guard, screen: opts.Screen,
+		limiter: opts.Limiter, clients: opts.Clients, adIDs: opts.AdIDs, paths: opts.Paths,
 	}
 	if h.guard != nil {
 		h.guardAnswer = errorJSON(h.guard.Reason(), nil)
@@ -169,6 +191,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, allowGet bool, a
 		h.metrics.guardRefused.Inc()
 		return http.StatusServiceUnavailable, h.guardAnswer
 	}
+	if h.limiter != nil {
+		// Before the body is read: a client over its rate costs a token-bucket lookup and nothing more. A
+		// client that resolves to a trusted proxy is every visitor behind it: not limited (limits.ClientAddr).
+		if code, body := h.limit(w, h.clients.OfRequest(r)); code != 0 {
+			return code, body
+		}
+	}
 	var body []byte
 	if r.Method == http.MethodPost {
 		var err error
@@ -191,6 +220,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, allowGet bool, a
 func (h *Handler) adEvent(typ event.Type) serveFunc {
 	return func(r *http.Request, body []byte, ivt screen.Reason) (int, []byte) {
 		adID, eid, err := adEventFrom(r.URL.RawQuery, r.Header.Get("Content-Type"), body)
+		if err == nil {
+			err = h.admit(event.Event{Type: typ, AdID: adID})
+		}
 		if err != nil {
 			return invalid(err)
 		}
@@ -206,6 +238,9 @@ func (h *Handler) adEvent(typ event.Type) serveFunc {
 
 func (h *Handler) hit(r *http.Request, body []byte, ivt screen.Reason) (int, []byte) {
 	path, eid, err := hitFrom(r.URL.RawQuery, r.Header.Get("Content-Type"), body)
+	if err == nil {
+		err = h.admit(event.Event{Type: event.Hit, Path: path})
+	}
 	if err != nil {
 		return invalid(err)
 	}
@@ -224,6 +259,11 @@ func (h *Handler) batch(r *http.Request, body []byte, ivt screen.Reason) (int, [
 	events, err := parseBatch(body, h.maxBatch)
 	if err != nil {
 		return invalid(err)
+	}
+	for i, e := range events {
+		if err := h.admit(e); err != nil {
+			return invalid(&BatchError{Index: i, Err: err})
+		}
 	}
 	ts := h.now().Unix()
 	if ivt == "" {
@@ -269,7 +309,44 @@ func (h *Handler) batch(r *http.Request, body []byte, ivt screen.Reason) (int, [
 	return http.StatusOK, mustJSON(batchSuccess{Status: "success", Count: len(events), TS: ts, StreamIDs: ids})
 }
 
+// limit takes a token from the client's bucket; it answers 429 (code) when there is none.
+func (h *Handler) limit(w http.ResponseWriter, addr netip.Addr) (int, []byte) {
+	if h.clients.Trusts(addr) {
+		return 0, nil
+	}
+	if ok, wait := h.limiter.Allow(addr, 1); !ok {
+		h.metrics.rateLimited.Inc()
+		w.Header().Set("Retry-After", retryAfter(wait))
+		return http.StatusTooManyRequests, errRateLimited
+	}
+	return 0, nil
+}
+
+var errRateLimited = errorJSON("too many requests from this client: its rate limit (RATE_LIMIT, RATE_LIMIT_BURST) is used up; retry after the Retry-After seconds", nil)
+
+// retryAfter is a Retry-After value: whole seconds, at least 1.
+func retryAfter(d time.Duration) string {
+	if d <= 0 {
+		return "1"
+	}
+	return itoa(int64((d + time.Second - 1) / time.Second))
+}
+
 var errOriginRefused = errorJSON("origin not allowed: the request's Origin (or, without one, its Referer) is not in CORS_ALLOWED_ORIGINS", nil)
+
+// admit applies the allowlists of ad_ids (ALLOWED_AD_IDS) and hit paths (ALLOWED_PATHS) to a valid event.
+func (h *Handler) admit(e event.Event) error {
+	if e.Type == event.Hit {
+		if !h.paths.Match(e.Path) {
+			return fmt.Errorf("%w: path %q is not allowed here (ALLOWED_PATHS)", event.ErrInvalid, e.Path)
+		}
+		return nil
+	}
+	if !h.adIDs.Contains(e.AdID) {
+		return fmt.Errorf("%w: ad_id %d is not allowed here (ALLOWED_AD_IDS)", event.ErrInvalid, e.AdID)
+	}
+	return nil
+}
 
 func invalid(err error) (int, []byte) {
 	var be *BatchError

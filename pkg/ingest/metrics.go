@@ -16,6 +16,7 @@ type Metrics struct {
 	requests     *prometheus.CounterVec
 	seconds      *prometheus.HistogramVec
 	guardRefused prometheus.Counter
+	rateLimited  prometheus.Counter
 	// filteredBy holds adly_api_filtered_events_total's counters, resolved once, by type and reason.
 	filteredBy map[event.Type]map[screen.Reason]prometheus.Counter
 }
@@ -37,6 +38,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Requests answered 503 without writing because Redis memory was above REDIS_MEMORY_GUARD of maxmemory.",
 		}),
 	}
+	m.rateLimited = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "adly_api_rate_limited_total",
+		Help: "Tracking requests answered 429 because their client was over RATE_LIMIT (nothing stored).",
+	})
 	filtered := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "adly_api_filtered_events_total",
 		Help: "Events answered as usual but labelled general invalid traffic, by type and reason (impressions and clicks are stored with the reason and counted apart; hits are counted here only).",
@@ -48,7 +53,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			m.filteredBy[t][r] = filtered.WithLabelValues(t.String(), string(r))
 		}
 	}
-	reg.MustRegister(m.requests, m.seconds, m.guardRefused, filtered)
+	reg.MustRegister(m.requests, m.seconds, m.guardRefused, m.rateLimited, filtered)
 	return m
 }
 
@@ -66,7 +71,7 @@ func (m *Metrics) filtered(t event.Type, reason screen.Reason, n int) {
 // does no label lookups.
 var codes = []int{
 	http.StatusOK, http.StatusNoContent, http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound,
-	http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusInternalServerError,
+	http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusTooManyRequests, http.StatusInternalServerError,
 	http.StatusServiceUnavailable,
 }
 

@@ -126,7 +126,7 @@ func (c ClientAddr) OfRequest(r *http.Request) netip.Addr {
 // peer is "ip:port" and the entries it reads are bare addresses.
 func (c ClientAddr) Of(remoteAddr string, xff []string) netip.Addr {
 	peer, ok := parsePeer(remoteAddr)
-	if !ok || !c.trusts(peer) {
+	if !ok || !c.Trusts(peer) {
 		return peer
 	}
 	client := peer
@@ -147,7 +147,7 @@ func (c ClientAddr) Of(remoteAddr string, xff []string) netip.Addr {
 			if !ok {
 				return client
 			}
-			if !c.trusts(a) {
+			if !c.Trusts(a) {
 				return a
 			}
 			client = a
@@ -156,7 +156,10 @@ func (c ClientAddr) Of(remoteAddr string, xff []string) netip.Addr {
 	return client
 }
 
-func (c ClientAddr) trusts(a netip.Addr) bool {
+// Trusts reports whether a is in the trusted prefixes: one of the operator's own proxies. A client that
+// resolves to a trusted address could not be told apart (a proxy that sends no X-Forwarded-For): limiting it
+// would limit every visitor behind it, so callers do not.
+func (c ClientAddr) Trusts(a netip.Addr) bool {
 	for _, p := range c.trusted {
 		if p.Contains(a) {
 			return true

@@ -53,10 +53,10 @@ func TestParsePrefixes(t *testing.T) {
 func TestDefaultTrustedProxies(t *testing.T) {
 	c := NewClientAddr(DefaultTrustedProxies)
 	for _, a := range []string{"127.0.0.1", "127.255.0.9", "::1", "10.9.8.7", "172.16.0.1", "172.31.255.255", "192.168.0.1", "fd12::1", "fc00::1", "::ffff:10.0.0.1"} {
-		require.True(t, c.trusts(netip.MustParseAddr(a).Unmap()), a)
+		require.True(t, c.Trusts(netip.MustParseAddr(a).Unmap()), a)
 	}
 	for _, a := range []string{"8.8.8.8", "172.32.0.1", "172.15.255.255", "192.169.0.1", "11.0.0.1", "2001:db8::1", "fe80::1", "::2", "0.0.0.0", "::"} {
-		require.False(t, c.trusts(netip.MustParseAddr(a)), a)
+		require.False(t, c.Trusts(netip.MustParseAddr(a)), a)
 	}
 }
 

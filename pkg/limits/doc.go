@@ -30,11 +30,13 @@
 //
 // Behind a reverse proxy that is not trusted, every visitor is seen as the proxy's address and shares one
 // bucket: the whole site would be limited to DefaultRate. Trust the proxy (put its address in the trusted
-// prefixes) rather than raising the rate.
+// prefixes) rather than raising the rate. A trusted proxy that sends no X-Forwarded-For leaves its visitors
+// indistinguishable; the client is then the proxy itself, a trusted address (ClientAddr.Trusts), which the
+// API does not limit — so the default trusted prefixes never let one proxy's visitors share a bucket.
 //
-// A caller charges a request n tokens, one per event. A request of more than Burst tokens is never
-// admitted (Allow returns Never), so when batches are charged per event, the largest batch the API accepts
-// must not exceed Burst.
+// A caller charges a request n tokens. A request of more than Burst tokens is never admitted (Allow returns
+// Never). The API charges one token per request, whatever its number of events (a batch is bounded by
+// MAX_BATCH_EVENTS and its new paths by NEW_PATHS_PER_MINUTE instead).
 //
 // # Memory
 //

@@ -17,6 +17,9 @@ const (
 	batchEvents = 100 // events per POST /track/batch: the Lua script's body and the events/s figure alike
 	batchLua    = "scripts/bench/batch.lua"
 	wrkArgs     = "-t2 -c64"
+	// browserUA is the User-Agent every load sends: the API labels requests from tools (wrk, Go's client)
+	// as invalid traffic, and the benchmarks measure the traffic it counts as valid.
+	browserUA   = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 	serverGrace = 5 * time.Second // the API drains in-flight requests on SIGTERM; after a run there are none
 )
 

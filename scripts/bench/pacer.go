@@ -65,7 +65,13 @@ func drive(ctx context.Context, p pacer, conc int, url func(i int64) string) dri
 				} else {
 					late = max(late, -wait)
 				}
-				resp, err := client.Get(url(i))
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, url(i), nil)
+				if err != nil {
+					failed++
+					continue
+				}
+				req.Header.Set("User-Agent", browserUA)
+				resp, err := client.Do(req)
 				if err != nil {
 					failed++
 					continue

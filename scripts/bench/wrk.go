@@ -48,7 +48,7 @@ func (b *bench) wrk(ctx context.Context, duration string, secs int, t target, ro
 	// wrk stops by itself after DURATION; the margin covers connecting and the report.
 	wctx, cancel := context.WithTimeout(ctx, time.Duration(secs+30)*time.Second)
 	defer cancel()
-	args := append(strings.Fields(wrkArgs), "-d"+duration, "--latency")
+	args := append(strings.Fields(wrkArgs), "-d"+duration, "--latency", "-H", "User-Agent: "+browserUA)
 	cmd := exec.CommandContext(wctx, "wrk", append(append(args, t.args...), t.url)...)
 	cmd.Env = append(os.Environ(), "BATCH_EVENTS="+strconv.Itoa(batchEvents))
 	// Its own process group: a Ctrl-C reaches the benchmark, which ends wrk, rather than wrk, which would

@@ -9,6 +9,10 @@
  * falling back to fetch with keepalive. Events go to the API the script was loaded from (or the URL in the
  * script tag's data-endpoint attribute). Each send is announced as a DOM event "adly:sent" whose detail says
  * what was sent and, where the transport lets the page read it, the API's answer.
+ *
+ * Every event carries its own event_id (a random UUID). An impression whose answer did not come (a network
+ * error) or was a 503 is sent once more, a second later, with the same event_id: the API stores one event
+ * per event_id, so a retry never counts twice.
  */
 (function () {
   "use strict";
@@ -21,6 +25,23 @@
     document.dispatchEvent(new CustomEvent("adly:sent", { detail: detail }));
   }
 
+  // eventId is a random UUID (crypto.randomUUID where the page is a secure context, else built from
+  // crypto.getRandomValues, in the same 8-4-4-4-12 form).
+  function eventId() {
+    if (window.crypto && crypto.randomUUID) {
+      return crypto.randomUUID();
+    }
+    var b = new Uint8Array(16), h = [];
+    crypto.getRandomValues(b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    for (var i = 0; i < 16; i++) {
+      h.push((b[i] + 0x100).toString(16).slice(1));
+      if (i === 3 || i === 5 || i === 7 || i === 9) { h.push("-"); }
+    }
+    return h.join("");
+  }
+
   function adId(el) {
     var id = el.getAttribute("data-ad-id");
     return /^[0-9]+$/.test(id || "") ? id : null;
@@ -28,18 +49,35 @@
 
   // Impressions are sent with fetch, so the page can show the stream id the API answers with.
   function sendImpression(el, id) {
-    var detail = { type: "impression", adId: id, element: el, transport: "fetch" };
-    fetch(base + "/track/impression", {
-      method: "POST", body: JSON.stringify({ ad_id: Number(id) }), keepalive: true,
-      headers: { "Content-Type": "text/plain;charset=UTF-8" }
-    }).then(function (r) {
-      return r.json().then(function (body) { detail.status = r.status; detail.answer = body; announce(detail); });
-    }).catch(function (err) { detail.error = String(err); announce(detail); });
+    var eid = eventId();
+    var detail = { type: "impression", adId: id, eventId: eid, element: el, transport: "fetch" };
+    var body = JSON.stringify({ ad_id: Number(id), event_id: eid });
+    function send(retry) {
+      fetch(base + "/track/impression", {
+        method: "POST", body: body, keepalive: true,
+        headers: { "Content-Type": "text/plain;charset=UTF-8" }
+      }).then(function (r) {
+        if (r.status === 503 && retry) {
+          setTimeout(function () { send(false); }, 1000);
+          return;
+        }
+        return r.json().then(function (b) { detail.status = r.status; detail.answer = b; announce(detail); });
+      }).catch(function (err) {
+        if (retry) {
+          setTimeout(function () { send(false); }, 1000);
+          return;
+        }
+        detail.error = String(err);
+        announce(detail);
+      });
+    }
+    send(true);
   }
 
   function sendClick(el, id) {
-    var url = base + "/track/click", body = JSON.stringify({ ad_id: Number(id) });
-    var detail = { type: "click", adId: id, element: el };
+    var eid = eventId();
+    var url = base + "/track/click", body = JSON.stringify({ ad_id: Number(id), event_id: eid });
+    var detail = { type: "click", adId: id, eventId: eid, element: el };
     if (navigator.sendBeacon && navigator.sendBeacon(url, body)) {
       detail.transport = "sendBeacon";
       detail.queued = true; // the browser delivers it; a beacon's answer cannot be read
