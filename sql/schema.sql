@@ -1,5 +1,6 @@
 -- adly schema for MariaDB/MySQL. Idempotent: safe to apply to a fresh or an existing database.
--- Daily counts per ad (the seed's tables, unchanged) and per-path hit counters (the path-hits design).
+-- Daily counts per ad (the seed's tables, unchanged, and their filtered-traffic companions) and per-path hit
+-- counters (the path-hits design).
 
 CREATE TABLE IF NOT EXISTS ad_daily_impressions (
   id INT AUTO_INCREMENT PRIMARY KEY,
@@ -15,6 +16,25 @@ CREATE TABLE IF NOT EXISTS ad_daily_clicks (
   date DATE NOT NULL,
   clicks BIGINT DEFAULT 0,
   UNIQUE KEY (ad_id, date)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Filtered traffic: entries the API labelled invalid (the stream field ivt: prefetch, crawler, …), counted per
+-- (ad_id, date, reason) beside the daily tables above, which count valid traffic only, as they always did. The
+-- commit that counts a batch's valid entries counts its filtered ones too, in the same transaction.
+CREATE TABLE IF NOT EXISTS ad_daily_impressions_filtered (
+  ad_id INT NOT NULL,
+  date DATE NOT NULL,
+  reason VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  impressions BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (ad_id, date, reason)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS ad_daily_clicks_filtered (
+  ad_id INT NOT NULL,
+  date DATE NOT NULL,
+  reason VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  clicks BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (ad_id, date, reason)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- path compares byte for byte (utf8mb4_nopad_bin): '/About' and '/about', or '/a' and '/a ' (a PAD SPACE

@@ -14,30 +14,35 @@ import (
 	"adly/pkg/streamid"
 )
 
-// Table is one daily count table.
+// Table is one daily count table, which counts valid traffic per (ad_id, date), and the table beside it that
+// counts filtered traffic per (ad_id, date, reason). Both name their count Column.
 type Table struct {
-	Name   string
-	Column string
+	Name     string
+	Column   string
+	Filtered string
 }
 
-// The seed's daily tables.
+// The seed's daily tables and their filtered-traffic tables.
 var (
-	Impressions = Table{Name: "ad_daily_impressions", Column: "impressions"}
-	Clicks      = Table{Name: "ad_daily_clicks", Column: "clicks"}
+	Impressions = Table{Name: "ad_daily_impressions", Column: "impressions", Filtered: "ad_daily_impressions_filtered"}
+	Clicks      = Table{Name: "ad_daily_clicks", Column: "clicks", Filtered: "ad_daily_clicks_filtered"}
 )
 
-// Entry is one valid stream entry to count: its ID, its ad, its time (unix seconds) and the date
-// (YYYY-MM-DD) it counts for, its time's date in the batch's Zone.
+// Entry is one stream entry to count: its ID, its ad, its time (unix seconds), the date (YYYY-MM-DD) it
+// counts for, its time's date in the batch's Zone, and the reason the API filtered it as invalid traffic (the
+// entry's ivt; "" for valid traffic). Valid entries are counted in the Table's Name, filtered ones in its
+// Filtered table, under their reason.
 type Entry struct {
-	ID   streamid.ID
-	AdID int64
-	TS   int64
-	Date string
+	ID     streamid.ID
+	AdID   int64
+	TS     int64
+	Date   string
+	Reason string
 }
 
 // Batch is what one commit counts.
 type Batch struct {
-	// Entries are the valid entries.
+	// Entries are the entries to count, valid or filtered traffic (poison entries are never here).
 	Entries []Entry
 	// Ranges are the contiguous runs of entries Redis delivered with '>' (valid or not), one [first, last]
 	// per read: one ledger row covers each. Without ranges (entries re-read from the pending list or
@@ -55,14 +60,15 @@ type Range struct {
 
 // Result says what a commit did.
 type Result struct {
-	Counted    int // entries added to the daily counts
+	Counted    int // entries added to the daily counts, valid or filtered
+	Filtered   int // of Counted, the entries of filtered traffic
 	Duplicates int // entries already counted by an earlier commit, skipped
 }
 
-// Counter commits batches of one stream's consumer group into one daily table, exactly once: the upsert and
-// the ledger rows recording which entries were counted are written in one transaction, under a per-(stream,
-// group) lock row, and entries an existing ledger row vouches for are skipped. See package worker for the
-// whole argument.
+// Counter commits batches of one stream's consumer group into one daily table and its filtered table, exactly
+// once: the upserts of both and the ledger rows recording which entries were counted are written in one
+// transaction, under a per-(stream, group) lock row, and entries an existing ledger row vouches for are
+// skipped. See package worker for the whole argument.
 type Counter struct {
 	db     *sqlx.DB
 	table  Table
@@ -116,13 +122,18 @@ func (c *Counter) count(ctx context.Context, tx *sqlx.Tx, b Batch) (Result, erro
 		return Result{}, err
 	}
 	fresh := freshEntries(b.Entries, covering, replays)
-	if err := c.upsert(ctx, tx, aggregate(fresh)); err != nil {
+	valid, filtered := aggregate(fresh)
+	if err := c.upsert(ctx, tx, valid); err != nil {
+		return Result{}, err
+	}
+	nFiltered, err := c.upsertFiltered(ctx, tx, filtered)
+	if err != nil {
 		return Result{}, err
 	}
 	if err := c.record(ctx, tx, b, fresh); err != nil {
 		return Result{}, err
 	}
-	return Result{Counted: len(fresh), Duplicates: len(b.Entries) - len(fresh)}, nil
+	return Result{Counted: len(fresh), Filtered: nFiltered, Duplicates: len(b.Entries) - len(fresh)}, nil
 }
 
 // underLock wraps fn so that it runs after taking the (stream, group) lock row in its transaction: the
@@ -278,46 +289,102 @@ type countRow struct {
 	n int64
 }
 
-// aggregate sums entries by (ad_id, date), sorted by key: concurrent upserts in key order cannot deadlock.
-func aggregate(entries []Entry) []countRow {
+type filteredKey struct {
+	countKey
+	reason string
+}
+
+type filteredRow struct {
+	filteredKey
+	n int64
+}
+
+// aggregate sums valid entries by (ad_id, date) and filtered ones by (ad_id, date, reason), each sorted by
+// key: concurrent upserts in key order cannot deadlock. Valid entries keep the key they always had; the
+// filtered sums exist only when the batch holds filtered traffic.
+func aggregate(entries []Entry) ([]countRow, []filteredRow) {
 	sums := make(map[countKey]int64, len(entries)/4+1)
+	var fsums map[filteredKey]int64
 	for _, e := range entries {
-		sums[countKey{e.AdID, e.Date}]++
-	}
-	out := make([]countRow, 0, len(sums))
-	for k, n := range sums {
-		out = append(out, countRow{k, n})
-	}
-	slices.SortFunc(out, func(a, b countRow) int {
-		if a.adID != b.adID {
-			if a.adID < b.adID {
-				return -1
-			}
-			return 1
+		if e.Reason == "" {
+			sums[countKey{e.AdID, e.Date}]++
+			continue
 		}
-		return strings.Compare(a.date, b.date)
-	})
-	return out
+		if fsums == nil {
+			fsums = map[filteredKey]int64{}
+		}
+		fsums[filteredKey{countKey{e.AdID, e.Date}, e.Reason}]++
+	}
+	valid := make([]countRow, 0, len(sums))
+	for k, n := range sums {
+		valid = append(valid, countRow{k, n})
+	}
+	slices.SortFunc(valid, func(a, b countRow) int { return compareKeys(a.countKey, b.countKey) })
+	var filtered []filteredRow
+	if len(fsums) > 0 {
+		filtered = make([]filteredRow, 0, len(fsums))
+		for k, n := range fsums {
+			filtered = append(filtered, filteredRow{k, n})
+		}
+		slices.SortFunc(filtered, func(a, b filteredRow) int {
+			if c := compareKeys(a.countKey, b.countKey); c != 0 {
+				return c
+			}
+			return strings.Compare(a.reason, b.reason)
+		})
+	}
+	return valid, filtered
+}
+
+func compareKeys(a, b countKey) int {
+	if a.adID != b.adID {
+		if a.adID < b.adID {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a.date, b.date)
 }
 
 const chunkRows = 2000
 
+// upsert adds the valid counts to the daily table.
 func (c *Counter) upsert(ctx context.Context, tx *sqlx.Tx, rows []countRow) error {
+	return upsertRows(ctx, tx, c.table.Name, "ad_id, date", "(?,?,?)", c.table.Column, rows, func(args []any, r countRow) []any {
+		return append(args, r.adID, r.date, r.n)
+	})
+}
+
+// upsertFiltered adds the filtered counts to the filtered table and returns how many entries they sum.
+func (c *Counter) upsertFiltered(ctx context.Context, tx *sqlx.Tx, rows []filteredRow) (int, error) {
+	n := 0
+	for _, r := range rows {
+		n += int(r.n)
+	}
+	return n, upsertRows(ctx, tx, c.table.Filtered, "ad_id, date, reason", "(?,?,?,?)", c.table.Column, rows, func(args []any, r filteredRow) []any {
+		return append(args, r.adID, r.date, r.reason, r.n)
+	})
+}
+
+// upsertRows adds rows to table's column, keyed by the columns keys, with multi-row INSERT … ON DUPLICATE KEY
+// UPDATE statements in the rows' order; tuple is one row's placeholders and add appends one row's values.
+func upsertRows[R any](ctx context.Context, tx *sqlx.Tx, table, keys, tuple, column string, rows []R, add func([]any, R) []any) error {
+	width := strings.Count(tuple, "?")
 	for start := 0; start < len(rows); start += chunkRows {
 		part := rows[start:min(start+chunkRows, len(rows))]
 		var q strings.Builder
-		q.WriteString("INSERT INTO " + c.table.Name + " (ad_id, date, " + c.table.Column + ") VALUES ")
-		args := make([]any, 0, 3*len(part))
+		q.WriteString("INSERT INTO " + table + " (" + keys + ", " + column + ") VALUES ")
+		args := make([]any, 0, width*len(part))
 		for i, r := range part {
 			if i > 0 {
 				q.WriteByte(',')
 			}
-			q.WriteString("(?,?,?)")
-			args = append(args, r.adID, r.date, r.n)
+			q.WriteString(tuple)
+			args = add(args, r)
 		}
-		q.WriteString(" ON DUPLICATE KEY UPDATE " + c.table.Column + " = " + c.table.Column + " + VALUES(" + c.table.Column + ")")
+		q.WriteString(" ON DUPLICATE KEY UPDATE " + column + " = " + column + " + VALUES(" + column + ")")
 		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-			return fmt.Errorf("upsert %s: %w", c.table.Name, err)
+			return fmt.Errorf("upsert %s: %w", table, err)
 		}
 	}
 	return nil
@@ -404,11 +471,16 @@ type ReplayPlan struct {
 	Zone       string // the zone the workers recount in
 }
 
-// Replay clears what plan decides from the zone history (the counts of ClearFrom on, and the ledger's word on
-// entries from VoidFromMs on) and calls reset (which moves the consumer group back) — all under the lock,
-// committing only if plan and reset succeed.
-func (c *Counter) Replay(ctx context.Context, plan func(ZoneHistory) (ReplayPlan, error), reset func(context.Context, ReplayPlan) error) (int64, error) {
-	var cleared int64
+// Cleared is what a replay deleted: rows of the daily table and of its filtered table.
+type Cleared struct {
+	Rows, FilteredRows int64
+}
+
+// Replay clears what plan decides from the zone history (the counts of ClearFrom on, in the daily table and in
+// its filtered table alike, and the ledger's word on entries from VoidFromMs on) and calls reset (which moves
+// the consumer group back) — all under the lock, committing only if plan and reset succeed.
+func (c *Counter) Replay(ctx context.Context, plan func(ZoneHistory) (ReplayPlan, error), reset func(context.Context, ReplayPlan) error) (Cleared, error) {
+	var cleared Cleared
 	err := mariadb.InTx(ctx, c.db, "replay", c.underLock(ctx, func(tx *sqlx.Tx) error {
 		var maxID uint64
 		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM stream_ledger WHERE stream = ? AND grp = ?", c.stream, c.group).Scan(&maxID); err != nil {
@@ -422,11 +494,18 @@ func (c *Counter) Replay(ctx context.Context, plan func(ZoneHistory) (ReplayPlan
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, "DELETE FROM "+c.table.Name+" WHERE date >= ?", p.ClearFrom)
-		if err != nil {
-			return fmt.Errorf("clear %s from %s: %w", c.table.Name, p.ClearFrom, err)
+		// The ledger rows voided below vouched for filtered entries as much as for valid ones: both tables'
+		// counts of those dates go, or the recount would double the filtered ones.
+		for _, t := range []struct {
+			name string
+			rows *int64
+		}{{c.table.Name, &cleared.Rows}, {c.table.Filtered, &cleared.FilteredRows}} {
+			res, err := tx.ExecContext(ctx, "DELETE FROM "+t.name+" WHERE date >= ?", p.ClearFrom)
+			if err != nil {
+				return fmt.Errorf("clear %s from %s: %w", t.name, p.ClearFrom, err)
+			}
+			*t.rows, _ = res.RowsAffected()
 		}
-		cleared, _ = res.RowsAffected()
 		if _, err := tx.ExecContext(ctx, "INSERT INTO stream_replays (stream, grp, from_date, from_ms, zone, ledger_max_id) VALUES (?, ?, ?, ?, ?, ?)",
 			c.stream, c.group, p.ClearFrom, p.VoidFromMs, p.Zone, maxID); err != nil {
 			return fmt.Errorf("record replay: %w", err)
@@ -434,7 +513,7 @@ func (c *Counter) Replay(ctx context.Context, plan func(ZoneHistory) (ReplayPlan
 		return reset(ctx, p)
 	}))
 	if err != nil {
-		return 0, err
+		return Cleared{}, err
 	}
 	return cleared, nil
 }
@@ -482,6 +561,24 @@ func (c *Counter) Counts(ctx context.Context) ([]Count, error) {
 	err := c.db.SelectContext(ctx, &out, "SELECT ad_id, DATE_FORMAT(date, '%Y-%m-%d') AS date, "+c.table.Column+" AS n FROM "+c.table.Name+" ORDER BY ad_id, date")
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", c.table.Name, err)
+	}
+	return out, nil
+}
+
+// FilteredCount is one row of a filtered table.
+type FilteredCount struct {
+	AdID   int64  `db:"ad_id"`
+	Date   string `db:"date"`
+	Reason string `db:"reason"`
+	Count  int64  `db:"n"`
+}
+
+// FilteredCounts reads the whole filtered table (for tests and inspection).
+func (c *Counter) FilteredCounts(ctx context.Context) ([]FilteredCount, error) {
+	var out []FilteredCount
+	err := c.db.SelectContext(ctx, &out, "SELECT ad_id, DATE_FORMAT(date, '%Y-%m-%d') AS date, reason, "+c.table.Column+" AS n FROM "+c.table.Filtered+" ORDER BY ad_id, date, reason")
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", c.table.Filtered, err)
 	}
 	return out, nil
 }

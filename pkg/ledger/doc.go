@@ -1,5 +1,6 @@
 // Package ledger owns the exactly-once bookkeeping of the stream workers in MariaDB: the daily tables
-// (ad_daily_impressions, ad_daily_clicks), the ledger of stream ID ranges already counted (stream_ledger),
+// (ad_daily_impressions, ad_daily_clicks: valid traffic) and their filtered tables (…_filtered: traffic the
+// API labelled invalid, per reason), the ledger of stream ID ranges already counted (stream_ledger),
 // the per-(stream, group) lock row every commit takes, the replays that void the ledger from a date on
 // (stream_replays), and the pruning of ledger rows no consumer can need. Package worker gives the argument
 // that this makes every entry count once.

@@ -8,7 +8,8 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// Reader reads the daily tables and the ledger for the operator's inspection. It never writes.
+// Reader reads the daily tables, their filtered tables and the ledger for the operator's inspection. It never
+// writes.
 type Reader struct {
 	db *sqlx.DB
 }
@@ -59,6 +60,28 @@ func (r *Reader) Day(ctx context.Context, day string, top int) ([]AdDay, DayTota
 		return nil, DayTotal{}, fmt.Errorf("read totals of %s: %w", day, err)
 	}
 	return rows, total, nil
+}
+
+// FilteredDay is the filtered traffic of one reason on one day, over every ad: counted in the filtered tables,
+// never in the daily tables Day reads.
+type FilteredDay struct {
+	Reason      string `db:"reason"`
+	Impressions int64  `db:"imp"`
+	Clicks      int64  `db:"clk"`
+}
+
+// Filtered reads the filtered traffic of day (YYYY-MM-DD) per reason, most impressions first, then clicks,
+// then reason.
+func (r *Reader) Filtered(ctx context.Context, day string) ([]FilteredDay, error) {
+	const filteredSQL = `SELECT reason, SUM(imp) AS imp, SUM(clk) AS clk FROM (
+		SELECT reason, impressions AS imp, 0 AS clk FROM ad_daily_impressions_filtered WHERE date = ?
+		UNION ALL SELECT reason, 0, clicks FROM ad_daily_clicks_filtered WHERE date = ?) f
+	GROUP BY reason ORDER BY imp DESC, clk DESC, reason`
+	var rows []FilteredDay
+	if err := r.db.SelectContext(ctx, &rows, filteredSQL, day, day); err != nil {
+		return nil, fmt.Errorf("read filtered counts of %s: %w", day, err)
+	}
+	return rows, nil
 }
 
 // LedgerRows is the number of ledger rows of every stream and group.

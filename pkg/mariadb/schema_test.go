@@ -15,7 +15,7 @@ type column struct {
 	Default  *string `db:"COLUMN_DEFAULT"`
 }
 
-// The schema matches the seed (ad_daily_*) and the path-hits design (path_counters), and applying it again
+// The schema matches the seed (ad_daily_impressions, ad_daily_clicks) and the path-hits design (path_counters), and applying it again
 // to a database that has it changes nothing.
 func TestSchemaIsIdempotentAndMatchesTheSeeds(t *testing.T) {
 	t.Parallel()
@@ -58,6 +58,44 @@ func TestSchemaIsIdempotentAndMatchesTheSeeds(t *testing.T) {
 	require.NoError(t, err, "paths are case-sensitive and trailing spaces count, like Redis keys")
 	_, err = db.Exec("INSERT INTO path_counters (path, hit_count) VALUES ('/a', 1)")
 	require.Error(t, err, "UNIQUE path")
+}
+
+// The filtered-traffic tables count per (ad_id, date, reason) with the daily tables' column types; a reason
+// compares byte for byte; applying the schema again keeps their rows.
+func TestSchemaFilteredTables(t *testing.T) {
+	t.Parallel()
+	db, cfg := testkit.MariaDB(t)
+	for _, tt := range []struct{ table, column string }{
+		{"ad_daily_impressions_filtered", "impressions"},
+		{"ad_daily_clicks_filtered", "clicks"},
+	} {
+		var cs []column
+		require.NoError(t, db.Select(&cs, `SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT
+			FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`, cfg.Name, tt.table))
+		require.Len(t, cs, 4, tt.table)
+		for i, want := range []column{{Name: "ad_id", Type: "int(11)"}, {Name: "date", Type: "date"}, {Name: "reason", Type: "varchar(32)"}, {Name: tt.column, Type: "bigint(20)"}} {
+			require.Equal(t, want.Name, cs[i].Name, tt.table)
+			require.Equal(t, want.Type, cs[i].Type, "%s.%s", tt.table, want.Name)
+			require.Equal(t, "NO", cs[i].Nullable, "%s.%s", tt.table, want.Name)
+		}
+		require.NotNil(t, cs[3].Default)
+		require.Equal(t, "0", *cs[3].Default)
+		var key []string
+		require.NoError(t, db.Select(&key, `SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE
+			WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION`, cfg.Name, tt.table))
+		require.Equal(t, []string{"ad_id", "date", "reason"}, key, tt.table)
+
+		_, err := db.Exec("INSERT INTO " + tt.table + " (ad_id, date, reason, " + tt.column + ") VALUES (7, '2026-11-21', 'crawler', 2), (7, '2026-11-21', 'prefetch', 3)")
+		require.NoError(t, err, "one row per reason")
+		_, err = db.Exec("INSERT INTO " + tt.table + " (ad_id, date, reason) VALUES (7, '2026-11-21', 'Crawler')")
+		require.NoError(t, err, "reasons compare byte for byte")
+		_, err = db.Exec("INSERT INTO " + tt.table + " (ad_id, date, reason) VALUES (7, '2026-11-21', 'crawler')")
+		require.Error(t, err, "PRIMARY KEY (ad_id, date, reason) on %s", tt.table)
+	}
+	testkit.ApplySchema(t, db) // second time: no error, data kept
+	var n int64
+	require.NoError(t, db.Get(&n, "SELECT SUM(impressions) FROM ad_daily_impressions_filtered"))
+	require.EqualValues(t, 5, n)
 }
 
 // A path_counters table made by an earlier schema (utf8mb4_bin, which ignores trailing spaces) is converted,

@@ -1,7 +1,7 @@
 // Package operator owns adly's operator commands (cmd/adly): inspect, one screen (or one JSON document) of
 // where events are — the streams and their consumer groups, dead letters, path hits waiting in Redis, and
-// what MariaDB has counted for a day — and replay, which recounts every date from a given one on through
-// package worker's Replay.
+// what MariaDB has counted for a day, filtered traffic apart — and replay, which recounts every date from a
+// given one on through package worker's Replay.
 //
 // It reaches Redis and MariaDB only through the packages the services use (keyspace for every name,
 // redisconn and mariadb for the clients, stream, hits, ledger and pathtable for every command and query),

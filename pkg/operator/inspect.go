@@ -33,7 +33,8 @@ const (
 )
 
 // The tables inspect reads.
-var inspectedTables = []string{"ad_daily_impressions", "ad_daily_clicks", "path_counters", "stream_ledger", "path_sync_log"}
+var inspectedTables = []string{"ad_daily_impressions", "ad_daily_clicks", "ad_daily_impressions_filtered", "ad_daily_clicks_filtered",
+	"path_counters", "stream_ledger", "path_sync_log"}
 
 // Inspector reads what inspect shows. It keeps its MariaDB connection between reports (--watch) and
 // opens it again after a failure.
@@ -260,6 +261,16 @@ func (in *Inspector) readCounts(ctx context.Context, mr *MariaDBReport, has func
 		for _, r := range rows {
 			ads.Top = append(ads.Top, AdRow{AdID: r.AdID, Impressions: r.Impressions, Clicks: r.Clicks,
 				CTRPercent: ctrValue(r.CTR.String, r.CTR.Valid), ctr: r.CTR.String})
+		}
+		if has("ad_daily_impressions_filtered") && has("ad_daily_clicks_filtered") {
+			filtered, err := ledger.NewReader(in.db).Filtered(ctx, mr.Day)
+			if err != nil {
+				return err
+			}
+			ads.Filtered = []FilteredRow{}
+			for _, f := range filtered {
+				ads.Filtered = append(ads.Filtered, FilteredRow(f))
+			}
 		}
 		mr.Ads = ads
 	}

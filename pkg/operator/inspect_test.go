@@ -28,7 +28,8 @@ var (
 
 // known builds a known state through the services' own packages: five impressions of 2026-11-20, three of
 // them read by two consumers (pending) and one of those dead-lettered; two counted into MariaDB with a
-// click; a clicks stream without its group; path hits waiting, one not an integer, one parked, two chunks
+// click, and filtered traffic beside them (an impression and a click of crawlers, a prefetched click); a
+// clicks stream without its group; path hits waiting, one not an integer, one parked, two chunks
 // pending and the lock held; two paths counted and one sync logged.
 func (e *env) known(t *testing.T) (deadID string) {
 	t.Helper()
@@ -63,11 +64,17 @@ func (e *env) known(t *testing.T) (deadID string) {
 	entry := func(id string, ad int64) ledger.Entry {
 		return ledger.Entry{ID: streamid.MustParse(id), AdID: ad, TS: day.Unix(), Date: "2026-11-20"}
 	}
+	filtered := func(id string, ad int64, reason string) ledger.Entry {
+		e := entry(id, ad)
+		e.Reason = reason
+		return e
+	}
+	idAt := func(s int) string { return msOf(day.Add(time.Duration(s)*time.Second)) + "-0" }
 	_, err = ledger.NewCounter(e.db, ledger.Impressions, imp.Stream(), imp.Name()).Commit(ctx, ledger.Batch{
-		Entries: []ledger.Entry{entry(idFirst, 1), entry(msOf(day.Add(time.Second))+"-0", 2)}, Zone: "UTC"})
+		Entries: []ledger.Entry{entry(idFirst, 1), entry(idAt(1), 2), filtered(idAt(3), 2, "crawler")}, Zone: "UTC"})
 	require.NoError(t, err)
 	_, err = ledger.NewCounter(e.db, ledger.Clicks, e.names.ClicksStream(), e.names.ClickGroup()).Commit(ctx, ledger.Batch{
-		Entries: []ledger.Entry{entry(idLast, 1)}, Zone: "UTC"})
+		Entries: []ledger.Entry{filtered(idAt(2), 1, "prefetch"), filtered(idAt(3), 1, "crawler"), entry(idLast, 1)}, Zone: "UTC"})
 	require.NoError(t, err)
 	_, err = pathtable.NewPathCounts(e.db).CommitChunk(ctx, "chunk-0", []event.PathCount{{Path: "/about", Hits: 10}, {Path: "/x", Hits: 3}}, time.Now().Add(time.Hour))
 	require.NoError(t, err)
@@ -120,11 +127,13 @@ ad_id           impressions       clicks    CTR %%
 1                         1            1   100.00
 2                         1            0     0.00
 total 2 ads               2            1    50.00
+filtered                  1            1  crawler
+filtered                  0            1  prefetch
 path                                                        hit_count  updated_at (UTC)
 /about                                                             10  2026-11-20 10:00:00
 /x                                                                  3  2026-11-20 10:00:00
 path_counters: 2 paths, 13 hits
-stream_ledger rows: 3   path_sync_log rows: 1 (last 2026-11-20 10:00:01)
+stream_ledger rows: 6   path_sync_log rows: 1 (last 2026-11-20 10:00:01)
 `, p, idFirst, idLast, msOf(day.Add(2*time.Second)), time.UnixMilli(deadMs).UTC().Format(time.DateTime),
 		msOf(day.Add(time.Second))+"-0", e.dbCfg.Name)
 	require.Equal(t, want, volatile.ReplaceAllString(out.String(), "$1 Ns"))
@@ -196,11 +205,16 @@ func TestInspectJSON(t *testing.T) {
 		{[]any{"mariadb", "ads", "total", "ads"}, 2.0},
 		{[]any{"mariadb", "ads", "total", "impressions"}, 2.0},
 		{[]any{"mariadb", "ads", "total", "ctr_percent"}, 50.0},
+		{[]any{"mariadb", "ads", "filtered", 0, "reason"}, "crawler"},
+		{[]any{"mariadb", "ads", "filtered", 0, "impressions"}, 1.0},
+		{[]any{"mariadb", "ads", "filtered", 0, "clicks"}, 1.0},
+		{[]any{"mariadb", "ads", "filtered", 1, "reason"}, "prefetch"},
+		{[]any{"mariadb", "ads", "filtered", 1, "impressions"}, 0.0},
 		{[]any{"mariadb", "paths", "top", 0, "path"}, "/about"},
 		{[]any{"mariadb", "paths", "top", 0, "updated_at"}, "2026-11-20T10:00:00Z"},
 		{[]any{"mariadb", "paths", "paths"}, 2.0},
 		{[]any{"mariadb", "paths", "hits"}, 13.0},
-		{[]any{"mariadb", "stream_ledger_rows"}, 3.0},
+		{[]any{"mariadb", "stream_ledger_rows"}, 6.0},
 		{[]any{"mariadb", "path_sync_log", "rows"}, 1.0},
 		{[]any{"mariadb", "path_sync_log", "last"}, "2026-11-20T10:00:01Z"},
 		{[]any{"mariadb", "missing_tables"}, []any{}},

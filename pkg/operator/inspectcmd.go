@@ -45,10 +45,11 @@ times are RFC 3339, entry times UTC, MariaDB times in TIMEZONE):
     path_hits: counters, hits, non_integer, parked, chunks_pending, complete, note,
       lock: {held, owner, ttl_seconds (null: no expiry)}
   mariadb: addr, database, error, exists, tables[], missing_tables[], day, today, timezone,
-    ads: {top[]: {ad_id, impressions, clicks, ctr_percent}, total: {ads, impressions, clicks, ctr_percent}},
+    ads: {top[]: {ad_id, impressions, clicks, ctr_percent}, total: {ads, impressions, clicks, ctr_percent},
+      filtered[]: {reason, impressions, clicks} (filtered traffic, in neither top nor total)},
     paths: {top[]: {path, hit_count, updated_at}, paths, hits},
     stream_ledger_rows, path_sync_log: {rows, last}
-  (top 10 ads by impressions, then clicks; top 10 paths by hits; every consumer)
+  (top 10 ads by impressions, then clicks; every filtered reason; top 10 paths by hits; every consumer)
 
 Environment: REDIS_HOST REDIS_PORT REDIS_PASSWORD REDIS_DB REDIS_KEY_PREFIX REDIS_CLUSTER_ADDRS DB_HOST
 DB_PORT DB_USER DB_PASS DB_NAME TIMEZONE. Exit status: 0 all answered, 1 Redis or MariaDB did not answer,

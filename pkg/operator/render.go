@@ -179,6 +179,9 @@ func renderMariaDB(p printer, mr MariaDBReport) {
 		}
 		t := a.Total
 		row(fmt.Sprintf("total %d ads", t.Ads), fmt.Sprint(t.Impressions), fmt.Sprint(t.Clicks), orDash(t.ctr))
+		for _, f := range a.Filtered { // not in the rows above
+			p("%-12s %14d %12d  %s\n", "filtered", f.Impressions, f.Clicks, f.Reason)
+		}
 	}
 	if ps := mr.Paths; ps != nil {
 		for i, r := range ps.Top {

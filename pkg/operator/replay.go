@@ -24,12 +24,13 @@ const replayUsageLine = "usage: adly replay --kind impressions|clicks --from YYY
 
 const replayUsage = replayUsageLine + `
 
-Recounts every date from --from on, exactly (no doubling): clears those dates' daily counts, voids what the
-exactly-once ledger says of them, and moves the consumer group back; the running workers then recount.
-The dates are calendar days in TIMEZONE (default UTC), as the workers count them. It refuses, and changes
-nothing, when the stream no longer holds the entries of that date (they were trimmed).
+Recounts every date from --from on, exactly (no doubling): clears those dates' daily counts, of valid and
+of filtered traffic, voids what the exactly-once ledger says of them, and moves the consumer group back;
+the running workers then recount. The dates are calendar days in TIMEZONE (default UTC), as the workers
+count them. It refuses, and changes nothing, when the stream no longer holds the entries of that date (they
+were trimmed).
 
-  --kind impressions|clicks  which stream and daily table
+  --kind impressions|clicks  which stream and daily tables
   --from YYYY-MM-DD          the first date to recount
 
 Exit status: 0 the replay started, 1 failure, 2 bad usage or refused as impossible (nothing changed).
@@ -95,9 +96,10 @@ func replay(ctx context.Context, kind worker.Kind, group *stream.Group, counter 
 	}
 	voidFrom := time.UnixMilli(res.Plan.VoidFromMs).In(loc).Format(time.RFC3339)
 	log.Info("replay started", zap.String("from", from), zap.String("timezone", loc.String()), zap.String("cleared_from", res.Plan.ClearFrom),
-		zap.String("recount_from", voidFrom), zap.Int64("cleared_rows", res.ClearedRows), zap.String("group_reset_to", res.ResetTo))
-	fmt.Fprintf(stdout, "replay from %s (TIMEZONE=%s): cleared %d rows of %s dated %s or later; the events from %s on are recounted by the running workers, dated in the workers' TIMEZONE (run them with TIMEZONE=%s); group %s on %s reset to %s\n",
-		from, loc, res.ClearedRows, kind.Table.Name, res.Plan.ClearFrom, voidFrom, loc, group.Name(), group.Stream(), res.ResetTo)
+		zap.String("recount_from", voidFrom), zap.Int64("cleared_rows", res.ClearedRows), zap.Int64("cleared_filtered_rows", res.ClearedFilteredRows),
+		zap.String("group_reset_to", res.ResetTo))
+	fmt.Fprintf(stdout, "replay from %s (TIMEZONE=%s): cleared %d rows of %s and %d of %s dated %s or later; the events from %s on are recounted by the running workers, dated in the workers' TIMEZONE (run them with TIMEZONE=%s); group %s on %s reset to %s\n",
+		from, loc, res.ClearedRows, kind.Table.Name, res.ClearedFilteredRows, kind.Table.Filtered, res.Plan.ClearFrom, voidFrom, loc, group.Name(), group.Stream(), res.ResetTo)
 	if res.Plan.ClearFrom < from {
 		fmt.Fprintf(stdout, "the rows were dated in another zone: those of %s also held events from before %s's midnight in %s; they are recounted too, under their dates in %s\n",
 			res.Plan.ClearFrom, from, loc, loc)

@@ -124,10 +124,19 @@ type MariaDBReport struct {
 	failure, cause string // Error in two parts, for the screen
 }
 
-// AdsReport is the day's counts: the top ads and the totals.
+// AdsReport is the day's counts: the top ads and the totals of valid traffic, and the filtered traffic per
+// reason (counted apart, in neither Top nor Total; null when the filtered tables are missing).
 type AdsReport struct {
-	Top   []AdRow `json:"top"`
-	Total AdTotal `json:"total"`
+	Top      []AdRow       `json:"top"`
+	Total    AdTotal       `json:"total"`
+	Filtered []FilteredRow `json:"filtered"`
+}
+
+// FilteredRow is the day's filtered traffic of one reason, over every ad.
+type FilteredRow struct {
+	Reason      string `json:"reason"`
+	Impressions int64  `json:"impressions"`
+	Clicks      int64  `json:"clicks"`
 }
 
 // AdRow is one ad's counts on the day. CTRPercent is clicks per 100 impressions, two decimals, null

@@ -6,6 +6,7 @@
 // (the worker's full-Redis tests run them on one); an acknowledgement whose MULTI a full Redis refuses falls
 // back to a script.
 //
-// It never decides what an entry counts for and never touches MariaDB: the worker does the first, the
-// ledger the second.
+// Entries are the API's: fields ad_id and ts, and ivt (a reason token) on filtered traffic; this package
+// hands them over as Redis gives them. It never decides what an entry counts for — valid or filtered
+// traffic, or poison — and never touches MariaDB: the worker does the first, the ledger the second.
 package stream

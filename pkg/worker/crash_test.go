@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 
@@ -17,7 +18,8 @@ import (
 )
 
 // These tests run the real impression-worker binary and kill it with SIGKILL (or make it exit at injected
-// fault points) while it works, then compare every (ad_id, date) count with what was published, exactly.
+// fault points) while it works, then compare every (ad_id, date) count with what was published, exactly; the
+// chaos tests publish filtered traffic too and compare every (ad_id, date, reason) count of it as well.
 
 // spawn starts the real impression-worker binary on the test's prefix and database.
 func (e *env) spawn(t *testing.T, consumer string, extra ...string) *testkit.Process {
@@ -80,6 +82,26 @@ func (e *env) publisher(t *testing.T) *publish.Publisher {
 	return p
 }
 
+// Of each call's perCall entries, the chaos tests publish filteredPerCall as filtered traffic, on the first
+// filteredAds ads (fewer keys than the valid traffic's: the filtered rows do not slow the commits much).
+const filteredPerCall, filteredAds = 200, 50
+
+// chaosReasons are the ivt reasons of the chaos tests' filtered traffic.
+var chaosReasons = []string{"crawler", "prefetch", "headless", "link_preview", "no_user_agent", "non_browser", "a_later_rule"}
+
+// publishFiltered adds n entries of filtered traffic at ts, random ads and reasons, in the API's stream format
+// (ad_id, ts, ivt), and adds them to want.
+func (e *env) publishFiltered(rng *rand.Rand, n int, ads, ts int64, want map[fkey]int64) error {
+	pipe := e.client.Pipeline()
+	for range n {
+		ad, reason := rng.Int64N(ads)+1, chaosReasons[rng.IntN(len(chaosReasons))]
+		pipe.XAdd(context.Background(), &redis.XAddArgs{Stream: e.group.Stream(), Values: []any{"ad_id", ad, "ts", ts, "ivt", reason}})
+		want[fkey{ad, DateOf(ts, time.UTC), reason}]++
+	}
+	_, err := pipe.Exec(context.Background())
+	return err
+}
+
 func TestCrashChaosExactCounts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test")
@@ -92,7 +114,7 @@ func TestCrashChaosExactCounts(t *testing.T) {
 		time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC).Unix(),
 		time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC).Unix(),
 	}
-	want := map[key]int64{}
+	want, wantFiltered := map[key]int64{}, map[fkey]int64{}
 
 	// Every batch waits 15 ms between COMMIT and XACK, so the random kills land in that window often. And
 	// the workers trim every 200 ms keeping nothing consumed, so trimming races the kills and the reclaims:
@@ -105,13 +127,17 @@ func TestCrashChaosExactCounts(t *testing.T) {
 		rng := rand.New(rand.NewPCG(1, 2))
 		for sent := 0; sent < total; sent += perCall {
 			day := days[(sent/perCall)%3]
-			events := make([]event.Event, perCall)
+			events := make([]event.Event, perCall-filteredPerCall)
 			for i := range events {
 				events[i] = event.Event{Type: event.Impression, AdID: rng.Int64N(ads) + 1}
 				want[key{events[i].AdID, DateOf(day, time.UTC)}]++
 			}
 			if _, err := pub.Publish(context.Background(), events, day); err != nil {
 				t.Errorf("publish: %v", err)
+				return
+			}
+			if err := e.publishFiltered(rng, filteredPerCall, filteredAds, day, wantFiltered); err != nil {
+				t.Errorf("publish filtered: %v", err)
 				return
 			}
 			time.Sleep(25 * time.Millisecond) // spread the load over several seconds of kills
@@ -129,14 +155,19 @@ func TestCrashChaosExactCounts(t *testing.T) {
 	e.drained(t, 90*time.Second)
 	workers.stop()
 	requireCounts(t, want, e.counts(t))
+	requireCounts(t, wantFiltered, e.filteredCounts(t))
 	var sum int64
 	for _, n := range e.counts(t) {
+		sum += n
+	}
+	for _, n := range e.filteredCounts(t) {
 		sum += n
 	}
 	require.EqualValues(t, total, sum)
 	length := e.client.XLen(context.Background(), e.group.Stream()).Val()
 	require.Less(t, length, int64(total/2), "the workers trimmed the stream as they went")
-	t.Logf("%d events, %d SIGKILLs, %d (ad_id, date) keys: exact; %d entries left in the stream", total, workers.kills, len(want), length)
+	t.Logf("%d events (%d filtered), %d SIGKILLs, %d (ad_id, date) and %d (ad_id, date, reason) keys: exact; %d entries left in the stream",
+		total, total/perCall*filteredPerCall, workers.kills, len(want), len(wantFiltered), length)
 }
 
 // Targeted fault points: the process exits at the worst moments, then a clean one finishes the work.

@@ -36,11 +36,12 @@ type Group interface {
 	Retained(ctx context.Context) (stream.Retention, error)
 }
 
-// Ledger is what the worker and Replay use of a daily table and its ledger in MariaDB (*ledger.Counter).
+// Ledger is what the worker and Replay use of a daily table, its filtered table and its ledger in MariaDB
+// (*ledger.Counter).
 type Ledger interface {
 	Commit(ctx context.Context, b ledger.Batch) (ledger.Result, error)
 	Prune(ctx context.Context, safe func(context.Context) (streamid.ID, bool, error)) (int64, error)
-	Replay(ctx context.Context, plan func(ledger.ZoneHistory) (ledger.ReplayPlan, error), reset func(context.Context, ledger.ReplayPlan) error) (int64, error)
+	Replay(ctx context.Context, plan func(ledger.ZoneHistory) (ledger.ReplayPlan, error), reset func(context.Context, ledger.ReplayPlan) error) (ledger.Cleared, error)
 }
 
 var (

@@ -1,10 +1,23 @@
 // Package worker owns the stream workers: a consumer-group daemon that reads one stream (impressions or
-// clicks), counts its entries per (ad_id, date) into one daily table, and acknowledges them — exactly once,
-// whatever crashes in between. It also reclaims entries stuck with dead consumers, dead-letters poison
-// entries, trims the stream behind consumption, and replays dates on request.
+// clicks), counts its entries per (ad_id, date) into one daily table (filtered traffic per (ad_id, date,
+// reason) into the table beside it), and acknowledges them — exactly once, whatever crashes in between. It
+// also reclaims entries stuck with dead consumers, dead-letters poison entries, trims the stream behind
+// consumption, and replays dates on request.
 //
 // It never writes to a stream other than its dead-letter stream, never trims an entry some group still needs,
 // and never acknowledges an entry before the commit that counted it (or the dead letter that replaced it).
+//
+// # The entries
+//
+// An entry's fields are ad_id (1…2147483647), ts (unix seconds) and, optionally, ivt. Without ivt the entry
+// is valid traffic, counted in the daily table (ad_daily_impressions, ad_daily_clicks), as the seed's
+// entries always were. With ivt it is traffic the API labelled invalid and still published, ivt saying why
+// (prefetch, no_user_agent, headless, link_preview, crawler, non_browser): it is counted per (ad_id, date,
+// reason) in the filtered table (ad_daily_impressions_filtered, ad_daily_clicks_filtered), never in the
+// daily table. Any reason matching [a-z][a-z0-9_]{0,31} is accepted, so a rule the API adds later needs no
+// change here; any other ivt value (empty, too long, another character) makes the entry poison, like a
+// malformed ad_id. Valid traffic pays one map lookup for this and no allocation: the reason of filtered
+// entries is kept beside the entry, shared by the entries of one read that give it.
 //
 // # Why counting is exactly once
 //
@@ -22,12 +35,15 @@
 //     stream, delivered to no one else, so one row [first, last] covers it; entries re-read from the pending
 //     list or reclaimed are not contiguous and get one row per ID. IDs are compared as numbers.
 //
-//  3. The commit is atomic: either the counts and the ledger rows are both in MariaDB, or neither is. An entry
-//     is therefore counted by at most one commit — any later commit of the same entry, by this consumer after
-//     a crash or by another that reclaimed it, finds the ledger row and skips it — and it is acknowledged only
-//     after a commit that counted it or skipped it, so an entry that was never counted stays pending and is
-//     delivered again (to this consumer on restart, which first re-reads its own pending entries, or to
-//     another through XAUTOCLAIM). At least once plus at most once is exactly once.
+//  3. The commit is atomic: either the counts and the ledger rows are both in MariaDB, or neither is. Filtered
+//     traffic changes nothing in this: its counts are upserted into the filtered table in the same
+//     transaction as the valid counts and the ledger rows, and a ledger row vouches for entries by ID,
+//     whichever table counted them. An entry is therefore counted by at most one commit — any later commit
+//     of the same entry, by this consumer after a crash or by another that reclaimed it, finds the ledger row
+//     and skips it — and it is acknowledged only after a commit that counted it or skipped it, so an entry
+//     that was never counted stays pending and is delivered again (to this consumer on restart, which first
+//     re-reads its own pending entries, or to another through XAUTOCLAIM). At least once plus at most once is
+//     exactly once.
 //
 //  4. Pruning keeps the ledger small without breaking (3): a row is deleted only when it lies wholly below
 //     the group's oldest pending entry (or below its last delivered one when nothing is pending) and below
@@ -37,9 +53,10 @@
 //
 //  5. Replay recounts from the midnight starting --from in TIMEZONE (the zone the workers count in now), and
 //     must remove exactly the counts it makes the workers add again. Counts are removed by date — the
-//     replay deletes the daily rows dated D0 or later — and re-admitted by instant — it records that ledger
-//     rows written so far no longer vouch for entries whose ts is at or after T0 — so D0 and T0 must
-//     describe the same entries: the rows dated D0 or later must hold exactly the entries from T0 on. The
+//     replay deletes the rows dated D0 or later, of the daily table and of its filtered table alike, since
+//     the ledger rows it voids vouched for both kinds of entries — and re-admitted by instant — it records
+//     that ledger rows written so far no longer vouch for entries whose ts is at or after T0 — so D0 and T0
+//     must describe the same entries: the rows dated D0 or later must hold exactly the entries from T0 on. The
 //     rows were dated in the zone in force when they were counted, which after a TIMEZONE change is not the
 //     replay's. So every ledger row records the zone its commit dated in, and every replay its T0 and zone:
 //     the rows' zones are then a sequence of spans of time (the zone of the ledger rows written before the
@@ -97,7 +114,7 @@
 //     refused for memory, the group is created on a full Redis when its stream exists, and above the memory
 //     guard consumed entries are trimmed whatever RETAIN_ENTRIES says (never an unconsumed one).
 //
-// Poison entries (a missing or malformed ad_id or ts) are not counted: a Lua script acknowledges each and,
+// Poison entries (a missing or malformed ad_id or ts, or an ivt that is not a reason) are not counted: a Lua script acknowledges each and,
 // only if that acknowledgement removed it from the pending list, adds it to "<stream>:dead" — so a dead
 // letter is written once even when two consumers hold the entry.
 package worker

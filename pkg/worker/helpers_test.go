@@ -83,16 +83,53 @@ type key struct {
 	date string
 }
 
+// fkey is the key of a filtered count: (ad_id, date, reason).
+type fkey struct {
+	ad     int64
+	date   string
+	reason string
+}
+
+// traffic is one event to publish: its ad and date, and its ivt reason ("" for valid traffic).
+type traffic struct {
+	key
+	reason string
+}
+
+// withReasons gives event i the reason reasons[i % len(reasons)] ("" is valid traffic).
+func withReasons(events []key, reasons ...string) []traffic {
+	out := make([]traffic, len(events))
+	for i, ev := range events {
+		out[i] = traffic{ev, reasons[i%len(reasons)]}
+	}
+	return out
+}
+
 // publish adds one entry per event with the given ts and returns the expected counts (UTC dates).
 func (e *env) publish(t *testing.T, events []key, loc *time.Location) map[key]int64 {
 	t.Helper()
-	want := map[key]int64{}
+	valid, _ := e.publishTraffic(t, withReasons(events, ""), loc)
+	return valid
+}
+
+// publishTraffic is publish for valid and filtered traffic: entries with a reason carry it in the field
+// ivt. It returns the expected counts of the daily table and of its filtered table.
+func (e *env) publishTraffic(t *testing.T, events []traffic, loc *time.Location) (map[key]int64, map[fkey]int64) {
+	t.Helper()
+	valid, filtered := map[key]int64{}, map[fkey]int64{}
 	pipe := e.client.Pipeline()
 	for i, ev := range events {
-		ts, err := time.ParseInLocation(time.DateOnly, ev.date, loc)
+		day, err := time.ParseInLocation(time.DateOnly, ev.date, loc)
 		require.NoError(t, err)
-		pipe.XAdd(context.Background(), &redis.XAddArgs{Stream: e.group.Stream(), Values: []any{"ad_id", ev.ad, "ts", ts.Unix() + int64(i%86000)}})
-		want[key{ev.ad, DateOf(ts.Unix()+int64(i%86000), loc)}]++
+		ts := day.Unix() + int64(i%86000)
+		values := []any{"ad_id", ev.ad, "ts", ts}
+		if ev.reason != "" {
+			values = append(values, "ivt", ev.reason)
+			filtered[fkey{ev.ad, DateOf(ts, loc), ev.reason}]++
+		} else {
+			valid[key{ev.ad, DateOf(ts, loc)}]++
+		}
+		pipe.XAdd(context.Background(), &redis.XAddArgs{Stream: e.group.Stream(), Values: values})
 		if pipe.Len() == 1000 {
 			_, err := pipe.Exec(context.Background())
 			require.NoError(t, err)
@@ -100,7 +137,7 @@ func (e *env) publish(t *testing.T, events []key, loc *time.Location) map[key]in
 	}
 	_, err := pipe.Exec(context.Background())
 	require.NoError(t, err)
-	return want
+	return valid, filtered
 }
 
 // counts reads the daily table.
@@ -111,6 +148,18 @@ func (e *env) counts(t *testing.T) map[key]int64 {
 	got := map[key]int64{}
 	for _, r := range rows {
 		got[key{r.AdID, r.Date}] = r.Count
+	}
+	return got
+}
+
+// filteredCounts reads the daily table's filtered table.
+func (e *env) filteredCounts(t *testing.T) map[fkey]int64 {
+	t.Helper()
+	rows, err := e.counter.FilteredCounts(context.Background())
+	require.NoError(t, err)
+	got := map[fkey]int64{}
+	for _, r := range rows {
+		got[fkey{r.AdID, r.Date, r.Reason}] = r.Count
 	}
 	return got
 }
@@ -130,7 +179,7 @@ func (e *env) drained(t *testing.T, timeout time.Duration) {
 	}, timeout, 20*time.Millisecond, "the group consumed and acknowledged everything")
 }
 
-func requireCounts(t *testing.T, want, got map[key]int64) {
+func requireCounts[K comparable](t *testing.T, want, got map[K]int64) {
 	t.Helper()
 	if maps.Equal(want, got) {
 		return
@@ -138,12 +187,12 @@ func requireCounts(t *testing.T, want, got map[key]int64) {
 	var diffs []string
 	for k, w := range want {
 		if got[k] != w {
-			diffs = append(diffs, fmt.Sprintf("%d/%s want %d got %d", k.ad, k.date, w, got[k]))
+			diffs = append(diffs, fmt.Sprintf("%v want %d got %d", k, w, got[k]))
 		}
 	}
 	for k, g := range got {
 		if _, ok := want[k]; !ok {
-			diffs = append(diffs, fmt.Sprintf("%d/%s unexpected %d", k.ad, k.date, g))
+			diffs = append(diffs, fmt.Sprintf("%v unexpected %d", k, g))
 		}
 	}
 	if len(diffs) > 10 {

@@ -6,6 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type Metrics struct {
 	batches       prometheus.Counter
 	counted       prometheus.Counter
+	filtered      prometheus.Counter
 	duplicates    prometheus.Counter
 	reclaimed     prometheus.Counter
 	deadLettered  *prometheus.CounterVec
@@ -36,7 +37,8 @@ func NewMetrics(reg prometheus.Registerer, stream, group string) *Metrics {
 	buckets := []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 	m := &Metrics{
 		batches:    counter("adly_worker_batches_total", "Batches committed."),
-		counted:    counter("adly_worker_events_counted_total", "Entries added to the daily counts."),
+		counted:    counter("adly_worker_events_counted_total", "Entries added to the daily counts (valid and filtered traffic)."),
+		filtered:   counter("adly_worker_events_filtered_total", "Entries of filtered traffic (with ivt) added to the filtered daily counts; part of adly_worker_events_counted_total."),
 		duplicates: counter("adly_worker_duplicates_skipped_total", "Entries delivered again but already counted (the ledger vouched for them)."),
 		reclaimed:  counter("adly_worker_reclaimed_total", "Entries taken over from idle consumers with XAUTOCLAIM."),
 		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -67,7 +69,7 @@ func NewMetrics(reg prometheus.Registerer, stream, group string) *Metrics {
 	for _, op := range []string{"read", "commit", "ack", "claim", "dead_letter", "trim", "prune", "observe"} {
 		m.errors.WithLabelValues(op)
 	}
-	reg.MustRegister(m.batches, m.counted, m.duplicates, m.reclaimed, m.deadLettered, m.deleted, m.errors,
+	reg.MustRegister(m.batches, m.counted, m.filtered, m.duplicates, m.reclaimed, m.deadLettered, m.deleted, m.errors,
 		m.trimmed, m.pressureTrimmed, m.ledgerPruned, m.consumersGone, m.batchSeconds, m.upsertSeconds, m.lag, m.pending, m.oldestPending)
 	return m
 }

@@ -20,9 +20,9 @@ const ReplaySlack = time.Hour
 var ErrReplayImpossible = errors.New("cannot replay")
 
 // Replay recounts every date from fromDate (YYYY-MM-DD, in loc, the zone the workers now count in) on:
-// under the group's lock it clears the daily rows that hold entries from that date's midnight on, voids what
-// the ledger says of every entry in those rows, and resets the group to just before the first of them;
-// running workers then recount, in loc. The rows were dated in the zone of their time (TIMEZONE may have
+// under the group's lock it clears the daily rows that hold entries from that date's midnight on (those of
+// valid and of filtered traffic), voids what the ledger says of every entry in those rows, and resets the
+// group to just before the first of them; running workers then recount, in loc. The rows were dated in the zone of their time (TIMEZONE may have
 // changed since, see planReplay), so the cleared rows may start a day earlier and hold entries of the day
 // before midnight too: those are recounted as well, under their date in loc. It refuses when entries it
 // would recount may already have been trimmed, or when it cannot tell which zone the rows were dated in.
@@ -68,7 +68,7 @@ func Replay(ctx context.Context, group Group, counter Ledger, fromDate string, l
 	if err != nil {
 		return ReplayResult{}, err
 	}
-	res.ClearedRows = cleared
+	res.ClearedRows, res.ClearedFilteredRows = cleared.Rows, cleared.FilteredRows
 	return res, nil
 }
 
@@ -92,7 +92,8 @@ func holdsFrom(ctx context.Context, group Group, resetMs int64, fromDate string,
 
 // ReplayResult says what a replay did.
 type ReplayResult struct {
-	ClearedRows int64
-	ResetTo     string
-	Plan        ledger.ReplayPlan
+	ClearedRows         int64 // rows of the daily table
+	ClearedFilteredRows int64 // rows of its filtered table
+	ResetTo             string
+	Plan                ledger.ReplayPlan
 }

@@ -15,7 +15,8 @@ import (
 // Replays run again and again, from random dates, while the real worker binaries are SIGKILLed and restarted
 // and events keep flowing: at the end every (ad_id, date) count is exact. Every batch waits 15 ms between
 // COMMIT and XACK, so kills and replays often land in that window (a replay there voids the batch's ledger
-// rows and moves the group back while the batch is still pending).
+// rows and moves the group back while the batch is still pending). Filtered traffic flows too, and every
+// (ad_id, date, reason) count of it is exact as well: the replays clear and recount it with the rest.
 func TestReplayChaosExactCounts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test")
@@ -24,7 +25,7 @@ func TestReplayChaosExactCounts(t *testing.T) {
 	pub := e.publisher(t)
 	const total, perCall, ads = 100_000, 1000, 300
 	dates := []string{"2026-11-19", "2026-11-20", "2026-11-21"}
-	want := map[key]int64{}
+	want, wantFiltered := map[key]int64{}, map[fkey]int64{}
 
 	workers := e.newCrew(t, 3, "ADLY_FAULT=pause_after_commit:15ms", "TRIM_INTERVAL=200ms")
 
@@ -35,13 +36,17 @@ func TestReplayChaosExactCounts(t *testing.T) {
 		for sent := 0; sent < total; sent += perCall {
 			day, _ := time.Parse(time.DateOnly, dates[(sent/perCall)%3])
 			ts := day.Unix() + rng.Int64N(86400)
-			events := make([]event.Event, perCall)
+			events := make([]event.Event, perCall-filteredPerCall)
 			for i := range events {
 				events[i] = event.Event{Type: event.Impression, AdID: rng.Int64N(ads) + 1}
 				want[key{events[i].AdID, DateOf(ts, time.UTC)}]++
 			}
 			if _, err := pub.Publish(context.Background(), events, ts); err != nil {
 				t.Errorf("publish: %v", err)
+				return
+			}
+			if err := e.publishFiltered(rng, filteredPerCall, filteredAds, ts, wantFiltered); err != nil {
+				t.Errorf("publish filtered: %v", err)
 				return
 			}
 			time.Sleep(40 * time.Millisecond) // spread the load over the seconds of chaos, not a gate
@@ -73,8 +78,13 @@ func TestReplayChaosExactCounts(t *testing.T) {
 	for _, n := range e.counts(t) {
 		sum += n
 	}
+	for _, n := range e.filteredCounts(t) {
+		sum += n
+	}
 	dead := e.client.XLen(ctx, stream.DeadLetterStream(e.group.Stream())).Val()
 	t.Logf("counted %d of %d events; %d dead letters; %d replays, %d SIGKILLs", sum, total, dead, replays, workers.kills)
 	requireCounts(t, want, e.counts(t))
-	t.Logf("%d events, %d replays, %d SIGKILLs, %d (ad_id, date) keys: exact", total, replays, workers.kills, len(want))
+	requireCounts(t, wantFiltered, e.filteredCounts(t))
+	t.Logf("%d events (%d filtered), %d replays, %d SIGKILLs, %d (ad_id, date) and %d (ad_id, date, reason) keys: exact",
+		total, total/perCall*filteredPerCall, replays, workers.kills, len(want), len(wantFiltered))
 }

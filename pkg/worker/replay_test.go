@@ -256,7 +256,7 @@ func TestLateAckAfterReplayAcknowledgesNothing(t *testing.T) {
 	require.NoError(t, err)
 	var entries []ledger.Entry
 	for _, it := range a.prepare(first, false) {
-		entries = append(entries, it.entry)
+		entries = append(entries, it.ledgerEntry())
 	}
 	_, err = e.counter.Commit(ctx, ledger.Batch{Entries: entries, Ranges: []ledger.Range{span(first)}, Zone: "UTC"})
 	require.NoError(t, err) // COMMIT ... (paused before XACK)

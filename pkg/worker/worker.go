@@ -14,6 +14,7 @@ import (
 	"adly/pkg/logging"
 	"adly/pkg/mariadb"
 	"adly/pkg/stream"
+	"adly/pkg/streamid"
 )
 
 // Options tune a Worker.
@@ -89,44 +90,70 @@ func (w *Worker) Run(ctx context.Context) error {
 
 // item is one delivered entry, parsed as soon as it is read. A valid entry read with '>' keeps only what is
 // counted (56 bytes, its date string shared), so a backlog of reads in hand costs little memory; the rest is
-// kept only where a dead letter may need it.
+// kept only where a dead letter may need it. The reason of filtered traffic lives in extra, which the
+// entries of one read with the same reason share, so that valid entries carry no room for it.
 type item struct {
-	entry ledger.Entry // ID always set; AdID and Date for valid entries
-	extra *itemExtra   // nil for a valid entry without kept fields
+	id    streamid.ID
+	adID  int64 // adID, ts and date for entries that can be counted
+	ts    int64
+	date  string
+	extra *itemExtra // nil for a valid entry without kept fields
 }
 
 type itemExtra struct {
 	reason  string // why it cannot be counted (poison)
+	ivt     string // the reason of filtered traffic; "" for valid traffic
 	deleted bool   // Redis no longer has its data
 	values  map[string]any
 }
 
 // raw is the entry's ID as Redis writes it (IDs are canonical, so this is the string Redis sent).
-func (it item) raw() string { return it.entry.ID.String() }
+func (it item) raw() string { return it.id.String() }
 
 func (it item) message() stream.Message {
-	m := stream.Message{ID: it.entry.ID, RawID: it.raw()}
+	m := stream.Message{ID: it.id, RawID: it.raw()}
 	if it.extra != nil {
 		m.Values = it.extra.values
 	}
 	return m
 }
 
+// ledgerEntry is what the ledger counts of the entry.
+func (it item) ledgerEntry() ledger.Entry {
+	e := ledger.Entry{ID: it.id, AdID: it.adID, TS: it.ts, Date: it.date}
+	if it.extra != nil {
+		e.Reason = it.extra.ivt
+	}
+	return e
+}
+
 // prepare parses delivered entries. keepValues keeps every entry's fields (needed for entries that may be
-// dead-lettered for too many deliveries: those re-read or reclaimed); otherwise only poison entries keep them.
+// dead-lettered for too many deliveries: those re-read or reclaimed); otherwise only poison entries keep them,
+// and filtered entries share one extra per reason.
 func (w *Worker) prepare(msgs []stream.Message, keepValues bool) []item {
 	items := make([]item, len(msgs))
 	dates := map[int64]string{}
+	var shared map[string]*itemExtra // by ivt; never written through an item
 	for i, m := range msgs {
 		if m.Deleted {
-			items[i] = item{entry: ledger.Entry{ID: m.ID}, extra: &itemExtra{deleted: true}}
+			items[i] = item{id: m.ID, extra: &itemExtra{deleted: true}}
 			continue
 		}
-		e, reason := parseEntry(m, w.opts.Location, dates)
-		e.ID = m.ID
-		it := item{entry: e}
-		if keepValues || reason != "" {
-			it.extra = &itemExtra{reason: reason, values: m.Values}
+		e, poison := parseEntry(m, w.opts.Location, dates)
+		it := item{id: m.ID, adID: e.AdID, ts: e.TS, date: e.Date}
+		switch {
+		case keepValues || poison != "":
+			it.extra = &itemExtra{reason: poison, ivt: e.Reason, values: m.Values}
+		case e.Reason != "":
+			x, ok := shared[e.Reason]
+			if !ok {
+				if shared == nil {
+					shared = map[string]*itemExtra{}
+				}
+				x = &itemExtra{ivt: e.Reason}
+				shared[e.Reason] = x
+			}
+			it.extra = x
 		}
 		items[i] = it
 	}
@@ -160,7 +187,7 @@ func (w *Worker) handle(ctx context.Context, items []item, ranges []ledger.Range
 	if err != nil {
 		return err
 	}
-	valid := make([]ledger.Entry, 0, len(items))
+	entries := make([]ledger.Entry, 0, len(items)) // valid and filtered traffic
 	ack := make([]string, 0, len(items))
 	var suspects []item // delivered more than MaxDeliveries times
 	deleted := 0
@@ -180,15 +207,15 @@ func (w *Worker) handle(ctx context.Context, items []item, ranges []ledger.Range
 		if deliveries[raw] > w.opts.MaxDeliveries {
 			suspects = append(suspects, it)
 		}
-		valid = append(valid, it.entry)
+		entries = append(entries, it.ledgerEntry())
 		ack = append(ack, raw)
 	}
 
 	var res ledger.Result
-	if len(valid) > 0 {
+	if len(entries) > 0 {
 		call(w.opts.Hooks.BeforeCommit)
 		cstart := time.Now()
-		batch := ledger.Batch{Entries: valid, Ranges: ranges, Zone: w.opts.Location.String()}
+		batch := ledger.Batch{Entries: entries, Ranges: ranges, Zone: w.opts.Location.String()}
 		res, err = w.counter.Commit(ctx, batch)
 		if err != nil && len(suspects) > 0 && mariadb.IsDataError(err) {
 			res, ack, err = w.isolateSuspects(ctx, batch, ack, suspects, deliveries)
@@ -208,6 +235,7 @@ func (w *Worker) handle(ctx context.Context, items []item, ranges []ledger.Range
 	}
 	w.metrics.batches.Inc()
 	w.metrics.counted.Add(float64(res.Counted))
+	w.metrics.filtered.Add(float64(res.Filtered))
 	w.metrics.duplicates.Add(float64(res.Duplicates))
 	w.metrics.deleted.Add(float64(deleted))
 	w.metrics.batchSeconds.Observe(time.Since(start).Seconds())
@@ -232,12 +260,12 @@ func (w *Worker) isolateSuspects(ctx context.Context, b ledger.Batch, ack []stri
 		if err != nil {
 			return total, ack, err
 		}
-		total.Counted, total.Duplicates = total.Counted+res.Counted, total.Duplicates+res.Duplicates
+		total = addResults(total, res)
 	}
 	dead := map[string]bool{}
 	for _, it := range suspects {
 		one := b
-		one.Entries = []ledger.Entry{it.entry}
+		one.Entries = []ledger.Entry{it.ledgerEntry()}
 		res, err := w.counter.Commit(ctx, one)
 		if err != nil && mariadb.IsDataError(err) {
 			reason := fmt.Sprintf("delivered %d times (MAX_DELIVERIES=%d) and MariaDB rejects it: %v", deliveries[it.raw()], w.opts.MaxDeliveries, err)
@@ -250,9 +278,13 @@ func (w *Worker) isolateSuspects(ctx context.Context, b ledger.Batch, ack []stri
 		if err != nil {
 			return total, ack, err
 		}
-		total.Counted, total.Duplicates = total.Counted+res.Counted, total.Duplicates+res.Duplicates
+		total = addResults(total, res)
 	}
 	return total, slices.DeleteFunc(ack, func(id string) bool { return dead[id] }), nil
+}
+
+func addResults(a, b ledger.Result) ledger.Result {
+	return ledger.Result{Counted: a.Counted + b.Counted, Filtered: a.Filtered + b.Filtered, Duplicates: a.Duplicates + b.Duplicates}
 }
 
 // ack acknowledges ids unless a replay moved the group since epoch; the MidAck hook splits it in two to
