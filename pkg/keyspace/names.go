@@ -1,6 +1,10 @@
 package keyspace
 
-import "adly/pkg/event"
+import (
+	"strconv"
+
+	"adly/pkg/event"
+)
 
 // The seed's names; Names adds the configured prefix in front of stream and key names.
 const (
@@ -14,6 +18,8 @@ const (
 	syncPendingKey    = "analytics:sync:pending"
 	syncStagingPrefix = "analytics:sync:staging:"
 	receiptPrefix     = "adly:receipt:"
+	eventIDPrefix     = "adly:eid:"
+	newPathsPrefix    = "adly:newpaths:"
 	analyticsPrefix   = "analytics:"
 )
 
@@ -88,6 +94,29 @@ func (n Names) Receipt(token, tag string) string {
 		return n.prefix + receiptPrefix + token
 	}
 	return n.prefix + receiptPrefix + "{" + tag + "}:" + token
+}
+
+// EventID is the key that remembers, for the publisher's EVENT_ID_TTL, that the event with the client's
+// event_id id was stored: it holds the stream ID of the first write (a marker for a hit), so that a retry is
+// answered with it instead of being stored again. It lies outside analytics:, which the path syncer scans.
+// tag, when not empty, is a hash tag that puts the key in the hash slot of the script call that writes the
+// event (Redis Cluster); an event_id never holds a brace (event.ParseEventID), so it cannot choose a slot
+// of its own.
+func (n Names) EventID(id, tag string) string {
+	if tag == "" {
+		return n.prefix + eventIDPrefix + id
+	}
+	return n.prefix + eventIDPrefix + "{" + tag + "}:" + id
+}
+
+// NewPaths is the count of path counters created in one Unix minute (Unix time / 60), the budget the
+// publisher's NEW_PATHS_PER_MINUTE bounds. tag is as for EventID.
+func (n Names) NewPaths(minute int64, tag string) string {
+	m := strconv.FormatInt(minute, 10)
+	if tag == "" {
+		return n.prefix + newPathsPrefix + m
+	}
+	return n.prefix + newPathsPrefix + "{" + tag + "}:" + m
 }
 
 // HitKeyPattern matches every path counter (for SCAN MATCH). Glob characters in the prefix are escaped.

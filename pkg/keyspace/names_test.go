@@ -28,6 +28,11 @@ func TestNames(t *testing.T) {
 			require.Empty(t, n.Stream(event.Hit))
 			require.Equal(t, tt.hit, n.HitKey("/a"))
 			require.Equal(t, tt.hitPattern, n.HitKeyPattern())
+			for _, k := range []string{n.EventID("AbCdEfGhIjKlMnOp", ""), n.NewPaths(1, "")} {
+				match, err := path.Match(n.HitKeyPattern(), k)
+				require.NoError(t, err)
+				require.False(t, match, "%s is not a path counter", k)
+			}
 			require.Equal(t, "impression_group", n.ImpressionGroup())
 			require.Equal(t, "click_group", n.ClickGroup())
 		})
@@ -48,8 +53,14 @@ func TestSlotTagPutsAKeyInItsSlot(t *testing.T) {
 	for _, slot := range []uint16{0, 1, 866, 8000, 12182, 16383} {
 		tag := SlotTag(slot)
 		require.Equal(t, slot, Slot(names.Receipt("abc:1", tag)), "tag %q", tag)
+		require.Equal(t, slot, Slot(names.EventID("0b7c6e0e-3f5d-4d6b-9a51-6f1f1b3f6a10", tag)), "tag %q", tag)
+		require.Equal(t, slot, Slot(names.NewPaths(28333333, tag)), "tag %q", tag)
 	}
 	require.Equal(t, "p:adly:receipt:abc:1", names.Receipt("abc:1", ""))
+	require.Equal(t, "p:adly:eid:AbCdEfGhIjKlMnOp", names.EventID("AbCdEfGhIjKlMnOp", ""))
+	require.Equal(t, "p:adly:eid:{7}:AbCdEfGhIjKlMnOp", names.EventID("AbCdEfGhIjKlMnOp", "7"))
+	require.Equal(t, "p:adly:newpaths:28333333", names.NewPaths(28333333, ""))
+	require.Equal(t, "p:adly:newpaths:{7}:28333333", names.NewPaths(28333333, "7"))
 }
 
 // AnalyticsPattern matches every path-hits key, and nothing else, under any prefix. (path.Match is Redis's
@@ -69,6 +80,8 @@ func TestAnalyticsPattern(t *testing.T) {
 				{n.SyncStaging("s1"), true},
 				{n.ImpressionsStream(), false},
 				{n.Receipt("tok", ""), false},
+				{n.EventID("AbCdEfGhIjKlMnOp", ""), false},
+				{n.NewPaths(28333333, ""), false},
 				{"other:" + n.HitKey("a"), false},
 			}
 			for _, tt := range tests {

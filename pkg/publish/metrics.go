@@ -9,6 +9,7 @@ import (
 // PublisherMetrics are the Publisher's Prometheus collectors.
 type PublisherMetrics struct {
 	events       map[event.Type]prometheus.Counter
+	duplicates   prometheus.Counter
 	errors       *prometheus.CounterVec
 	lostReplies  *prometheus.CounterVec
 	writeSeconds prometheus.Histogram
@@ -19,13 +20,17 @@ type PublisherMetrics struct {
 func NewPublisherMetrics(reg prometheus.Registerer) *PublisherMetrics {
 	eventsVec := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "adly_api_events_total",
-		Help: "Events stored in Redis, by type.",
+		Help: "Events accepted, by type: stored in Redis, or found stored already by their event_id (adly_api_duplicate_events_total).",
 	}, []string{"type"})
 	m := &PublisherMetrics{
 		events: map[event.Type]prometheus.Counter{},
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "adly_api_duplicate_events_total",
+			Help: "Events not stored again because their event_id was stored within EVENT_ID_TTL; answered with the first write's stream ID.",
+		}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "adly_api_redis_errors_total",
-			Help: "Failed Redis writes, by reason (timeout, deadline, unconfirmed, lost_reply, unavailable, oom, rejected, queue_full).",
+			Help: "Failed Redis writes, by reason (timeout, deadline, unconfirmed, lost_reply, unavailable, oom, rejected, queue_full, new_paths).",
 		}, []string{"reason"}),
 		lostReplies: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "adly_api_redis_lost_replies_total",
@@ -45,12 +50,12 @@ func NewPublisherMetrics(reg prometheus.Registerer) *PublisherMetrics {
 	for _, t := range []event.Type{event.Impression, event.Click, event.Hit} {
 		m.events[t] = eventsVec.WithLabelValues(t.String())
 	}
-	for _, r := range []string{"timeout", "deadline", "unconfirmed", "lost_reply", "unavailable", "oom", "rejected", "queue_full"} {
+	for _, r := range []string{"timeout", "deadline", "unconfirmed", "lost_reply", "unavailable", "oom", "rejected", "queue_full", "new_paths"} {
 		m.errors.WithLabelValues(r)
 	}
 	for _, o := range []string{"stored", "not_stored", "unknown"} {
 		m.lostReplies.WithLabelValues(o)
 	}
-	reg.MustRegister(eventsVec, m.errors, m.lostReplies, m.writeSeconds, m.flushEvents)
+	reg.MustRegister(eventsVec, m.duplicates, m.errors, m.lostReplies, m.writeSeconds, m.flushEvents)
 	return m
 }

@@ -56,6 +56,16 @@ type PublisherOptions struct {
 	MaxFlushEvents int
 	// QueueSize bounds the calls waiting for a flusher. Default 8192.
 	QueueSize int
+	// EventIDTTL is how long an event's event_id is remembered (EVENT_ID_TTL): an event published again with
+	// the same event_id within it is not stored again, and is answered with the first write's stream ID.
+	// Default 1 hour.
+	EventIDTTL time.Duration
+	// NewPathsPerMinute bounds the path counters that hits may create in one minute (NEW_PATHS_PER_MINUTE); a
+	// request over it is refused with ErrTooManyNewPaths. 0: no bound.
+	NewPathsPerMinute int
+	// Now is the clock whose minutes the new-path budget counts, corrected by the measured offset of the
+	// Redis clock. Default time.Now; tests move their own.
+	Now func() time.Time
 }
 
 func (o *PublisherOptions) defaults() {
@@ -71,6 +81,15 @@ func (o *PublisherOptions) defaults() {
 	if o.QueueSize <= 0 {
 		o.QueueSize = 8192
 	}
+	if o.EventIDTTL <= 0 {
+		o.EventIDTTL = time.Hour
+	}
+	if o.NewPathsPerMinute < 0 {
+		o.NewPathsPerMinute = 0
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 }
 
 // Publisher writes events for many concurrent callers, sharing Redis round trips: each flusher takes every
@@ -85,6 +104,11 @@ func (o *PublisherOptions) defaults() {
 // tells: each call sets a short-lived key holding its IDs, and once Redis's clock is past the cutoff, the
 // call ran if and only if its receipt is there (receipt.lua). Only when Redis cannot be asked before the
 // deadline does Publish return ErrUnconfirmed, counted as adly_api_redis_errors_total{reason="unconfirmed"}.
+//
+// One script call carries many callers, yet answers each on its own: an event_id stored already is answered
+// with its first write's stream ID, and a caller over the new-path budget is refused with ErrTooManyNewPaths
+// while the others are written. The script decides both before its first write and puts them in its reply,
+// which the receipt holds too, so a lost reply is resolved to the same answers (doc.go).
 type Publisher struct {
 	client  redis.UniversalClient
 	names   keyspace.Names
@@ -144,17 +168,40 @@ const (
 type pending struct {
 	events   []event.Event
 	ts       int64
+	hits     bool // it has hits: with a new-path budget, it is a group of its own in the script call
 	deadline time.Time
 	state    atomic.Int32
 	done     chan struct{}
 	ids      []string
 	err      error
+	// the script calls it is a budgeted group of, and of them those that refused it (set by flush)
+	parts, refused int
+}
+
+// newPending checks events for what only the publisher knows (a hit is never invalid traffic) and makes the
+// call that carries them.
+func (p *Publisher) newPending(events []event.Event, ts int64) (*pending, error) {
+	pd := &pending{events: events, ts: ts, deadline: time.Now().Add(p.opts.Timeout), done: make(chan struct{})}
+	for _, e := range events {
+		if e.Type == event.Hit {
+			if e.Invalid != "" {
+				return nil, fmt.Errorf("%w: a hit is never stored as invalid traffic (%s)", event.ErrInvalid, e.Invalid)
+			}
+			pd.hits = true
+		}
+	}
+	return pd, nil
 }
 
 // Publish stores events (all of them or none) with the given ts, and returns one stream ID per event ("" for
-// hits). It returns within the configured timeout; on error nothing was stored.
+// hits). An event whose event_id (Event.ID) was stored within EventIDTTL is not stored again; its ID is the
+// first write's. It returns within the configured timeout; on error nothing was stored (but see
+// ErrUnconfirmed). A hit with Event.Invalid set is refused (event.ErrInvalid): the API drops invalid hits.
 func (p *Publisher) Publish(ctx context.Context, events []event.Event, ts int64) ([]string, error) {
-	pd := &pending{events: events, ts: ts, deadline: time.Now().Add(p.opts.Timeout), done: make(chan struct{})}
+	pd, err := p.newPending(events, ts)
+	if err != nil {
+		return nil, err
+	}
 	timer := time.NewTimer(p.opts.Timeout)
 	defer timer.Stop()
 	select {
@@ -318,11 +365,7 @@ func (p *Publisher) flush(batch []*pending) {
 			return
 		}
 	}
-	for _, pd := range live {
-		for _, e := range pd.events {
-			p.metrics.events[e.Type].Inc()
-		}
-	}
+	p.settle(calls, live)
 	p.finish(live, nil)
 }
 
@@ -394,6 +437,36 @@ func (p *Publisher) finish(live []*pending, err error) {
 			pd.ids, pd.err = nil, err
 		}
 		close(pd.done)
+	}
+}
+
+// settle hands the outcome of calls that ran to their requests: a request refused for new paths gets its
+// error, the others their IDs; and counts them.
+func (p *Publisher) settle(calls []*scriptCall, live []*pending) {
+	var retry *NewPathsError
+	for _, c := range calls {
+		p.metrics.duplicates.Add(float64(c.dups))
+		for _, g := range c.refused {
+			c.group(g).pd.refused++
+		}
+		if len(c.refused) > 0 && retry == nil {
+			retry = p.newPathsError(c.minute)
+		}
+	}
+	for _, pd := range live {
+		if pd.refused > 0 {
+			p.metrics.errors.WithLabelValues("new_paths").Inc()
+			pd.ids, pd.err = nil, retry
+			if pd.refused < pd.parts {
+				// Against a cluster, each slot keeps its own budget: part of the request was written.
+				// Not ErrTooManyNewPaths: a retry would store that part twice.
+				pd.err = fmt.Errorf("%w: part of the request was refused for new paths (%v)", ErrUnconfirmed, retry)
+			}
+			continue
+		}
+		for _, e := range pd.events {
+			p.metrics.events[e.Type].Inc()
+		}
 	}
 }
 

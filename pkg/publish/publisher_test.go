@@ -24,7 +24,7 @@ import (
 )
 
 // startPublisher runs a Publisher over client until the test ends.
-func startPublisher(t *testing.T, client redis.UniversalClient, names keyspace.Names, opts publish.PublisherOptions) (*publish.Publisher, *prometheus.Registry) {
+func startPublisher(t testing.TB, client redis.UniversalClient, names keyspace.Names, opts publish.PublisherOptions) (*publish.Publisher, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	p := publish.NewPublisher(client, names, zaptest.NewLogger(t), publish.NewPublisherMetrics(reg), opts)
@@ -48,9 +48,14 @@ type proxied struct {
 
 func newProxied(t *testing.T, timeout time.Duration) proxied {
 	t.Helper()
+	return newProxiedWith(t, publish.PublisherOptions{Timeout: timeout})
+}
+
+func newProxiedWith(t *testing.T, opts publish.PublisherOptions) proxied {
+	t.Helper()
 	proxy, client := testkit.ProxiedRedis(t)
 	names := keyspace.NewNames(testkit.Prefix(t))
-	p, reg := startPublisher(t, client, names, publish.PublisherOptions{Timeout: timeout})
+	p, reg := startPublisher(t, client, names, opts)
 	direct, _ := testkit.Redis(t)
 	_, err := p.Publish(context.Background(), []event.Event{{Type: event.Click, AdID: 1}}, 1)
 	require.NoError(t, err)
@@ -344,4 +349,40 @@ func TestPublishHeldWriteIsResolvedAsNotStored(t *testing.T) {
 
 	proxy.Settle(t, 5*time.Second) // the held write has reached Redis and been answered
 	require.Zero(t, direct.XLen(ctx, names.ImpressionsStream()).Val(), "the held write was refused when it ran")
+}
+
+// Single impressions without event_id or ivt from concurrent callers, through the real script: the common
+// case, whose cost the publisher's other features must not raise.
+func BenchmarkPublishPlainImpressions(b *testing.B) {
+	client, names := testkit.Redis(b)
+	p, _ := startPublisher(b, client, names, publish.PublisherOptions{})
+	ctx := context.Background()
+	b.SetParallelism(16)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ev := []event.Event{{Type: event.Impression, AdID: 1}}
+		for pb.Next() {
+			if _, err := p.Publish(ctx, ev, 1700000000); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// A batch of 256 plain impressions per call, one caller: mostly the script's time in Redis, per entry.
+func BenchmarkPublishPlainBatch(b *testing.B) {
+	client, names := testkit.Redis(b)
+	p, _ := startPublisher(b, client, names, publish.PublisherOptions{})
+	ctx := context.Background()
+	ev := make([]event.Event, 256)
+	for i := range ev {
+		ev[i] = event.Event{Type: event.Impression, AdID: int64(i + 1)}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Publish(ctx, ev, 1700000000); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
