@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"adly/pkg/limits"
+	"adly/pkg/publish"
 	"adly/pkg/screen"
 	"adly/pkg/testkit"
 )
@@ -136,4 +137,45 @@ func nonReceiptKeys(t *testing.T, f *fixture) []string {
 		}
 	}
 	return out
+}
+
+func TestRetriedEventIDIsStoredOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, HandlerOptions{})
+	const eid = "3f1c2a9e-7b4d-4c1e-9a2b-0c3d4e5f6a7b"
+	first := f.do(t, "POST", "/track/impression", "text/plain", `{"ad_id":5,"event_id":"`+eid+`"}`)
+	require.Equal(t, http.StatusOK, first.code, first.raw)
+	for _, retry := range []struct{ method, target, ctype, body string }{
+		{"POST", "/track/impression", "text/plain", `{"ad_id":5,"event_id":"` + eid + `"}`},
+		{"GET", "/track_impression.php?ad_id=5&event_id=" + strings.ToUpper(eid), "", ""},
+	} {
+		r := f.do(t, retry.method, retry.target, retry.ctype, retry.body)
+		require.Equal(t, http.StatusOK, r.code, r.raw)
+		require.Equal(t, first.body["stream_id"], r.body["stream_id"], "a retry gets the first write's stream id")
+	}
+	batch := f.do(t, "POST", "/track/batch", "application/json",
+		`[{"type":"impression","ad_id":5,"event_id":"`+eid+`"},{"type":"impression","ad_id":6,"event_id":"AbCdEfGh_-012345"},{"type":"impression","ad_id":6,"event_id":"AbCdEfGh_-012345"}]`)
+	require.Equal(t, http.StatusOK, batch.code, batch.raw)
+	ids := batch.body["stream_ids"].([]any)
+	require.Equal(t, first.body["stream_id"], ids[0])
+	require.Equal(t, ids[1], ids[2], "one event_id twice in a batch is one event")
+	require.Len(t, f.stream(t, f.names.ImpressionsStream()), 2, "two distinct events stored, each once")
+	bad := f.do(t, "GET", "/track/click?ad_id=5&event_id=not-an-id", "", "")
+	require.Equal(t, http.StatusBadRequest, bad.code)
+	require.Contains(t, bad.body["error"], "event_id")
+}
+
+func TestNewPathsPerMinuteAnswers429(t *testing.T) {
+	t.Parallel()
+	f := newFixturePublishing(t, HandlerOptions{}, publish.PublisherOptions{Timeout: 5 * time.Second, NewPathsPerMinute: 2})
+	require.Equal(t, http.StatusOK, f.do(t, "GET", "/track/hit?path=/a", "", "").code)
+	require.Equal(t, http.StatusOK, f.do(t, "GET", "/track/hit?path=/b", "", "").code)
+	r := f.do(t, "POST", "/track/batch", "application/json", `[{"type":"click","ad_id":1},{"type":"hit","path":"/c"}]`)
+	require.Equal(t, http.StatusTooManyRequests, r.code, r.raw)
+	require.NotEmpty(t, r.header.Get("Retry-After"))
+	require.Contains(t, r.body["error"], "new paths a minute")
+	require.Equal(t, http.StatusOK, f.do(t, "GET", "/track/hit?path=/a", "", "").code, "an existing counter always passes")
+	require.Empty(t, f.stream(t, f.names.ClicksStream()), "the refused batch stored nothing")
+	require.EqualValues(t, 0, f.client.Exists(t.Context(), f.names.HitKey("/c")).Val())
+	require.Equal(t, "2", f.client.Get(t.Context(), f.names.HitKey("/a")).Val())
 }

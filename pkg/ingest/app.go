@@ -38,7 +38,7 @@ type App struct {
 func New(cfg Config, log *zap.Logger, client redis.UniversalClient, now func() time.Time) (*App, error) {
 	reg := admin.NewRegistry()
 	pub := publish.NewPublisher(client, keyspace.NewNames(cfg.KeyPrefix), log.Named("publisher"), publish.NewPublisherMetrics(reg),
-		publish.PublisherOptions{Timeout: cfg.WriteTimeout, Flushers: cfg.Flushers})
+		publish.PublisherOptions{Timeout: cfg.WriteTimeout, Flushers: cfg.Flushers, EventIDTTL: cfg.EventIDTTL, NewPathsPerMinute: cfg.NewPathsPerMinute})
 	guard := publish.NewMemoryGuard(client, cfg.MemoryGuard, cfg.MemoryGuardInterval, log.Named("memory-guard"), reg)
 	limiter, err := limits.NewLimiter(limits.LimiterOptions{Rate: cfg.RateLimit, Burst: cfg.RateBurst, MaxClients: cfg.RateClients})
 	if err != nil {

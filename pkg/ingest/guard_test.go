@@ -7,6 +7,7 @@ import (
 	"adly/pkg/testkit"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -153,4 +154,61 @@ func TestMemoryGuardRecoversByItselfAndFailsReadiness(t *testing.T) {
 		"accepts again by itself")
 	testkit.WaitServing(t, admin+"/readyz", 5*time.Second)
 	require.Equal(t, before+1, client.XLen(context.Background(), stream).Val())
+}
+
+// A flood of new paths (batches of 1,000 never-seen paths, sent as a browser would) cannot fill Redis: past
+// NEW_PATHS_PER_MINUTE the flood gets 429 and stores nothing, so memory stays far below the guard and every
+// other site's events are still accepted. Without the bound (NEW_PATHS_PER_MINUTE=0) the same flood fills
+// Redis to the guard and then every event of every site gets 503.
+func TestPathFloodCannotFillRedis(t *testing.T) {
+	rs := testkit.StartRedisServer(t, testkit.RedisServerOptions{})
+	client := redisconn.NewClient(rs.Config(), redisconn.ClientOptions{NoRetries: true})
+	defer func() { _ = client.Close() }()
+	rs.SetMaxMemoryFor(0.25) // about 4× what an empty server uses: a few MB, filled by ≈ 15,000 long paths
+	cfg := testConfig(t, rs.Config(), "flood:")
+	cfg.MemoryGuardInterval = 20 * time.Millisecond
+	cfg.NewPathsPerMinute = 2000
+	app, err := New(cfg, zaptest.NewLogger(t), client, time.Now)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	defer func() { cancel(); require.NoError(t, <-done) }()
+	base := "http://" + app.Addr()
+	testkit.WaitServing(t, "http://"+app.AdminAddr()+"/readyz", 5*time.Second)
+
+	send := func(method, target, body string) int {
+		req, err := http.NewRequest(method, base+target, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("User-Agent", testkit.BrowserUA)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	long := strings.Repeat("x", 200)
+	codes := map[int]int{}
+	for b := range 20 {
+		var sb strings.Builder
+		sb.WriteString("[")
+		for i := range 1000 {
+			if i > 0 {
+				sb.WriteString(",")
+			}
+			fmt.Fprintf(&sb, `{"type":"hit","path":"/flood/%d/%d/%s"}`, b, i, long)
+		}
+		sb.WriteString("]")
+		codes[send("POST", "/track/batch", sb.String())]++
+	}
+	require.Equal(t, map[int]int{http.StatusOK: 2, http.StatusTooManyRequests: 18}, codes, "two batches fit the minute's budget")
+	keys := testkit.RedisKeys(t, client, "flood:analytics:hit:")
+	require.Len(t, keys, 2000, "exactly the budget's new counters")
+	m, err := redisconn.ReadMemory(context.Background(), client)
+	require.NoError(t, err)
+	require.Less(t, float64(m.Used), 0.9*float64(m.Max), "Redis stays below the guard")
+
+	time.Sleep(100 * time.Millisecond) // the guard has looked at memory since
+	require.Equal(t, http.StatusOK, send("GET", "/track/impression?ad_id=1", ""), "other sites' events still count")
+	require.Equal(t, http.StatusOK, send("GET", "/track/hit?path=/flood/0/0/"+long, ""), "hits on existing paths still count")
 }

@@ -142,7 +142,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 
 // serveFunc handles a validated request: the method is allowed, the body is read and the traffic labelled
 // (ivt is "" for valid traffic).
-type serveFunc func(r *http.Request, body []byte, ivt screen.Reason) (code int, resp []byte)
+type serveFunc func(w http.ResponseWriter, r *http.Request, body []byte, ivt screen.Reason) (code int, resp []byte)
 
 // endpoint wraps a serveFunc with what every tracking route shares: CORS, preflights, methods, the body
 // limit and metrics.
@@ -214,11 +214,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, allowGet bool, a
 	if h.screen != nil {
 		ivt = h.screen.Classify(r.Header)
 	}
-	return fn(r, body, ivt)
+	return fn(w, r, body, ivt)
 }
 
 func (h *Handler) adEvent(typ event.Type) serveFunc {
-	return func(r *http.Request, body []byte, ivt screen.Reason) (int, []byte) {
+	return func(w http.ResponseWriter, r *http.Request, body []byte, ivt screen.Reason) (int, []byte) {
 		adID, eid, err := adEventFrom(r.URL.RawQuery, r.Header.Get("Content-Type"), body)
 		if err == nil {
 			err = h.admit(event.Event{Type: typ, AdID: adID})
@@ -229,14 +229,14 @@ func (h *Handler) adEvent(typ event.Type) serveFunc {
 		ts := h.now().Unix()
 		ids, err := h.pub.Publish(r.Context(), []event.Event{{Type: typ, AdID: adID, ID: eid, Invalid: string(ivt)}}, ts)
 		if err != nil {
-			return publishFailed(err)
+			return publishFailed(w, err)
 		}
 		h.metrics.filtered(typ, ivt, 1)
 		return http.StatusOK, adSuccess(adID, ids[0], ts)
 	}
 }
 
-func (h *Handler) hit(r *http.Request, body []byte, ivt screen.Reason) (int, []byte) {
+func (h *Handler) hit(w http.ResponseWriter, r *http.Request, body []byte, ivt screen.Reason) (int, []byte) {
 	path, eid, err := hitFrom(r.URL.RawQuery, r.Header.Get("Content-Type"), body)
 	if err == nil {
 		err = h.admit(event.Event{Type: event.Hit, Path: path})
@@ -250,12 +250,12 @@ func (h *Handler) hit(r *http.Request, body []byte, ivt screen.Reason) (int, []b
 		return http.StatusOK, hitSuccess(path, ts)
 	}
 	if _, err := h.pub.Publish(r.Context(), []event.Event{{Type: event.Hit, Path: path, ID: eid}}, ts); err != nil {
-		return publishFailed(err)
+		return publishFailed(w, err)
 	}
 	return http.StatusOK, hitSuccess(path, ts)
 }
 
-func (h *Handler) batch(r *http.Request, body []byte, ivt screen.Reason) (int, []byte) {
+func (h *Handler) batch(w http.ResponseWriter, r *http.Request, body []byte, ivt screen.Reason) (int, []byte) {
 	events, err := parseBatch(body, h.maxBatch)
 	if err != nil {
 		return invalid(err)
@@ -269,7 +269,7 @@ func (h *Handler) batch(r *http.Request, body []byte, ivt screen.Reason) (int, [
 	if ivt == "" {
 		ids, err := h.pub.Publish(r.Context(), events, ts)
 		if err != nil {
-			return publishFailed(err)
+			return publishFailed(w, err)
 		}
 		return http.StatusOK, mustJSON(batchSuccess{Status: "success", Count: len(events), TS: ts, StreamIDs: ids})
 	}
@@ -293,7 +293,7 @@ func (h *Handler) batch(r *http.Request, body []byte, ivt screen.Reason) (int, [
 	if len(ads) > 0 {
 		adIDs, err := h.pub.Publish(r.Context(), ads, ts)
 		if err != nil {
-			return publishFailed(err)
+			return publishFailed(w, err)
 		}
 		k := 0
 		for i, e := range events {
@@ -359,8 +359,12 @@ func invalid(err error) (int, []byte) {
 // publishFailed maps a failed write to its answer. Every error here means nothing was stored, so a client
 // may retry without counting twice, except publish.ErrUnconfirmed: the write was sent and its answer lost, and
 // the message says that it may have been stored.
-func publishFailed(err error) (int, []byte) {
+func publishFailed(w http.ResponseWriter, err error) (int, []byte) {
+	var newPaths *publish.NewPathsError
 	switch {
+	case errors.As(err, &newPaths):
+		w.Header().Set("Retry-After", retryAfter(newPaths.RetryAfter))
+		return http.StatusTooManyRequests, errorJSON(err.Error(), nil)
 	case errors.Is(err, publish.ErrRejected):
 		return http.StatusInternalServerError, errorJSON(err.Error(), nil)
 	case errors.Is(err, publish.ErrUnavailable), errors.Is(err, publish.ErrUnconfirmed),

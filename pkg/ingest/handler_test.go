@@ -41,12 +41,18 @@ func newFixture(t *testing.T, opts HandlerOptions) *fixture {
 // short one; the others a patient one, so a loaded machine does not turn into a 503.
 func newFixtureTimeout(t *testing.T, opts HandlerOptions, timeout time.Duration) *fixture {
 	t.Helper()
+	return newFixturePublishing(t, opts, publish.PublisherOptions{Timeout: timeout})
+}
+
+// newFixturePublishing is newFixture with the publisher's options.
+func newFixturePublishing(t *testing.T, opts HandlerOptions, popts publish.PublisherOptions) *fixture {
+	t.Helper()
 	direct, names := testkit.Redis(t)
 	proxy, client := testkit.ProxiedRedis(t)
 
 	reg := prometheus.NewRegistry()
 	log := zaptest.NewLogger(t)
-	pub := publish.NewPublisher(client, names, log, publish.NewPublisherMetrics(reg), publish.PublisherOptions{Timeout: timeout})
+	pub := publish.NewPublisher(client, names, log, publish.NewPublisherMetrics(reg), popts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = pub.Run(ctx); close(done) }()
