@@ -184,7 +184,7 @@ func fullRedisRecovers(t *testing.T, impressions, hits int, anotherTakesTheRest 
 	common := append(rs.Env(), "REDIS_KEY_PREFIX="+prefix, "DB_NAME="+dbCfg.Name, "LOG_LEVEL=warn",
 		"ADMIN_ADDR=127.0.0.1:0")
 	httpAddr := testkit.FreeAddr(t)
-	testkit.Spawn(t, testkit.Binary(t, "api"), append(common, "HTTP_ADDR="+httpAddr, "REDIS_MEMORY_GUARD=0.85", "REDIS_MEMORY_GUARD_INTERVAL=50ms")...)
+	testkit.Spawn(t, testkit.Binary(t, "api"), append(common, "HTTP_ADDR="+httpAddr, "NEW_PATHS_PER_MINUTE=0", "REDIS_MEMORY_GUARD=0.85", "REDIS_MEMORY_GUARD_INTERVAL=50ms")...)
 	book := newAnswered()
 	c := &loadClient{base: "http://" + httpAddr, http: &http.Client{Timeout: 10 * time.Second}, book: book}
 	testkit.WaitServing(t, c.base+"/", 15*time.Second)

@@ -8,11 +8,16 @@
 # FUZZ_TIME (default 10s) is how long each fuzz target runs.
 # Tests need Redis and MariaDB; they are started (or installed) here when
 # missing. The tests create their own databases, so no schema is applied.
+# A Redis Cluster (three masters, one replica each) is started for the run and
+# stopped at its end (scripts/lib/cluster.sh), unless ADLY_TEST_CLUSTER already
+# names one; the cluster tests find it through ADLY_TEST_CLUSTER.
 # shellcheck disable=SC2317 # step functions are only called through run_step
 set -euo pipefail
 
 # shellcheck source=scripts/lib/services.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/services.sh"
+# shellcheck source=scripts/lib/cluster.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/cluster.sh"
 cd "$ADLY_ROOT"
 
 FUZZ_TIME="${FUZZ_TIME:-10s}"
@@ -24,6 +29,15 @@ if ! command -v gcc >/dev/null 2>&1 && ! command -v cc >/dev/null 2>&1; then
 fi
 ensure_redis
 ensure_mariadb
+# The cluster is stopped however the run ends: an interrupt or SIGTERM exits through the EXIT trap.
+trap cluster_stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+if [[ -n ${ADLY_TEST_CLUSTER:-} ]]; then
+	log "Redis Cluster: using ADLY_TEST_CLUSTER=$ADLY_TEST_CLUSTER"
+else
+	cluster_start
+fi
 # The end-to-end test (e2e/) drives Debian's Chromium headless.
 if ! command -v chromium >/dev/null 2>&1 && [[ -z ${CHROMIUM:-} ]]; then
 	apt_install chromium

@@ -30,11 +30,19 @@ type Redis struct {
 	// ClusterAddrs, when set, is a comma-separated seed list of Redis Cluster nodes; it replaces Host/Port.
 	ClusterAddrs []string      `envconfig:"REDIS_CLUSTER_ADDRS"`
 	DialTimeout  time.Duration `envconfig:"REDIS_DIAL_TIMEOUT" default:"500ms"`
+	// StreamShards is how many streams each kind of ad event is split into, so that a cluster spreads
+	// them over its masters (keyspace.Names.WithShards). 1, the default, keeps the seed's single
+	// impressions_stream and clicks_stream.
+	StreamShards int `envconfig:"STREAM_SHARDS" default:"1"`
 	// MemoryGuard is the share of maxmemory above which Redis counts as nearly full: the API refuses writes
 	// (503) and the workers trim the consumed entries kept for replay, so that the steps that free memory
 	// always have room. 0 or 1 turns it off; so does a Redis without maxmemory.
 	MemoryGuard float64 `envconfig:"REDIS_MEMORY_GUARD" default:"0.90"`
 }
+
+// MaxStreamShards bounds STREAM_SHARDS. It equals keyspace.MaxShards, which config does not import: the
+// MariaDB side loads its configuration here and must not reach a Redis package.
+const MaxStreamShards = 256
 
 // Addr is host:port.
 func (r Redis) Addr() string { return net.JoinHostPort(r.Host, strconv.Itoa(r.Port)) }
@@ -52,6 +60,14 @@ func (r Redis) Validate() error {
 	}
 	if event.HasControl(r.KeyPrefix) {
 		return fmt.Errorf("REDIS_KEY_PREFIX must not contain control characters, got %q", r.KeyPrefix)
+	}
+	if r.StreamShards < 1 || r.StreamShards > MaxStreamShards {
+		return fmt.Errorf("STREAM_SHARDS must be a number of streams per kind of event between 1 and %d, got %d", MaxStreamShards, r.StreamShards)
+	}
+	if r.StreamShards > 1 && strings.ContainsAny(r.KeyPrefix, "{}") {
+		// Redis Cluster hashes the first {…} of a key: a brace in the prefix would take the place of the
+		// shards' tags and put them all in one slot.
+		return fmt.Errorf("REDIS_KEY_PREFIX must not contain { or } when STREAM_SHARDS > 1 (the shards' hash tags must be the only ones in their names), got %q", r.KeyPrefix)
 	}
 	if !(r.MemoryGuard >= 0 && r.MemoryGuard <= 1) {
 		return fmt.Errorf("REDIS_MEMORY_GUARD must be a share of maxmemory between 0 and 1 (0 or 1: off), got %g", r.MemoryGuard)

@@ -32,6 +32,21 @@ func TestDefaultsAreTheSeeds(t *testing.T) {
 	require.Equal(t, "info", s.Level)
 	require.Equal(t, 500*time.Millisecond, s.DialTimeout)
 	require.Equal(t, 0.9, s.MemoryGuard)
+	require.Equal(t, 1, s.StreamShards)
+}
+
+func TestStreamShards(t *testing.T) {
+	for _, n := range []string{"1", "6", "256"} {
+		t.Setenv("STREAM_SHARDS", n)
+		var s spec
+		require.NoError(t, Load(&s))
+	}
+	t.Setenv("STREAM_SHARDS", "8")
+	t.Setenv("REDIS_KEY_PREFIX", "{tenant}:")
+	var s spec
+	require.ErrorContains(t, Load(&s), "REDIS_KEY_PREFIX must not contain { or } when STREAM_SHARDS > 1")
+	t.Setenv("STREAM_SHARDS", "1")
+	require.NoError(t, Load(&s), "one stream: a braced prefix still puts every key in one slot, as before")
 }
 
 func TestBadValuesNameTheVariable(t *testing.T) {
@@ -46,6 +61,9 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"REDIS_MEMORY_GUARD", "1.5", "REDIS_MEMORY_GUARD must be a share of maxmemory between 0 and 1 (0 or 1: off), got 1.5"},
 		{"REDIS_MEMORY_GUARD", "-0.1", "REDIS_MEMORY_GUARD must be a share"},
 		{"REDIS_MEMORY_GUARD", "NaN", "REDIS_MEMORY_GUARD must be a share"},
+		{"STREAM_SHARDS", "0", "STREAM_SHARDS must be a number of streams per kind of event between 1 and 256, got 0"},
+		{"STREAM_SHARDS", "257", "STREAM_SHARDS must be a number of streams per kind of event between 1 and 256, got 257"},
+		{"STREAM_SHARDS", "two", `STREAM_SHARDS="two" is not a valid integer`},
 		{"DB_PORT", "99999", "DB_PORT must be a port between 1 and 65535"},
 		{"DB_NAME", " ", "DB_NAME must not be empty"},
 		{"DB_USER", "", "DB_USER must not be empty"},

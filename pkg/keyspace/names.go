@@ -23,9 +23,11 @@ const (
 	analyticsPrefix   = "analytics:"
 )
 
-// Names hands out every Redis name adly uses. The zero value has no prefix.
+// Names hands out every Redis name adly uses. The zero value has no prefix and one stream per kind of
+// event (WithShards splits them).
 type Names struct {
 	prefix string
+	shards int // streams per kind of ad event; 0 and 1 both mean the seed's single stream
 }
 
 // NewNames returns the names under prefix ("" for the seed's names).
@@ -47,7 +49,8 @@ func (n Names) ImpressionGroup() string { return impressionGroup }
 // ClickGroup is the consumer group that counts clicks.
 func (n Names) ClickGroup() string { return clickGroup }
 
-// Stream is the stream an ad event of type t goes to; "" for types that are not streamed.
+// Stream is the seed's stream an ad event of type t goes to, whatever the shard count (Streams are the
+// shards); "" for types that are not streamed.
 func (n Names) Stream(t event.Type) string {
 	switch t {
 	case event.Impression:

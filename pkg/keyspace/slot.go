@@ -8,12 +8,21 @@ import (
 
 // Slot is the Redis Cluster hash slot of key: CRC16 (XMODEM) of the key, or of its {hash tag}, mod 16384.
 func Slot(key string) uint16 {
-	if s := strings.IndexByte(key, '{'); s >= 0 {
-		if e := strings.IndexByte(key[s+1:], '}'); e > 0 {
-			key = key[s+1 : s+1+e]
-		}
+	if tag := HashTag(key); tag != "" {
+		key = tag
 	}
 	return crc16(key) % 16384
+}
+
+// HashTag is the part of key Redis Cluster hashes: what lies between the first '{' and the first '}' after
+// it, when that is not empty; "" when the whole key is hashed.
+func HashTag(key string) string {
+	if s := strings.IndexByte(key, '{'); s >= 0 {
+		if e := strings.IndexByte(key[s+1:], '}'); e > 0 {
+			return key[s+1 : s+1+e]
+		}
+	}
+	return ""
 }
 
 func crc16(s string) uint16 {

@@ -5,6 +5,10 @@
 //   - proxy.go: a TCP proxy to either server that can slow down, cut or refuse connections, and clients
 //     that go through it;
 //   - redisserver.go: a private redis-server for tests that kill Redis or fill it to maxmemory;
+//   - cluster.go, clusternodes.go: the Redis Cluster scripts/test.sh starts for the run (three masters, one
+//     replica each), a client of it built as the binaries build theirs, under a key prefix of the test's own,
+//     and its nodes: which master owns a slot, their pids, killing and restarting one; tests that need it
+//     are skipped, with the reason, when ADLY_TEST_CLUSTER is unset;
 //   - process.go: the real binaries, built once, run as processes that can be killed (SIGKILL), frozen
 //     (SIGSTOP/SIGCONT) or stopped (SIGTERM and wait);
 //   - metrics.go: one metric read from a registry or from an admin listener's /metrics;

@@ -26,11 +26,16 @@ func RedisConfig(t testing.TB) config.Redis {
 // Prefix returns a fresh random key prefix and removes every key under it when the test ends.
 func Prefix(t testing.TB) string {
 	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	prefix := "adlytest:" + hex.EncodeToString(b) + ":"
+	prefix := newPrefix()
 	t.Cleanup(func() { CleanupRedis(t, prefix) })
 	return prefix
+}
+
+// newPrefix is a fresh random key prefix. It holds no brace, so a key's hash tag is always its own.
+func newPrefix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return "adlytest:" + hex.EncodeToString(b) + ":"
 }
 
 // Redis returns a client (no silent retries, like the API's) and names under a fresh prefix.
