@@ -3,10 +3,9 @@ package report
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // Limits of the per-ad and path reports.
@@ -24,101 +23,77 @@ func (s *Store) Ads(ctx context.Context, r Range, adID int64, sort Sort, limit i
 	if limit < 1 || limit > MaxAdsLimit {
 		return nil, badf("limit=%d: use 1 to %d", limit, MaxAdsLimit)
 	}
-	var out []AdRow
-	err := s.readTx(ctx, func(tx *sqlx.Tx) error {
-		q := AdsQuery(r, adID, sort, limit)
-		rows, err := tx.QueryxContext(ctx, q.SQL, q.Args...)
-		if err != nil {
-			return fmt.Errorf("%s: %w", q.Name, err)
-		}
-		defer func() { _ = rows.Close() }()
-		out = make([]AdRow, 0, min(limit, 1024))
-		for rows.Next() {
-			var id, imp, clk int64
-			if err := rows.Scan(&id, &imp, &clk); err != nil {
-				return fmt.Errorf("%s: %w", q.Name, err)
+	totals := [2]map[int64]int64{{}, {}}
+	filtered := [2]map[int64]reasonCounts{{}, {}}
+	err := s.run(ctx, AdsStatements(r, adID), func(kind, stmt int, rows *sql.Rows) error {
+		var id, n int64
+		if stmt == 0 {
+			if err := rows.Scan(&id, &n); err != nil {
+				return err
 			}
-			out = append(out, AdRow{AdID: id, Totals: NewTotals(imp, clk), Filtered: []Filtered{}})
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("%s: %w", q.Name, err)
-		}
-		if adID != 0 && len(out) == 0 {
-			out = append(out, AdRow{AdID: adID, Totals: NewTotals(0, 0), Filtered: []Filtered{}})
-		}
-		if len(out) == 0 {
+			totals[kind][id] += n
 			return nil
 		}
-		byAd, err := scanFiltered(ctx, tx, FilteredQuery(r, adID))
-		if err != nil {
+		var reason string
+		if err := rows.Scan(&id, &reason, &n); err != nil {
 			return err
 		}
-		for i := range out {
-			if f := byAd[out[i].AdID]; f != nil {
-				out[i].Filtered = f.sorted()
-			}
+		if filtered[kind][id] == nil {
+			filtered[kind][id] = reasonCounts{}
 		}
+		filtered[kind][id][reason] += n
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ads %s: %w", r, err)
 	}
+
+	out := make([]AdRow, 0, max(len(totals[0]), len(totals[1])))
+	for id, imp := range totals[0] {
+		out = append(out, AdRow{AdID: id, Totals: NewTotals(imp, totals[1][id])})
+	}
+	for id, clk := range totals[1] {
+		if _, ok := totals[0][id]; !ok {
+			out = append(out, AdRow{AdID: id, Totals: NewTotals(0, clk)})
+		}
+	}
+	if adID != 0 && len(out) == 0 {
+		out = append(out, AdRow{AdID: adID, Totals: NewTotals(0, 0)})
+	}
+	slices.SortFunc(out, sort.compare)
+	out = out[:min(limit, len(out))]
+	for i := range out {
+		rs := reasons{}
+		for kind := range filtered {
+			for reason, n := range filtered[kind][out[i].AdID] {
+				rs.add(kind, reason, n)
+			}
+		}
+		out[i].Filtered = rs.sorted()
+	}
 	return out, nil
 }
 
-// reasons is one ad's filtered counts by reason.
+// reasonCounts is one kind's filtered counts of one ad, by reason.
+type reasonCounts map[string]int64
+
+// reasons is filtered traffic by reason, both kinds.
 type reasons map[string]*Filtered
 
-// filteredByAd is the rows of FilteredQuery, by ad and reason.
-type filteredByAd map[int64]reasons
-
-func scanFiltered(ctx context.Context, q sqlx.QueryerContext, query Query) (filteredByAd, error) {
-	rows, err := q.QueryxContext(ctx, query.SQL, query.Args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", query.Name, err)
+func (rs reasons) add(kind int, reason string, n int64) {
+	f := rs[reason]
+	if f == nil {
+		f = &Filtered{Reason: reason}
+		rs[reason] = f
 	}
-	defer func() { _ = rows.Close() }()
-	out := filteredByAd{}
-	for rows.Next() {
-		var id, imp, clk int64
-		var reason string
-		if err := rows.Scan(&id, &reason, &imp, &clk); err != nil {
-			return nil, fmt.Errorf("%s: %w", query.Name, err)
-		}
-		out.add(id, Filtered{Reason: reason, Impressions: imp, Clicks: clk})
+	if kind == 0 {
+		f.Impressions += n
+	} else {
+		f.Clicks += n
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", query.Name, err)
-	}
-	return out, nil
 }
 
-func (m filteredByAd) add(adID int64, f Filtered) {
-	rs := m[adID]
-	if rs == nil {
-		rs = reasons{}
-		m[adID] = rs
-	}
-	if p := rs[f.Reason]; p != nil {
-		p.Impressions += f.Impressions
-		p.Clicks += f.Clicks
-		return
-	}
-	rs[f.Reason] = &f
-}
-
-// merged is every ad's counts together, by reason.
-func (m filteredByAd) merged() []Filtered {
-	all := filteredByAd{}
-	for _, rs := range m {
-		for _, f := range rs {
-			all.add(0, *f)
-		}
-	}
-	return all[0].sorted()
-}
-
-// sorted lists the reasons, most impressions first, then most clicks, then by name.
+// sorted lists the reasons, most impressions first, then most clicks, then by name (never nil).
 func (rs reasons) sorted() []Filtered {
 	out := make([]Filtered, 0, len(rs))
 	for _, f := range rs {

@@ -62,10 +62,7 @@ func (a *API) summary(w http.ResponseWriter, r *http.Request) {
 			}
 			return writeCSV(w, csvFile(what, rng), h, rows)
 		}
-		return writeJSON(w, http.StatusOK, struct {
-			Status string `json:"status"`
-			Summary
-		}{ok, s})
+		return writeAnswer(w, summaryAnswer{ok, s})
 	})
 }
 
@@ -95,15 +92,7 @@ func (a *API) ads(w http.ResponseWriter, r *http.Request) {
 			h, cells := adsTable(rows)
 			return writeCSV(w, csvFile("ads", rng), h, cells)
 		}
-		return writeJSON(w, http.StatusOK, struct {
-			Status string  `json:"status"`
-			Zone   string  `json:"zone"`
-			Range  Range   `json:"range"`
-			AdID   int64   `json:"ad_id,omitempty"`
-			Sort   string  `json:"sort"`
-			Limit  int     `json:"limit"`
-			Ads    []AdRow `json:"ads"`
-		}{ok, a.store.loc.String(), rng, id, sort.String(), limit, rows})
+		return writeAnswer(w, adsAnswer{ok, a.store.loc.String(), rng, id, sort.String(), limit, rows})
 	})
 }
 
@@ -129,14 +118,7 @@ func (a *API) adDaily(w http.ResponseWriter, r *http.Request) {
 		for _, d := range days {
 			imp, clk = imp+d.Impressions, clk+d.Clicks
 		}
-		return writeJSON(w, http.StatusOK, struct {
-			Status string `json:"status"`
-			Zone   string `json:"zone"`
-			Range  Range  `json:"range"`
-			AdID   int64  `json:"ad_id"`
-			Totals Totals `json:"totals"`
-			Days   []Day  `json:"days"`
-		}{ok, a.store.loc.String(), rng, id, NewTotals(imp, clk), days})
+		return writeAnswer(w, adDailyAnswer{ok, a.store.loc.String(), rng, id, NewTotals(imp, clk), days})
 	})
 }
 
@@ -158,13 +140,7 @@ func (a *API) paths(w http.ResponseWriter, r *http.Request) {
 			h, cells := pathsTable(rows)
 			return writeCSV(w, "adly-paths-"+Today(a.now(), a.store.loc).Format(DateLayout)+".csv", h, cells)
 		}
-		return writeJSON(w, http.StatusOK, struct {
-			Status string    `json:"status"`
-			Zone   string    `json:"zone"`
-			Prefix string    `json:"prefix"`
-			Limit  int       `json:"limit"`
-			Paths  []PathRow `json:"paths"`
-		}{ok, a.store.loc.String(), prefix, limit, rows})
+		return writeAnswer(w, pathsAnswer{ok, a.store.loc.String(), prefix, limit, rows})
 	})
 }
 
@@ -181,11 +157,7 @@ func (a *API) path(w http.ResponseWriter, r *http.Request) {
 			h, cells := pathsTable([]PathRow{row})
 			return writeCSV(w, "adly-path-"+Today(a.now(), a.store.loc).Format(DateLayout)+".csv", h, cells)
 		}
-		return writeJSON(w, http.StatusOK, struct {
-			Status string  `json:"status"`
-			Zone   string  `json:"zone"`
-			Path   PathRow `json:"path"`
-		}{ok, a.store.loc.String(), row})
+		return writeAnswer(w, pathAnswer{ok, a.store.loc.String(), row})
 	})
 }
 
@@ -239,12 +211,19 @@ type writeErr struct{ error }
 
 func (e writeErr) Unwrap() error { return e.error }
 
-func writeJSON(w http.ResponseWriter, code int, v any) error {
+func jsonHeaders(w http.ResponseWriter, code int) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
+}
+
+// writeAnswer answers 200 with a.
+func writeAnswer(w http.ResponseWriter, a any) error { return writeJSON(w, http.StatusOK, a) }
+
+func writeJSON(w http.ResponseWriter, code int, v any) error {
+	jsonHeaders(w, code)
 	if err := json.NewEncoder(w).Encode(v); err != nil {
 		return writeErr{err}
 	}

@@ -29,8 +29,9 @@ type Config struct {
 
 	// QueryTimeout bounds the time one answer spends in MariaDB: past it the answer is 503.
 	QueryTimeout time.Duration `envconfig:"REPORT_QUERY_TIMEOUT" default:"10s"`
-	// DBConns bounds the MariaDB connections, and so the reports running at once.
-	DBConns int `envconfig:"REPORT_DB_CONNS" default:"4"`
+	// DBConns bounds the MariaDB connections, and so the reports running at once (each uses two: impressions
+	// and clicks are read at once).
+	DBConns int `envconfig:"REPORT_DB_CONNS" default:"8"`
 
 	ReadHeaderTimeout time.Duration `envconfig:"HTTP_READ_HEADER_TIMEOUT" default:"5s"`
 	IdleTimeout       time.Duration `envconfig:"HTTP_IDLE_TIMEOUT" default:"60s"`

@@ -12,55 +12,99 @@ type Query struct {
 	Args []any
 }
 
+// Kind is one of the two things the workers count, impressions or clicks: its daily table of valid counts and
+// its table of filtered counts (the count column is named like the kind).
+type Kind struct {
+	Name            string // impressions or clicks: also the tables' count column
+	table, filtered string
+}
+
+// The two kinds, in the order of the statement lists below.
+var (
+	Impressions = Kind{"impressions", "ad_daily_impressions", "ad_daily_impressions_filtered"}
+	Clicks      = Kind{"clicks", "ad_daily_clicks", "ad_daily_clicks_filtered"}
+	Kinds       = [2]Kind{Impressions, Clicks}
+)
+
+// Statements are what a report sends: one list per kind (Kinds' order). Each list runs on a connection of its
+// own, both at once, in one read-only transaction when it holds several statements: a worker commits a
+// kind's valid and filtered counts in one transaction, so a kind's statements see one snapshot; impressions
+// and clicks are committed by different workers, so no report could see them together anyway.
+type Statements [2][]Query
+
 // Every statement reads a date range through an index that starts with date (sql/schema.sql: the
 // *_date_ad indexes), or one ad's rows through the (ad_id, date) keys, so a report reads the rows of its
 // range and never a whole table. Dates are sent as 'YYYY-MM-DD' strings, compared with DATE columns as
 // dates.
 
-// DailyQuery sums valid impressions and clicks per date over r, for every ad (adID 0) or one. It returns
-// rows (date, impressions, clicks) with one of the two counts zero: one row per date and table.
-func DailyQuery(r Range, adID int64) Query {
-	from, to := r.From.Format(DateLayout), r.To.Format(DateLayout)
-	const sel = `SELECT date, SUM(impressions) AS imp, 0 AS clk FROM ad_daily_impressions WHERE date BETWEEN ? AND ?%s GROUP BY date
-UNION ALL
-SELECT date, 0, SUM(clicks) FROM ad_daily_clicks WHERE date BETWEEN ? AND ?%s GROUP BY date`
-	if adID == 0 {
-		return Query{Name: "daily counts", SQL: strings.ReplaceAll(sel, "%s", ""), Args: []any{from, to, from, to}}
+// SummaryStatements are Summary's: per kind, the daily sums over r and the range before it (DailyQuery),
+// then the filtered sums of r by reason (FilteredQuery).
+func SummaryStatements(r Range, adID int64) Statements {
+	both := Range{From: r.Previous().From, To: r.To}
+	var s Statements
+	for i, k := range Kinds {
+		s[i] = []Query{DailyQuery(k, both, adID), FilteredQuery(k, r, adID)}
 	}
-	return Query{Name: "daily counts", SQL: strings.ReplaceAll(sel, "%s", " AND ad_id = ?"),
-		Args: []any{from, to, adID, from, to, adID}}
+	return s
 }
 
-// FilteredQuery sums filtered impressions and clicks per ad and reason over r, for every ad (adID 0) or one.
-// It returns rows (ad_id, reason, impressions, clicks) with one of the two counts zero.
-func FilteredQuery(r Range, adID int64) Query {
-	from, to := r.From.Format(DateLayout), r.To.Format(DateLayout)
-	const sel = `SELECT ad_id, reason, SUM(impressions) AS imp, 0 AS clk FROM ad_daily_impressions_filtered WHERE date BETWEEN ? AND ?%s GROUP BY ad_id, reason
-UNION ALL
-SELECT ad_id, reason, 0, SUM(clicks) FROM ad_daily_clicks_filtered WHERE date BETWEEN ? AND ?%s GROUP BY ad_id, reason`
-	if adID == 0 {
-		return Query{Name: "filtered counts", SQL: strings.ReplaceAll(sel, "%s", ""), Args: []any{from, to, from, to}}
+// AdsStatements are Ads': per kind, the sums per ad over r (AdTotalsQuery), then the filtered sums per ad and
+// reason (FilteredByAdQuery). Sorting and the limit are applied to the merged rows.
+func AdsStatements(r Range, adID int64) Statements {
+	var s Statements
+	for i, k := range Kinds {
+		s[i] = []Query{AdTotalsQuery(k, r, adID), FilteredByAdQuery(k, r, adID)}
 	}
-	return Query{Name: "filtered counts", SQL: strings.ReplaceAll(sel, "%s", " AND ad_id = ?"),
-		Args: []any{from, to, adID, from, to, adID}}
+	return s
 }
 
-// AdsQuery sums valid impressions and clicks per ad over r (every ad with a valid count in r, or only adID),
-// sorted by sort (see ParseSort) and cut to limit rows. It returns rows (ad_id, impressions, clicks).
-func AdsQuery(r Range, adID int64, sort Sort, limit int) Query {
+// AdDailyStatements are AdDaily's: per kind, one ad's daily sums over r.
+func AdDailyStatements(adID int64, r Range) Statements {
+	var s Statements
+	for i, k := range Kinds {
+		s[i] = []Query{DailyQuery(k, r, adID)}
+	}
+	return s
+}
+
+// rangeQuery builds "SELECT <cols> FROM <table> WHERE date BETWEEN ? AND ? [AND ad_id = ?] GROUP BY <group>",
+// then "ORDER BY NULL" unless the rows come in group order from the index (MariaDB sorts the groups of a
+// GROUP BY otherwise; the store sums them by key and needs no order).
+func rangeQuery(name, cols, table, group string, r Range, adID int64) Query {
 	from, to := r.From.Format(DateLayout), r.To.Format(DateLayout)
-	cond, args := "", []any{from, to, from, to}
+	q := "SELECT " + cols + " FROM " + table + " WHERE date BETWEEN ? AND ?"
+	args := []any{from, to}
 	if adID != 0 {
-		cond, args = " AND ad_id = ?", []any{from, to, adID, from, to, adID}
+		q += " AND ad_id = ?"
+		args = append(args, adID)
 	}
-	// Each table is summed per ad on its own (an index range scan of its date range), then the two sums
-	// are joined per ad: MariaDB has no FULL OUTER JOIN, and an ad may have clicks without impressions.
-	q := `SELECT ad_id, SUM(i) AS imp, SUM(c) AS clk FROM (
-SELECT ad_id, SUM(impressions) AS i, 0 AS c FROM ad_daily_impressions WHERE date BETWEEN ? AND ?` + cond + ` GROUP BY ad_id
-UNION ALL
-SELECT ad_id, 0, SUM(clicks) FROM ad_daily_clicks WHERE date BETWEEN ? AND ?` + cond + ` GROUP BY ad_id
-) a GROUP BY ad_id ORDER BY ` + sort.orderBy() + ` LIMIT ?`
-	return Query{Name: "ad counts", SQL: q, Args: append(args, limit)}
+	q += " GROUP BY " + group
+	if group != "date" {
+		q += " ORDER BY NULL"
+	}
+	return Query{Name: name, SQL: q, Args: args}
+}
+
+// DailyQuery sums k's valid counts per date over r, for every ad (adID 0) or one: rows (date, n). Over every
+// ad it walks the date index in order (no temporary table); for one ad, that ad's (ad_id, date) keys.
+func DailyQuery(k Kind, r Range, adID int64) Query {
+	return rangeQuery("daily "+k.Name, "date, SUM("+k.Name+")", k.table, "date", r, adID)
+}
+
+// AdTotalsQuery sums k's valid counts per ad over r (every ad with a count in r, or only adID): rows (ad_id,
+// n).
+func AdTotalsQuery(k Kind, r Range, adID int64) Query {
+	return rangeQuery(k.Name+" per ad", "ad_id, SUM("+k.Name+")", k.table, "ad_id", r, adID)
+}
+
+// FilteredByAdQuery sums k's filtered counts per ad and reason over r: rows (ad_id, reason, n).
+func FilteredByAdQuery(k Kind, r Range, adID int64) Query {
+	return rangeQuery("filtered "+k.Name+" per ad", "ad_id, reason, SUM("+k.Name+")", k.filtered, "ad_id, reason", r, adID)
+}
+
+// FilteredQuery sums k's filtered counts per reason over r, for every ad (adID 0) or one: rows (reason, n).
+func FilteredQuery(k Kind, r Range, adID int64) Query {
+	return rangeQuery("filtered "+k.Name, "reason, SUM("+k.Name+")", k.filtered, "reason", r, adID)
 }
 
 // PathsQuery reads the paths with the most hits, those starting with prefix ("" for every path), most hits

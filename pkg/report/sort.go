@@ -1,6 +1,9 @@
 package report
 
-import "strings"
+import (
+	"cmp"
+	"strings"
+)
 
 // Sort is the order of the per-ad report: a key, and whether it is descending. Ties are broken by ad_id,
 // ascending; ads without impressions (no CTR) come last when sorting by ctr either way.
@@ -38,21 +41,30 @@ func (s Sort) String() string {
 	return s.Key
 }
 
-// orderBy is the ORDER BY list of AdsQuery, over its aggregates (i: impressions, c: clicks).
-func (s Sort) orderBy() string {
-	dir := ""
-	if s.Desc {
-		dir = " DESC"
-	}
+// compare orders two rows of Ads: by the key, then by ad_id ascending. Rows without a CTR come after the
+// others in both directions.
+func (s Sort) compare(a, b AdRow) int {
+	var c int
 	switch s.Key {
 	case "clicks":
-		return "SUM(c)" + dir + ", ad_id"
+		c = cmp.Compare(a.Clicks, b.Clicks)
 	case "ctr":
-		// In floating point (1e0 *): a DECIMAL division keeps four decimals and would tie CTRs that differ.
-		return "SUM(i) = 0, 1e0 * SUM(c) / SUM(i)" + dir + ", ad_id"
+		switch {
+		case a.CTR == nil && b.CTR == nil:
+		case a.CTR == nil:
+			return 1
+		case b.CTR == nil:
+			return -1
+		default:
+			c = cmp.Compare(*a.CTR, *b.CTR)
+		}
 	case "ad_id":
-		return "ad_id" + dir
+		c = cmp.Compare(a.AdID, b.AdID)
 	default:
-		return "SUM(i)" + dir + ", ad_id"
+		c = cmp.Compare(a.Impressions, b.Impressions)
 	}
+	if s.Desc {
+		c = -c
+	}
+	return cmp.Or(c, cmp.Compare(a.AdID, b.AdID))
 }
