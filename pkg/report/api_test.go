@@ -259,3 +259,14 @@ func TestAPICSV(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, bad.code, "errors stay JSON")
 	require.Equal(t, "application/json", bad.header.Get("Content-Type"))
 }
+
+// A report that outlasts REPORT_QUERY_TIMEOUT is answered 503 with the reason.
+func TestAPIQueryTimeout(t *testing.T) {
+	t.Parallel()
+	s := serve(t, func(c *report.Config) { c.QueryTimeout = time.Nanosecond })
+	for _, p := range []string{"/api/v1/summary", "/api/v1/ads", "/api/v1/ads/1/daily", "/api/v1/paths", "/api/v1/path?path=/a"} {
+		a := get(t, s.base+p)
+		require.Equal(t, http.StatusServiceUnavailable, a.code, "%s: %s", p, a.body)
+		require.Equal(t, "the report took longer than REPORT_QUERY_TIMEOUT (1ns)", a.json(t)["error"])
+	}
+}
