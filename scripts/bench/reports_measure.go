@@ -23,10 +23,10 @@ const (
 // reportTarget is one report: its request, the statements the store runs for it, and how to check its
 // answer. p50 and the others hold one figure per round, in ms.
 type reportTarget struct {
-	name    string
-	url     string
-	stmts   reports.Statements // nil for the floor
-	check   func(body []byte) error
+	name  string
+	url   string
+	stmts reports.Statements // nil for the floor
+	check func(body []byte) error
 
 	p50, p99, bareP50, bareP99 []float64
 }
@@ -36,22 +36,22 @@ func reportTargets() []reportTarget {
 	month := mustRange("2025-12-02", "2025-12-31")
 	return []reportTarget{
 		{
-			name:    "one ad's days, a year",
-			url:     fmt.Sprintf("/api/v1/ads/%d/daily?from=2025-01-01&to=2025-12-31", reportAd),
-			stmts:   reports.AdDailyStatements(reportAd, year),
-			check:   checkDaily,
+			name:  "one ad's days, a year",
+			url:   fmt.Sprintf("/api/v1/ads/%d/daily?from=2025-01-01&to=2025-12-31", reportAd),
+			stmts: reports.AdDailyStatements(reportAd, year),
+			check: checkDaily,
 		},
 		{
-			name: reportAllAds,
-			url:  "/api/v1/ads?from=2025-12-02&to=2025-12-31&limit=" + fmt.Sprint(reportAds),
+			name:  reportAllAds,
+			url:   "/api/v1/ads?from=2025-12-02&to=2025-12-31&limit=" + fmt.Sprint(reportAds),
 			stmts: reports.AdsStatements(month, 0),
 			check: checkAds,
 		},
 		{
-			name:    "top 100 paths (/api/v1/paths)",
-			url:     "/api/v1/paths?limit=100",
-			stmts:   reports.Statements{{reports.PathsQuery("", 100)}},
-			check:   checkPaths,
+			name:  "top 100 paths (/api/v1/paths)",
+			url:   "/api/v1/paths?limit=100",
+			stmts: reports.Statements{{reports.PathsQuery("", 100)}},
+			check: checkPaths,
 		},
 		{
 			// What every answer costs before any report: HTTP over loopback, access, routing, metrics.
