@@ -17,15 +17,21 @@ const (
 
 // Ads reports the valid totals of each ad over r — every ad with a valid count in r, or only adID, whose row
 // is then returned with zeros if it has none — sorted by sort and cut to limit rows, each with its filtered
-// traffic by reason. An ad with only filtered traffic in r is not listed (Summary counts it). limit must be
-// between 1 and MaxAdsLimit.
-func (s *Store) Ads(ctx context.Context, r Range, adID int64, sort Sort, limit int) ([]AdRow, error) {
+// traffic by reason. sort is what ParseSort reads: impressions, clicks, ctr or ad_id, ascending, or with a
+// leading "-" descending; "" is most impressions first. An ad with only filtered traffic in r is not listed
+// (Summary counts it). limit must be between 1 and MaxAdsLimit. A bad sort or limit is an error wrapping
+// ErrBadRequest.
+func (s *Store) Ads(ctx context.Context, r Range, adID int64, sort string, limit int) ([]AdRow, error) {
+	order, err := ParseSort(sort)
+	if err != nil {
+		return nil, err
+	}
 	if limit < 1 || limit > MaxAdsLimit {
 		return nil, badf("limit=%d: use 1 to %d", limit, MaxAdsLimit)
 	}
 	totals := [2]map[int64]int64{{}, {}}
 	filtered := [2]map[int64]reasonCounts{{}, {}}
-	err := s.run(ctx, AdsStatements(r, adID), func(kind, stmt int, rows *sql.Rows) error {
+	err = s.run(ctx, AdsStatements(r, adID), func(kind, stmt int, rows *sql.Rows) error {
 		var id, n int64
 		if stmt == 0 {
 			if err := rows.Scan(&id, &n); err != nil {
@@ -60,7 +66,7 @@ func (s *Store) Ads(ctx context.Context, r Range, adID int64, sort Sort, limit i
 	if adID != 0 && len(out) == 0 {
 		out = append(out, AdRow{AdID: adID, Totals: NewTotals(0, 0)})
 	}
-	slices.SortFunc(out, sort.compare)
+	slices.SortFunc(out, order.compare)
 	out = out[:min(limit, len(out))]
 	for i := range out {
 		rs := reasons{}

@@ -84,7 +84,7 @@ func (a *API) ads(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		rows, err := a.store.Ads(ctx, rng, id, sort, limit)
+		rows, err := a.store.Ads(ctx, rng, id, sort.String(), limit)
 		if err != nil {
 			return err
 		}

@@ -180,18 +180,18 @@ func TestAds(t *testing.T) {
 		{"", 100, 99, []report.AdRow{{AdID: 99, Totals: report.NewTotals(0, 0), Filtered: []report.Filtered{}}}},
 	} {
 		t.Run(fmt.Sprintf("sort=%s,limit=%d,ad_id=%d", tt.sort, tt.limit, tt.adID), func(t *testing.T) {
-			sort, err := report.ParseSort(tt.sort)
-			require.NoError(t, err)
-			got, err := store.Ads(ctx, r, tt.adID, sort, tt.limit)
+			got, err := store.Ads(ctx, r, tt.adID, tt.sort, tt.limit)
 			require.NoError(t, err)
 			require.Equal(t, tt.want, got)
 		})
 	}
-	none, err := store.Ads(ctx, march("2025-01-01", "2025-01-02"), 0, report.DefaultSort, 10)
+	none, err := store.Ads(ctx, march("2025-01-01", "2025-01-02"), 0, "", 10)
 	require.NoError(t, err)
 	require.NotNil(t, none)
 	require.Empty(t, none)
-	_, err = store.Ads(ctx, r, 0, report.DefaultSort, report.MaxAdsLimit+1)
+	_, err = store.Ads(ctx, r, 0, "", report.MaxAdsLimit+1)
+	require.ErrorIs(t, err, report.ErrBadRequest)
+	_, err = store.Ads(ctx, r, 0, "revenue", 10)
 	require.ErrorIs(t, err, report.ErrBadRequest)
 }
 
