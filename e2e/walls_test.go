@@ -10,10 +10,11 @@ import (
 )
 
 // The walls ARCHITECTURE.md draws, checked on the import graph the go command computes: the Redis side and
-// the MariaDB side never import each other, and the API binary cannot reach MariaDB.
+// the MariaDB side never import each other, the API binary cannot reach MariaDB, and the report binary
+// cannot reach Redis.
 func TestArchitectureWalls(t *testing.T) {
 	redisSide := []string{"ingest", "publish", "tracking", "stream", "hits", "keyspace", "redisconn"}
-	mariadbSide := []string{"mariadb", "ledger", "pathtable"}
+	mariadbSide := []string{"mariadb", "ledger", "pathtable", "report"}
 	deps := importGraph(t)
 	for _, tt := range []struct {
 		from      string
@@ -21,6 +22,7 @@ func TestArchitectureWalls(t *testing.T) {
 		drivers   []string // third-party modules the package must not reach either
 	}{
 		{"adly/cmd/api", prefixed(mariadbSide), []string{"github.com/go-sql-driver/mysql", "github.com/jmoiron/sqlx"}},
+		{"adly/cmd/report", prefixed(redisSide), []string{"github.com/redis/go-redis/v9"}},
 	} {
 		checkWall(t, deps, tt.from, tt.forbidden, tt.drivers)
 	}

@@ -21,6 +21,14 @@
 #                           the API alone against the API with one
 #                           impression-worker counting, under the same wrk
 #                           load, and the worker's catch-up after the load
+#   scripts/bench.sh report the report binary over a year of 10,000 ads
+#                           (7.3 M daily rows) and 200,000 paths: p50/p99 of
+#                           one ad's year, all ads over 30 days and the top
+#                           100 paths, each against the bare SELECTs it runs;
+#                           its database (adly_bench_report) is filled once
+#                           and kept for the next run
+#   scripts/bench.sh report --drop
+#                           drops that database
 #
 # This script only makes sure the tools and servers are there (Go, wrk,
 # Redis, MariaDB; installed from Debian packages or started on loopback when
@@ -44,6 +52,10 @@
 #                senders), BENCH_HTTP_ADDR, BENCH_ADMIN_ADDR as for api,
 #                BENCH_WORKER_ADMIN_ADDR (127.0.0.1:19092)
 #   mode pipeline: ROUNDS (3), DURATION (30s), the addresses of mode load
+#   mode report: ROUNDS (3), REQUESTS (200 per report and round),
+#                BENCH_REPORT_ADDR (127.0.0.1:18090), BENCH_ADMIN_ADDR
+#                (127.0.0.1:19095); it needs MariaDB only, and its
+#                database is adly_bench_report, not a random one
 #   every mode:  GOMAXPROCS, when set, for the measured binaries and the
 #                ceiling alike; REDIS_HOST, REDIS_PORT, REDIS_PASSWORD,
 #                REDIS_DB, and for worker, syncer, load and pipeline
@@ -56,7 +68,8 @@
 #                modes api, load and pipeline get to answer.
 #
 # A run writes under a Redis key prefix and into a database of its own, both
-# removed on exit, Ctrl-C included.
+# removed on exit, Ctrl-C included (mode report keeps its database: filling
+# it takes a minute or two; `scripts/bench.sh report --drop` removes it).
 set -euo pipefail
 
 # shellcheck source=scripts/lib/services.sh
@@ -70,21 +83,28 @@ usage() {
 	printf '  syncer path-syncer --once (Redis counters to MariaDB) against a bare SCAN + GET pass\n' >&2
 	printf '  load   API + impression-worker at a fixed rate: commits/s, answer-to-counted latency\n' >&2
 	printf '  pipeline API alone against API + impression-worker under wrk, and the catch-up\n' >&2
+	printf '  report the report binary (a year of 10,000 ads, 200,000 paths) against its bare SELECTs\n' >&2
 	printf '\napi: ROUNDS (default 5) and DURATION (default 10s) set the length.\n' >&2
 	printf 'worker: ENTRIES (default 2000000) and ROUNDS (default 3) set the length.\n' >&2
 	printf 'syncer: PATHS (default 1000000) and ROUNDS (default 3) set the length.\n' >&2
 	printf 'load: RATE (default 5000) and DURATION (default 30s) set the load.\n' >&2
 	printf 'pipeline: ROUNDS (default 3) and DURATION (default 30s) set the length.\n' >&2
+	printf 'report: ROUNDS (default 3) and REQUESTS (default 200) set the length; report --drop drops its database.\n' >&2
 	printf 'See the header of this script.\n' >&2
 	exit 2
 }
 
-[[ $# -eq 1 ]] || usage
+DROP=
+if [[ $# -eq 2 && $1 == report && $2 == --drop ]]; then
+	DROP=1
+elif [[ $# -ne 1 ]]; then
+	usage
+fi
 MODE=$1
 case $MODE in
-api | worker | syncer | load | pipeline) ;;
+api | worker | syncer | load | pipeline | report) ;;
 *)
-	printf 'unknown mode: %s (modes: api worker syncer load pipeline)\n' "$MODE" >&2
+	printf 'unknown mode: %s (modes: api worker syncer load pipeline report)\n' "$MODE" >&2
 	usage
 	;;
 esac
@@ -111,10 +131,15 @@ trap 'exit 143' TERM
 
 log "building scripts/bench into $WORK"
 go build -o "$WORK/bench" ./scripts/bench || die "go build ./scripts/bench failed"
+if [[ -n $DROP ]]; then
+	ensure_mariadb
+	"$WORK/bench" -drop report
+	exit
+fi
 # Bad settings fail here, before anything is installed or started.
 "$WORK/bench" -check "$MODE" || exit
 
-ensure_redis
+[[ $MODE == report ]] || ensure_redis
 case $MODE in
 api) command -v wrk >/dev/null 2>&1 || apt_install wrk ;;
 pipeline)

@@ -3,10 +3,12 @@
 # schema, then each built binary in the background with its log in .run/logs/
 # and pid in .run/pids/. scripts/stop.sh stops it all again.
 #
-# Addresses (defaults): HTTP_ADDR (127.0.0.1:8080, api only) and per-binary
-# admin addresses API_ADMIN_ADDR (127.0.0.1:9091), IMPRESSION_WORKER_ADMIN_ADDR
-# (:9092), CLICK_WORKER_ADMIN_ADDR (:9093), PATH_SYNCER_ADMIN_ADDR (:9094),
-# each handed to its binary as ADMIN_ADDR.
+# Addresses (defaults): HTTP_ADDR (127.0.0.1:8080, api only), REPORT_ADDR
+# (127.0.0.1:8090, report only) and per-binary admin addresses API_ADMIN_ADDR
+# (127.0.0.1:9091), IMPRESSION_WORKER_ADMIN_ADDR (:9092), CLICK_WORKER_ADMIN_ADDR
+# (:9093), PATH_SYNCER_ADMIN_ADDR (:9094), REPORT_ADMIN_ADDR (:9095), each
+# handed to its binary as ADMIN_ADDR. The report binary reads REPORT_TOKEN,
+# REPORT_USER and REPORT_PASSWORD from this environment (README, "Reports").
 set -euo pipefail
 
 # shellcheck source=scripts/lib/services.sh
@@ -26,12 +28,14 @@ mkdir -p bin
 go build -o bin/ ./cmd/... || die "go build -o bin/ ./cmd/... failed"
 
 HTTP_ADDR="${HTTP_ADDR:-127.0.0.1:8080}"
-BINARIES=(api impression-worker click-worker path-syncer)
+REPORT_ADDR="${REPORT_ADDR:-127.0.0.1:8090}"
+BINARIES=(api impression-worker click-worker path-syncer report)
 declare -A ADMIN=(
 	[api]="${API_ADMIN_ADDR:-127.0.0.1:9091}"
 	[impression-worker]="${IMPRESSION_WORKER_ADMIN_ADDR:-127.0.0.1:9092}"
 	[click-worker]="${CLICK_WORKER_ADMIN_ADDR:-127.0.0.1:9093}"
 	[path-syncer]="${PATH_SYNCER_ADMIN_ADDR:-127.0.0.1:9094}"
+	[report]="${REPORT_ADMIN_ADDR:-127.0.0.1:9095}"
 )
 
 show_log_tail() {
@@ -60,6 +64,7 @@ for name in "${BINARIES[@]}"; do
 	fi
 	envs=("ADMIN_ADDR=${ADMIN[$name]}")
 	[[ $name == api ]] && envs+=("HTTP_ADDR=$HTTP_ADDR")
+	[[ $name == report ]] && envs+=("REPORT_ADDR=$REPORT_ADDR")
 	printf '\n=== %s starting %s ===\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$name" >>"$logfile"
 	# setsid: detach from this terminal so closing it does not take the process down.
 	setsid env "${envs[@]}" "$bin" </dev/null >>"$logfile" 2>&1 &
@@ -127,6 +132,15 @@ if [[ " ${present[*]} " == *" api "* ]]; then
 	echo "  API:    http://$api_dial  (HTTP_ADDR=$HTTP_ADDR)"
 	echo "  demo:   http://$api_dial/  (scroll and click the banners; then scripts/inspect.sh)"
 fi
+if [[ " ${present[*]} " == *" report "* ]]; then
+	report_dial=$(dial_addr "$REPORT_ADDR")
+	case "${report_dial%:*}" in
+	127.0.0.1 | "[::1]") report_dial="localhost:${report_dial##*:}" ;;
+	esac
+	report_access="open to this machine only"
+	[[ -n ${REPORT_TOKEN:-}${REPORT_USER:-} ]] && report_access="REPORT_TOKEN or REPORT_USER/REPORT_PASSWORD required"
+	echo "  reports: http://$report_dial/  (JSON and CSV under /api/v1/; $report_access; REPORT_ADDR=$REPORT_ADDR)"
+fi
 echo "  admin:"
 for name in "${present[@]}"; do
 	printf '    %-18s http://%s/  (readiness: /readyz)\n' "$name" "$(dial_addr "${ADMIN[$name]}")"
@@ -138,5 +152,9 @@ echo "Try:"
 echo "  curl -A Mozilla/5.0 \"http://$api_dial/track_impression.php?ad_id=123\""
 echo "  $redis_cli XRANGE impressions_stream - +"
 echo "  mariadb -h $DB_HOST -P $DB_PORT -u $DB_USER $DB_NAME -e 'SELECT * FROM ad_daily_impressions'   # a moment later"
+if [[ " ${present[*]} " == *" report "* && -z ${REPORT_TOKEN:-}${REPORT_USER:-} ]]; then
+	echo "  curl \"http://$report_dial/api/v1/summary\"          # the last 30 days, as JSON"
+	echo "  curl -OJ \"http://$report_dial/api/v1/ads?format=csv\"   # per ad, as a CSV file"
+fi
 echo
 echo "Stop everything with: scripts/stop.sh"

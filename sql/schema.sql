@@ -51,6 +51,15 @@ CREATE TABLE IF NOT EXISTS path_counters (
 -- Rebuilds the path index once; a no-op (metadata only) afterwards.
 ALTER TABLE path_counters MODIFY path VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin NOT NULL;
 
+-- Report indexes (pkg/report). A report over a range of dates reads that range through an index that starts
+-- with date and holds every column the report needs, so it never reads a whole table nor the table's rows:
+-- the 30-day report of all ads reads 30 days of index entries. Top paths walk hit_count backwards and stop.
+CREATE INDEX IF NOT EXISTS ad_daily_impressions_date_ad ON ad_daily_impressions (date, ad_id, impressions);
+CREATE INDEX IF NOT EXISTS ad_daily_clicks_date_ad ON ad_daily_clicks (date, ad_id, clicks);
+CREATE INDEX IF NOT EXISTS ad_daily_impressions_filtered_date_ad ON ad_daily_impressions_filtered (date, ad_id, reason, impressions);
+CREATE INDEX IF NOT EXISTS ad_daily_clicks_filtered_date_ad ON ad_daily_clicks_filtered (date, ad_id, reason, clicks);
+CREATE INDEX IF NOT EXISTS path_counters_hits ON path_counters (hit_count);
+
 -- Exactly-once bookkeeping of the stream workers (pkg/ledger and pkg/worker/doc.go explain the argument).
 -- One row per (stream, group): every commit of that group locks it, so commits of one group are serial.
 CREATE TABLE IF NOT EXISTS stream_locks (

@@ -98,6 +98,33 @@ func TestSchemaFilteredTables(t *testing.T) {
 	require.EqualValues(t, 5, n)
 }
 
+// The report indexes (pkg/report) exist with their columns in order, once, however often the schema is
+// applied.
+func TestSchemaReportIndexes(t *testing.T) {
+	t.Parallel()
+	db, cfg := testkit.MariaDB(t)
+	testkit.ApplySchema(t, db) // second time: CREATE INDEX IF NOT EXISTS adds nothing
+	for _, tt := range []struct {
+		table, index string
+		columns      []string
+	}{
+		{"ad_daily_impressions", "ad_daily_impressions_date_ad", []string{"date", "ad_id", "impressions"}},
+		{"ad_daily_clicks", "ad_daily_clicks_date_ad", []string{"date", "ad_id", "clicks"}},
+		{"ad_daily_impressions_filtered", "ad_daily_impressions_filtered_date_ad", []string{"date", "ad_id", "reason", "impressions"}},
+		{"ad_daily_clicks_filtered", "ad_daily_clicks_filtered_date_ad", []string{"date", "ad_id", "reason", "clicks"}},
+		{"path_counters", "path_counters_hits", []string{"hit_count"}},
+	} {
+		var cols []string
+		require.NoError(t, db.Select(&cols, `SELECT COLUMN_NAME FROM information_schema.STATISTICS
+			WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = ? ORDER BY SEQ_IN_INDEX`, cfg.Name, tt.table, tt.index))
+		require.Equal(t, tt.columns, cols, "%s.%s", tt.table, tt.index)
+		var n int
+		require.NoError(t, db.Get(&n, `SELECT COUNT(DISTINCT INDEX_NAME) FROM information_schema.STATISTICS
+			WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME LIKE '%date_ad%'`, cfg.Name, tt.table))
+		require.LessOrEqual(t, n, 1, "%s: one report index, not one per application", tt.table)
+	}
+}
+
 // A path_counters table made by an earlier schema (utf8mb4_bin, which ignores trailing spaces) is converted,
 // keeping its rows.
 func TestSchemaConvertsAnEarlierPathCollation(t *testing.T) {

@@ -14,7 +14,10 @@
 //     server's Com_commit), the time from the API's answer to the event counted in MariaDB (p50/p99/max,
 //     from SUM(impressions) read every 10 ms), the worker's peak RSS;
 //   - pipeline: the API alone against the API with one impression-worker counting, under the same wrk load
-//     in interleaved rounds, and the time the worker takes after the load to count everything.
+//     in interleaved rounds, and the time the worker takes after the load to count everything;
+//   - report: the report binary over a year of 10,000 ads and 200,000 paths (a database of its own,
+//     adly_bench_report, kept between runs; `bench -drop report` drops it): p50 and p99 of one ad's year,
+//     the 30-day report of all ads and the top 100 paths, each against its bare statements sent from here.
 //
 // It reads its settings from the environment (ROUNDS, DURATION, ENTRIES, PATHS, RATE, CONCURRENCY,
 // GOMAXPROCS, the BENCH_* addresses and the REDIS_*/DB_* variables the binaries read), builds the binaries
@@ -50,6 +53,7 @@ var modes = map[string]func() (mode, error){
 	"syncer":   newSyncer,
 	"load":     newLoad,
 	"pipeline": newPipeline,
+	"report":   newReport,
 }
 
 func main() { os.Exit(run()) }
@@ -57,9 +61,10 @@ func main() { os.Exit(run()) }
 func run() int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	check := fs.Bool("check", false, "validate the settings, print the plan and exit")
+	drop := fs.Bool("drop", false, "with mode report: drop its database (adly_bench_report) and exit")
 	workDir := fs.String("workdir", "", "directory for the binaries and logs (default: a temporary one, removed on exit)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: bench [-check] [-workdir DIR] api|worker|syncer|load|pipeline\n       bench bare204 [ADDR]\n       bench ref ADDR KEY_PREFIX")
+		fmt.Fprintln(fs.Output(), "usage: bench [-check] [-workdir DIR] api|worker|syncer|load|pipeline|report\n       bench -drop report\n       bench bare204 [ADDR]\n       bench ref ADDR KEY_PREFIX")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -73,6 +78,17 @@ func run() int {
 	}
 	if fs.Arg(0) == "ref" && fs.NArg() == 3 {
 		return serveRef(ctx, fs.Arg(1), fs.Arg(2))
+	}
+	if *drop {
+		if fs.NArg() != 1 || fs.Arg(0) != "report" {
+			fs.Usage()
+			return 2
+		}
+		if err := dropReport(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "error: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	newMode, ok := modes[fs.Arg(0)]
 	if fs.NArg() != 1 || !ok {
