@@ -14,9 +14,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// The dashboard's place: pass its constructor (a report.UI) here; nil serves a page linking to the API.
-	var ui report.UI
-	err := report.Main(ctx, ui)
+	err := report.Main(ctx, report.Dashboard)
 	stop()
 	os.Exit(config.Exit("report", err, os.Stderr))
 }
