@@ -1,8 +1,8 @@
 // Package ingest owns adly's HTTP ingest: the seed's tracking endpoints and their clean-named twins, path hits
 // and batches, request validation, origins (CORS, enforced on every request), and the mapping of every outcome
 // to a JSON answer. It applies the rules of screen (which traffic is valid) and limits (per-client rate,
-// allowed ad_ids and paths) in this order: origin, method, memory guard, rate limit — all before the body is
-// read — then parsing, the allowlists, the invalid-traffic label and the write. A request refused at any step
+// allowed ad_ids and paths) in this order: method (preflights answered), origin, memory guard, rate limit —
+// all before the body is read — then parsing, the allowlists, the invalid-traffic label and the write. A request refused at any step
 // stores nothing.
 //
 // It only publishes to Redis, through publish.Publisher. It never touches MariaDB, never trims a stream (that
