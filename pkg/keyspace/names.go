@@ -12,7 +12,8 @@ const (
 	clicksStream      = "clicks_stream"
 	impressionGroup   = "impression_group"
 	clickGroup        = "click_group"
-	hitKeyPrefix      = "analytics:hit:"
+	hitKeyStem        = "analytics:hit"
+	hitKeyPrefix      = hitKeyStem + ":"
 	parkedKeyPrefix   = "analytics:parked:"
 	syncLockKey       = "analytics:sync:lock"
 	syncPendingKey    = "analytics:sync:pending"
@@ -66,13 +67,40 @@ func (n Names) Stream(t event.Type) string {
 // counters written by any producer that follows it are synced alike.
 func (n Names) HitKey(path string) string { return n.prefix + hitKeyPrefix + path }
 
-// PathOfHitKey is the path part of a hit counter key; ok is false for keys of another shape.
+// TaggedHitKey is the counter of path written by a script call whose keys share the hash tag tag (Redis
+// Cluster with STREAM_SHARDS > 1: the API's hits share the shard's tag): analytics:hit{<tag>}:<path>. With
+// tag "" it is HitKey(path). The brace right after "hit" (where an untagged key has its colon) keeps the two
+// shapes apart whatever a path holds: no untagged key starts with analytics:hit{, and a tag never holds a
+// brace, so the first "}:" ends it. One path may have a counter under each tag and an untagged one; the
+// syncer adds them all.
+func (n Names) TaggedHitKey(path, tag string) string {
+	if tag == "" {
+		return n.HitKey(path)
+	}
+	return n.prefix + hitKeyStem + "{" + tag + "}:" + path
+}
+
+// PathOfHitKey is the path part of a hit counter key, tagged (TaggedHitKey) or not; ok is false for keys of
+// another shape.
 func (n Names) PathOfHitKey(key string) (string, bool) {
 	p := n.prefix + hitKeyPrefix
-	if len(key) < len(p) || key[:len(p)] != p {
+	if len(key) >= len(p) && key[:len(p)] == p {
+		return key[len(p):], true
+	}
+	t := n.prefix + hitKeyStem + "{"
+	if len(key) < len(t) || key[:len(t)] != t {
 		return "", false
 	}
-	return key[len(p):], true
+	rest := key[len(t):]
+	for i := 0; i+1 < len(rest); i++ {
+		if rest[i] == '}' {
+			if rest[i+1] != ':' || i == 0 {
+				return "", false
+			}
+			return rest[i+2:], true
+		}
+	}
+	return "", false
 }
 
 // ParkedKey is where a hit counter that cannot be synced is moved: analytics:parked:<path>.
@@ -122,8 +150,9 @@ func (n Names) NewPaths(minute int64, tag string) string {
 	return n.prefix + newPathsPrefix + "{" + tag + "}:" + m
 }
 
-// HitKeyPattern matches every path counter (for SCAN MATCH). Glob characters in the prefix are escaped.
-func (n Names) HitKeyPattern() string { return escapeGlob(n.prefix+hitKeyPrefix) + "*" }
+// HitKeyPattern matches every path counter, tagged or not (for SCAN MATCH): analytics:hit[:{]*. Glob
+// characters in the prefix are escaped.
+func (n Names) HitKeyPattern() string { return escapeGlob(n.prefix+hitKeyStem) + "[:{]*" }
 
 func escapeGlob(s string) string {
 	out := make([]byte, 0, len(s))

@@ -2,6 +2,8 @@ package keyspace
 
 import (
 	"path"
+	"strings"
+
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,9 +16,9 @@ func TestNames(t *testing.T) {
 		prefix                        string
 		imps, clicks, hit, hitPattern string
 	}{
-		{prefix: "", imps: "impressions_stream", clicks: "clicks_stream", hit: "analytics:hit:/a", hitPattern: "analytics:hit:*"},
-		{prefix: "t1:", imps: "t1:impressions_stream", clicks: "t1:clicks_stream", hit: "t1:analytics:hit:/a", hitPattern: "t1:analytics:hit:*"},
-		{prefix: "a*[b]?:", imps: "a*[b]?:impressions_stream", clicks: "a*[b]?:clicks_stream", hit: "a*[b]?:analytics:hit:/a", hitPattern: `a\*\[b\]\?:analytics:hit:*`},
+		{prefix: "", imps: "impressions_stream", clicks: "clicks_stream", hit: "analytics:hit:/a", hitPattern: "analytics:hit[:{]*"},
+		{prefix: "t1:", imps: "t1:impressions_stream", clicks: "t1:clicks_stream", hit: "t1:analytics:hit:/a", hitPattern: "t1:analytics:hit[:{]*"},
+		{prefix: "a*[b]?:", imps: "a*[b]?:impressions_stream", clicks: "a*[b]?:clicks_stream", hit: "a*[b]?:analytics:hit:/a", hitPattern: `a\*\[b\]\?:analytics:hit[:{]*`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.prefix, func(t *testing.T) {
@@ -90,5 +92,36 @@ func TestAnalyticsPattern(t *testing.T) {
 				require.Equal(t, tt.want, got, tt.key)
 			}
 		})
+	}
+}
+
+func TestTaggedHitKeys(t *testing.T) {
+	n := NewNames("p:")
+	tests := []struct {
+		p, tag, key string
+	}{
+		{p: "/a", tag: "", key: "p:analytics:hit:/a"},
+		{p: "/a", tag: "x1", key: "p:analytics:hit{x1}:/a"},
+		{p: "{x1}:/a", tag: "", key: "p:analytics:hit:{x1}:/a"},
+		{p: "{y}:/a}:b", tag: "x1", key: "p:analytics:hit{x1}:{y}:/a}:b"},
+		{p: "", tag: "x1", key: "p:analytics:hit{x1}:"},
+	}
+	for _, tt := range tests {
+		key := n.TaggedHitKey(tt.p, tt.tag)
+		require.Equal(t, tt.key, key)
+		got, ok := n.PathOfHitKey(key)
+		require.True(t, ok, key)
+		require.Equal(t, tt.p, got, key)
+		// path.Match's * stops at a slash; Redis's does not.
+		match, err := path.Match(n.HitKeyPattern(), strings.ReplaceAll(key, "/", "_"))
+		require.NoError(t, err)
+		require.True(t, match, key)
+		if tt.tag != "" {
+			require.Equal(t, Slot("{"+tt.tag+"}"), Slot(key), "a tagged counter is in its tag's slot")
+		}
+	}
+	for _, key := range []string{"p:analytics:hit", "p:analytics:hit{x1}", "p:analytics:hit{}:/a", "p:analytics:hit{x1}/a", "p:analytics:hits:/a", "analytics:hit:/a"} {
+		_, ok := n.PathOfHitKey(key)
+		require.False(t, ok, key)
 	}
 }
