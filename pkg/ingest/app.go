@@ -14,7 +14,6 @@ import (
 
 	"adly/pkg/admin"
 	"adly/pkg/demo"
-	"adly/pkg/keyspace"
 	"adly/pkg/limits"
 	"adly/pkg/publish"
 	"adly/pkg/redisconn"
@@ -37,7 +36,7 @@ type App struct {
 // New binds both listeners and wires the dependencies. The caller owns client and closes it after Run.
 func New(cfg Config, log *zap.Logger, client redis.UniversalClient, now func() time.Time) (*App, error) {
 	reg := admin.NewRegistry()
-	pub := publish.NewPublisher(client, keyspace.NewNames(cfg.KeyPrefix), log.Named("publisher"), publish.NewPublisherMetrics(reg),
+	pub := publish.NewPublisher(client, redisconn.Names(cfg.Redis), log.Named("publisher"), publish.NewPublisherMetrics(reg),
 		publish.PublisherOptions{Timeout: cfg.WriteTimeout, Flushers: cfg.Flushers, EventIDTTL: cfg.EventIDTTL, NewPathsPerMinute: cfg.NewPathsPerMinute})
 	guard := publish.NewMemoryGuard(client, cfg.MemoryGuard, cfg.MemoryGuardInterval, log.Named("memory-guard"), reg)
 	limiter, err := limits.NewLimiter(limits.LimiterOptions{Rate: cfg.RateLimit, Burst: cfg.RateBurst, MaxClients: cfg.RateClients})

@@ -28,7 +28,8 @@ const (
 // event (WithShards splits them).
 type Names struct {
 	prefix string
-	shards int // streams per kind of ad event; 0 and 1 both mean the seed's single stream
+	shards int  // streams per kind of ad event; 0 and 1 both mean the seed's single stream
+	tagged bool // streams carry a shard tag even when there is one (OnCluster)
 }
 
 // NewNames returns the names under prefix ("" for the seed's names).

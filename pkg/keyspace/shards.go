@@ -42,11 +42,22 @@ func (n Names) WithShards(shards int) Names {
 	return n
 }
 
+// OnCluster returns the names for a Redis Cluster: every stream carries a shard tag, even with one shard
+// (<prefix>impressions_stream:{tag}), so that the keys a stream's scripts touch with it (its dead letters,
+// its replay epoch: names built by appending to the stream's) are in its slot. The seed's untagged name
+// cannot be used there: impressions_stream and impressions_stream:dead hash to different slots. The API,
+// the workers and the operator tools all take it when REDIS_CLUSTER_ADDRS is set (config.Redis.Names), so
+// they agree.
+func (n Names) OnCluster() Names {
+	n.tagged = true
+	return n
+}
+
 // Shards is the number of streams each kind of ad event is split into (1 for the zero value).
 func (n Names) Shards() int { return max(1, n.shards) }
 
 // Streams are the shards of the stream an ad event of type t goes to (nil for types that are not
-// streamed). With one shard it is the seed's single stream, Stream(t); with n > 1 it is
+// streamed). With one shard it is the seed's single stream, Stream(t) (unless OnCluster); with n > 1 it is
 // <prefix>impressions_stream:{tag} (or clicks_stream) for each of ShardTags(n), in that order. The shard's
 // tag is the only {…} in the name as long as the prefix holds no brace, which config refuses when
 // STREAM_SHARDS > 1, so every key that repeats the tag (ShardTag) shares the shard's slot.
@@ -55,7 +66,7 @@ func (n Names) Streams(t event.Type) []string {
 	if base == "" {
 		return nil
 	}
-	if n.Shards() == 1 {
+	if n.Shards() == 1 && !n.tagged {
 		return []string{base}
 	}
 	tags := ShardTags(n.Shards())
@@ -70,6 +81,7 @@ func (n Names) Streams(t event.Type) []string {
 // budgets: every name that takes a tag) in the stream's slot, so that one script call may touch them
 // together on a cluster. It is SlotTag(Slot(stream)): for a shard that is the tag in its name; for the seed's
 // untagged stream it is the tag of the slot its whole name hashes to, as the publisher's receipts have
-// always used. Names built by appending to the stream's name (the dead letters <stream>:dead, the replay
-// epoch) share the slot by themselves.
+// always used. Names built by appending to a shard's name (the dead letters <stream>:dead, the replay
+// epoch) share its slot by themselves; those of the seed's untagged stream do not, which is why a cluster
+// always uses tagged shards (OnCluster).
 func (n Names) ShardTag(stream string) string { return SlotTag(Slot(stream)) }

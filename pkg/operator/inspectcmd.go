@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"adly/pkg/keyspace"
 	"adly/pkg/mariadb"
 	"adly/pkg/redisconn"
 
@@ -117,7 +116,7 @@ func runInspect(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(cfg.ClusterAddrs) > 0 {
 		addr = strings.Join(cfg.ClusterAddrs, ",")
 	}
-	in := NewInspector(client, addr, keyspace.NewNames(cfg.KeyPrefix), cfg.DB, cfg.location(), time.Now)
+	in := NewInspector(client, addr, redisconn.Names(cfg.Redis), cfg.DB, cfg.location(), time.Now)
 	defer func() { _ = in.Close() }()
 	return inspect(ctx, in, opts, stdout)
 }

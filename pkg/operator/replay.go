@@ -11,7 +11,6 @@ import (
 	"go.uber.org/zap"
 
 	"adly/pkg/config"
-	"adly/pkg/keyspace"
 	"adly/pkg/ledger"
 	"adly/pkg/logging"
 	"adly/pkg/mariadb"
@@ -78,7 +77,7 @@ func runReplay(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer func() { _ = db.Close() }()
-	names := keyspace.NewNames(cfg.KeyPrefix)
+	names := redisconn.Names(cfg.Redis)
 	group := stream.NewGroup(client, kind.Stream(names), kind.Group(names))
 	counter := ledger.NewCounter(db, kind.Table, group.Stream(), group.Name())
 	return replay(ctx, kind, group, counter, *from, cfg.location(), log, stdout)

@@ -14,7 +14,6 @@ import (
 	"adly/pkg/config"
 	"adly/pkg/fault"
 	"adly/pkg/hits"
-	"adly/pkg/keyspace"
 	"adly/pkg/logging"
 	"adly/pkg/mariadb"
 	"adly/pkg/pathtable"
@@ -54,7 +53,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, exit fun
 	reg := admin.NewRegistry()
 	paths := pathtable.NewPathCounts(db)
 	defer func() { _ = paths.Close() }()
-	syncer := New(hits.NewHitCounters(client, keyspace.NewNames(cfg.KeyPrefix)), paths, log.Named("sync"), NewMetrics(reg),
+	syncer := New(hits.NewHitCounters(client, redisconn.Names(cfg.Redis)), paths, log.Named("sync"), NewMetrics(reg),
 		Options{ChunkPaths: cfg.ChunkPaths, LockTTL: cfg.LockTTL, Hooks: FaultHooks(cfg.Fault, fault.Exit(log, cfg.Fault, exit))})
 
 	if *once {

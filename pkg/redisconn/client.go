@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"adly/pkg/config"
+	"adly/pkg/keyspace"
 )
 
 // ClientOptions tune a client for its use.
@@ -55,4 +56,15 @@ func Ping(ctx context.Context, c redis.UniversalClient, timeout time.Duration) e
 		return fmt.Errorf("redis ping: %w", err)
 	}
 	return nil
+}
+
+// Names are the key names cfg configures: its prefix, its STREAM_SHARDS and, when it names a cluster
+// (REDIS_CLUSTER_ADDRS), streams that always carry a shard tag (keyspace.Names.OnCluster). Every binary
+// takes its names here, so the API, the workers, the syncer and the operator tools agree.
+func Names(cfg config.Redis) keyspace.Names {
+	n := keyspace.NewNames(cfg.KeyPrefix).WithShards(cfg.StreamShards)
+	if len(cfg.ClusterAddrs) > 0 {
+		n = n.OnCluster()
+	}
+	return n
 }

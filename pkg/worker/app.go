@@ -10,7 +10,6 @@ import (
 	"go.uber.org/zap"
 
 	"adly/pkg/admin"
-	"adly/pkg/keyspace"
 	"adly/pkg/ledger"
 	"adly/pkg/redisconn"
 	"adly/pkg/stream"
@@ -29,7 +28,7 @@ func NewApp(cfg Config, kind Kind, log *zap.Logger, client redis.UniversalClient
 	if err != nil {
 		return nil, fmt.Errorf("TIMEZONE: %w", err)
 	}
-	names := keyspace.NewNames(cfg.KeyPrefix)
+	names := redisconn.Names(cfg.Redis)
 	streamName, groupName := kind.Stream(names), kind.Group(names)
 	reg := admin.NewRegistry()
 	counter := ledger.NewCounter(db, kind.Table, streamName, groupName)
