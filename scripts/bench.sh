@@ -29,6 +29,10 @@
 #                           and kept for the next run
 #   scripts/bench.sh report --drop
 #                           drops that database
+#   scripts/bench.sh scale  the drain rate of 1, 2 and 4 impression-workers on
+#                           1 and on 4 stream shards (STREAM_SHARDS), with a
+#                           proxy holding each MariaDB statement DB_DELAY, so
+#                           that the database is the bottleneck
 #
 # This script only makes sure the tools and servers are there (Go, wrk,
 # Redis, MariaDB; installed from Debian packages or started on loopback when
@@ -52,6 +56,8 @@
 #                senders), BENCH_HTTP_ADDR, BENCH_ADMIN_ADDR as for api,
 #                BENCH_WORKER_ADMIN_ADDR (127.0.0.1:19092)
 #   mode pipeline: ROUNDS (3), DURATION (30s), the addresses of mode load
+#   mode scale:  ROUNDS (2), ENTRIES (200000), DB_DELAY (5ms per statement),
+#                BATCH_SIZE (1000, the workers')
 #   mode report: ROUNDS (3), REQUESTS (200 per report and round),
 #                BENCH_REPORT_ADDR (127.0.0.1:18090), BENCH_ADMIN_ADDR
 #                (127.0.0.1:19095); it needs MariaDB only, and its
@@ -84,12 +90,14 @@ usage() {
 	printf '  load   API + impression-worker at a fixed rate: commits/s, answer-to-counted latency\n' >&2
 	printf '  pipeline API alone against API + impression-worker under wrk, and the catch-up\n' >&2
 	printf '  report the report binary (a year of 10,000 ads, 200,000 paths) against its bare SELECTs\n' >&2
+	printf '  scale  1, 2 and 4 impression-workers on 1 and 4 stream shards, MariaDB behind a delay\n' >&2
 	printf '\napi: ROUNDS (default 5) and DURATION (default 10s) set the length.\n' >&2
 	printf 'worker: ENTRIES (default 2000000) and ROUNDS (default 3) set the length.\n' >&2
 	printf 'syncer: PATHS (default 1000000) and ROUNDS (default 3) set the length.\n' >&2
 	printf 'load: RATE (default 5000) and DURATION (default 30s) set the load.\n' >&2
 	printf 'pipeline: ROUNDS (default 3) and DURATION (default 30s) set the length.\n' >&2
 	printf 'report: ROUNDS (default 3) and REQUESTS (default 200) set the length; report --drop drops its database.\n' >&2
+	printf 'scale: ENTRIES (default 200000), ROUNDS (default 2), DB_DELAY (default 5ms), BATCH_SIZE (default 1000).\n' >&2
 	printf 'See the header of this script.\n' >&2
 	exit 2
 }
@@ -102,9 +110,9 @@ elif [[ $# -ne 1 ]]; then
 fi
 MODE=$1
 case $MODE in
-api | worker | syncer | load | pipeline | report) ;;
+api | worker | syncer | load | pipeline | report | scale) ;;
 *)
-	printf 'unknown mode: %s (modes: api worker syncer load pipeline report)\n' "$MODE" >&2
+	printf 'unknown mode: %s (modes: api worker syncer load pipeline report scale)\n' "$MODE" >&2
 	usage
 	;;
 esac

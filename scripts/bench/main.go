@@ -17,7 +17,10 @@
 //     in interleaved rounds, and the time the worker takes after the load to count everything;
 //   - report: the report binary over a year of 10,000 ads and 200,000 paths (a database of its own,
 //     adly_bench_report, kept between runs; `bench -drop report` drops it): p50 and p99 of one ad's year,
-//     the 30-day report of all ads and the top 100 paths, each against its bare statements sent from here.
+//     the 30-day report of all ads and the top 100 paths, each against its bare statements sent from here;
+//   - scale: the drain rate of 1, 2 and 4 impression-workers on 1 and on 4 stream shards (STREAM_SHARDS),
+//     with MariaDB one round trip away (a proxy in this program holds each statement DB_DELAY), so that the
+//     database, not the two cores, is what the workers wait for.
 //
 // It reads its settings from the environment (ROUNDS, DURATION, ENTRIES, PATHS, RATE, CONCURRENCY,
 // GOMAXPROCS, the BENCH_* addresses and the REDIS_*/DB_* variables the binaries read), builds the binaries
@@ -54,6 +57,7 @@ var modes = map[string]func() (mode, error){
 	"load":     newLoad,
 	"pipeline": newPipeline,
 	"report":   newReport,
+	"scale":    newScale,
 }
 
 func main() { os.Exit(run()) }
@@ -64,7 +68,7 @@ func run() int {
 	drop := fs.Bool("drop", false, "with mode report: drop its database (adly_bench_report) and exit")
 	workDir := fs.String("workdir", "", "directory for the binaries and logs (default: a temporary one, removed on exit)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: bench [-check] [-workdir DIR] api|worker|syncer|load|pipeline|report\n       bench -drop report\n       bench bare204 [ADDR]\n       bench ref ADDR KEY_PREFIX")
+		fmt.Fprintln(fs.Output(), "usage: bench [-check] [-workdir DIR] api|worker|syncer|load|pipeline|report|scale\n       bench -drop report\n       bench bare204 [ADDR]\n       bench ref ADDR KEY_PREFIX")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
