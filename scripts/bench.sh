@@ -33,6 +33,9 @@
 #                           1 and on 4 stream shards (STREAM_SHARDS), with a
 #                           proxy holding each MariaDB statement DB_DELAY, so
 #                           that the database is the bottleneck
+#   scripts/bench.sh wait   the API with REDIS_WAIT_REPLICAS 0 and 1 under wrk,
+#                           on a Redis with one replica that the run starts
+#                           (free loopback ports, nothing on disk)
 #
 # This script only makes sure the tools and servers are there (Go, wrk,
 # Redis, MariaDB; installed from Debian packages or started on loopback when
@@ -58,6 +61,7 @@
 #   mode pipeline: ROUNDS (3), DURATION (30s), the addresses of mode load
 #   mode scale:  ROUNDS (2), ENTRIES (200000), DB_DELAY (5ms per statement),
 #                BATCH_SIZE (1000, the workers')
+#   mode wait:   ROUNDS (5), DURATION (10s)
 #   mode report: ROUNDS (3), REQUESTS (200 per report and round),
 #                BENCH_REPORT_ADDR (127.0.0.1:18090), BENCH_ADMIN_ADDR
 #                (127.0.0.1:19095); it needs MariaDB only, and its
@@ -91,6 +95,7 @@ usage() {
 	printf '  pipeline API alone against API + impression-worker under wrk, and the catch-up\n' >&2
 	printf '  report the report binary (a year of 10,000 ads, 200,000 paths) against its bare SELECTs\n' >&2
 	printf '  scale  1, 2 and 4 impression-workers on 1 and 4 stream shards, MariaDB behind a delay\n' >&2
+	printf '  wait   the API with REDIS_WAIT_REPLICAS 0 and 1, on a Redis with a replica of its own\n' >&2
 	printf '\napi: ROUNDS (default 5) and DURATION (default 10s) set the length.\n' >&2
 	printf 'worker: ENTRIES (default 2000000) and ROUNDS (default 3) set the length.\n' >&2
 	printf 'syncer: PATHS (default 1000000) and ROUNDS (default 3) set the length.\n' >&2
@@ -98,6 +103,7 @@ usage() {
 	printf 'pipeline: ROUNDS (default 3) and DURATION (default 30s) set the length.\n' >&2
 	printf 'report: ROUNDS (default 3) and REQUESTS (default 200) set the length; report --drop drops its database.\n' >&2
 	printf 'scale: ENTRIES (default 200000), ROUNDS (default 2), DB_DELAY (default 5ms), BATCH_SIZE (default 1000).\n' >&2
+	printf 'wait: ROUNDS (default 5) and DURATION (default 10s) set the length.\n' >&2
 	printf 'See the header of this script.\n' >&2
 	exit 2
 }
@@ -110,9 +116,9 @@ elif [[ $# -ne 1 ]]; then
 fi
 MODE=$1
 case $MODE in
-api | worker | syncer | load | pipeline | report | scale) ;;
+api | worker | syncer | load | pipeline | report | scale | wait) ;;
 *)
-	printf 'unknown mode: %s (modes: api worker syncer load pipeline report scale)\n' "$MODE" >&2
+	printf 'unknown mode: %s (modes: api worker syncer load pipeline report scale wait)\n' "$MODE" >&2
 	usage
 	;;
 esac
@@ -149,7 +155,7 @@ fi
 
 [[ $MODE == report ]] || ensure_redis
 case $MODE in
-api) command -v wrk >/dev/null 2>&1 || apt_install wrk ;;
+api | wait) command -v wrk >/dev/null 2>&1 || apt_install wrk ;;
 pipeline)
 	command -v wrk >/dev/null 2>&1 || apt_install wrk
 	ensure_mariadb

@@ -20,7 +20,9 @@
 //     the 30-day report of all ads and the top 100 paths, each against its bare statements sent from here;
 //   - scale: the drain rate of 1, 2 and 4 impression-workers on 1 and on 4 stream shards (STREAM_SHARDS),
 //     with MariaDB one round trip away (a proxy in this program holds each statement DB_DELAY), so that the
-//     database, not the two cores, is what the workers wait for.
+//     database, not the two cores, is what the workers wait for;
+//   - wait: the API with REDIS_WAIT_REPLICAS 0 and 1 under wrk, on a Redis with one replica that the run
+//     starts itself.
 //
 // It reads its settings from the environment (ROUNDS, DURATION, ENTRIES, PATHS, RATE, CONCURRENCY,
 // GOMAXPROCS, the BENCH_* addresses and the REDIS_*/DB_* variables the binaries read), builds the binaries
@@ -58,6 +60,7 @@ var modes = map[string]func() (mode, error){
 	"pipeline": newPipeline,
 	"report":   newReport,
 	"scale":    newScale,
+	"wait":     newWait,
 }
 
 func main() { os.Exit(run()) }
@@ -68,7 +71,7 @@ func run() int {
 	drop := fs.Bool("drop", false, "with mode report: drop its database (adly_bench_report) and exit")
 	workDir := fs.String("workdir", "", "directory for the binaries and logs (default: a temporary one, removed on exit)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: bench [-check] [-workdir DIR] api|worker|syncer|load|pipeline|report|scale\n       bench -drop report\n       bench bare204 [ADDR]\n       bench ref ADDR KEY_PREFIX")
+		fmt.Fprintln(fs.Output(), "usage: bench [-check] [-workdir DIR] api|worker|syncer|load|pipeline|report|scale|wait\n       bench -drop report\n       bench bare204 [ADDR]\n       bench ref ADDR KEY_PREFIX")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
