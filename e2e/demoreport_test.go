@@ -70,8 +70,8 @@ func TestDemoPageToDashboard(t *testing.T) {
 	require.Equal(t, [][]string{
 		{"101", "1", "0", "0.00%", "0 / 0"}, {"102", "1", "0", "0.00%", "0 / 0"}, {"103", "1", "1", "100.00%", "0 / 0"},
 	}, s.Ads)
-	from := addDays(t, s.To, -29)
-	checkShown(t, s, m, from, s.To, 0)
-	checkExports(t, s, m, from, s.To, 0)
+	last30 := view{from: addDays(t, s.To, -29), to: s.To}
+	checkShown(t, s, m, last30)
+	checkExports(t, s, m, last30)
 	screenshots(t, ctx, "demo-to-report-2-dashboard")
 }

@@ -66,20 +66,21 @@ func getWithCredential(t *testing.T, rawURL, wantType string) []byte {
 
 // shown is what the dashboard shows, read from the page in the browser.
 type shown struct {
-	From      string               `json:"from"` // the date inputs
-	To        string               `json:"to"`
-	Range     string               `json:"range"` // the heading: "2026-03-01 – 2026-03-30 (30 days)"
-	AdFilter  string               `json:"adFilter"`
-	Metrics   map[string][2]string `json:"metrics"` // name: value, previous
-	Filtered  [][]string           `json:"filtered"`
-	FilterSum [][]string           `json:"filterSum"`
-	Days      [][]string           `json:"days"`
-	ChartWide []string             `json:"chartWide"` // the hover title of each day
-	ChartNarr []string             `json:"chartNarrow"`
-	Ads       [][]string           `json:"ads"`
-	NoAds     string               `json:"noAds"`
-	Paths     [][]string           `json:"paths"`
-	Exports   map[string]string    `json:"exports"` // section: the export link's href, resolved
+	From         string               `json:"from"` // the date inputs
+	To           string               `json:"to"`
+	Range        string               `json:"range"` // the heading: "2026-03-01 – 2026-03-30 (30 days)"
+	AdFilter     string               `json:"adFilter"`
+	Metrics      map[string][2]string `json:"metrics"` // name: value, previous
+	Filtered     [][]string           `json:"filtered"`
+	FilterSum    [][]string           `json:"filterSum"`
+	Days         [][]string           `json:"days"`
+	ChartWide    []string             `json:"chartWide"` // the hover title of each day
+	ChartNarr    []string             `json:"chartNarrow"`
+	Ads          [][]string           `json:"ads"`
+	NoAds        string               `json:"noAds"`
+	FilteredNote string               `json:"filteredNote"`
+	Paths        [][]string           `json:"paths"`
+	Exports      map[string]string    `json:"exports"` // section: the export link's href, resolved
 }
 
 const readPage = `(() => {
@@ -106,6 +107,7 @@ const readPage = `(() => {
     chartNarrow: [...document.querySelectorAll(".chart .narrow svg rect > title")].map(e => e.textContent),
     ads: rows("table.ads tbody tr"),
     noAds,
+    filteredNote: text("section.filtered"),
     paths: rows("table.paths tbody tr"),
     exports,
   };
@@ -121,9 +123,18 @@ func readShown(t *testing.T, ctx context.Context) shown {
 // reasonLabels are the page's names of the reasons the test writes.
 var reasonLabels = map[string]string{"crawler": "Crawler", "headless": "Headless browser"}
 
-// checkShown compares everything the page shows for from..to and ad with MariaDB's rows.
-func checkShown(t *testing.T, s shown, m mariaDB, from, to string, ad int64) {
+// view is what a page should show: a range, every ad (0) or one, and the ad table's order ("" for the
+// default, most impressions first).
+type view struct {
+	from, to string
+	ad       int64
+	sort     string
+}
+
+// checkShown compares everything the page shows for the view with MariaDB's rows.
+func checkShown(t *testing.T, s shown, m mariaDB, v view) {
 	t.Helper()
+	from, to, ad := v.from, v.to, v.ad
 	days := dates(t, from, to)
 	require.Equal(t, from, s.From, "the date inputs show the range")
 	require.Equal(t, to, s.To)
@@ -151,6 +162,9 @@ func checkShown(t *testing.T, s shown, m mariaDB, from, to string, ad int64) {
 		fsum.imp, fsum.clk = fsum.imp+f.imp, fsum.clk+f.clk
 	}
 	require.ElementsMatch(t, wantFiltered, s.Filtered, "filtered traffic")
+	if len(wantFiltered) == 0 {
+		require.Contains(t, s.FilteredNote, "None in this range")
+	}
 	if len(wantFiltered) > 0 {
 		require.Equal(t, [][]string{{"Total", commas(fsum.imp), commas(fsum.clk)}}, s.FilterSum)
 	}
@@ -171,9 +185,9 @@ func checkShown(t *testing.T, s shown, m mariaDB, from, to string, ad int64) {
 	require.Equal(t, wantTitles, s.ChartWide, "the wide chart's days")
 	require.Equal(t, wantTitles, s.ChartNarr, "the narrow chart's days")
 
-	// CTR by ad, most impressions first.
+	// CTR by ad, in the order asked for.
 	var wantAds [][]string
-	for _, a := range m.ads(from, to, ad) {
+	for _, a := range m.ads(from, to, ad, v.sort) {
 		var f sums
 		for _, r := range a.filtered {
 			f.imp, f.clk = f.imp+r.imp, f.clk+r.clk
@@ -181,13 +195,19 @@ func checkShown(t *testing.T, s shown, m mariaDB, from, to string, ad int64) {
 		wantAds = append(wantAds, []string{strconv.FormatInt(a.id, 10), commas(a.imp), commas(a.clk), pageCTR(a.sums),
 			commas(f.imp) + " / " + commas(f.clk)})
 	}
+	if len(wantAds) == 0 {
+		require.Empty(t, s.Ads, "CTR by ad")
+		require.Contains(t, s.NoAds, "No impressions or clicks")
+		return
+	}
 	require.Equal(t, wantAds, s.Ads, "CTR by ad")
 }
 
 // checkExports fetches the export links the page shows (with the credential, as the browser sends it) and
-// compares the CSV files with MariaDB's rows of from..to and ad.
-func checkExports(t *testing.T, s shown, m mariaDB, from, to string, ad int64) {
+// compares the CSV files with MariaDB's rows for the view.
+func checkExports(t *testing.T, s shown, m mariaDB, v view) {
 	t.Helper()
+	from, to, ad := v.from, v.to, v.ad
 	for _, section := range []string{"chart-h", "ads-h"} {
 		href := s.Exports[section]
 		require.NotEmpty(t, href, "the %s section has an export link", section)
@@ -215,7 +235,10 @@ func checkExports(t *testing.T, s shown, m mariaDB, from, to string, ad int64) {
 				want = append(want, []string{d, strconv.FormatInt(f.imp, 10), strconv.FormatInt(f.clk, 10), csvCTR(f)})
 			}
 		case "ads-h":
-			ads := m.ads(from, to, ad)
+			if v.sort != "" {
+				require.Equal(t, v.sort, q.Get("sort"), "the export is in the order shown: %s", href)
+			}
+			ads := m.ads(from, to, ad, v.sort)
 			var reasons []string
 			for _, a := range ads {
 				for r := range a.filtered {
@@ -278,33 +301,57 @@ func TestReportDashboardShowsMariaDBRowsInABrowser(t *testing.T) {
 	today = s.To
 	require.Contains(t, s.Range, "(30 days)")
 	require.Equal(t, loc.String(), readText(t, ctx, ".zone strong"), "the page names the zone of its dates")
-	checkShown(t, s, m, addDays(t, today, -29), today, 0)
-	checkExports(t, s, m, addDays(t, today, -29), today, 0)
+	last30 := view{from: addDays(t, today, -29), to: today}
+	checkShown(t, s, m, last30)
+	checkExports(t, s, m, last30)
 	require.Equal(t, [][]string{
 		{"/", "51,234", pathsUpdated(t, "2026-03-30 14:55:00", loc)},
 		{"/pricing", "1,200", pathsUpdated(t, "2026-03-30 14:55:00", loc)},
 		{"/blog/counting", "300", pathsUpdated(t, "2026-03-29 23:45:00", loc)},
 	}, s.Paths, "top paths: path_counters, last synced in the zone")
+	var wantPaths [][]string
+	rows, err := db.Query(`SELECT path, hit_count FROM path_counters ORDER BY hit_count DESC`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var path, hits string
+		require.NoError(t, rows.Scan(&path, &hits))
+		wantPaths = append(wantPaths, []string{path, hits})
+	}
+	require.NoError(t, rows.Err())
+	require.NoError(t, rows.Close())
+	records, err := csv.NewReader(bytes.NewReader(getWithCredential(t, s.Exports["paths-h"], "text/csv; charset=utf-8"))).ReadAll()
+	require.NoError(t, err)
+	require.Equal(t, []string{"path", "hits", "created_at", "updated_at"}, records[0])
+	var gotPaths [][]string
+	for _, r := range records[1:] {
+		gotPaths = append(gotPaths, r[:2])
+	}
+	require.Equal(t, wantPaths, gotPaths, "the paths export holds path_counters")
 	screenshots(t, ctx, "report-1-last-30-days")
 
+	chosen := view{from: addDays(t, today, -104), to: addDays(t, today, -41)}
+	filterAd := func(id string) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(
+			chromedp.SetValue(chromedp.CSS("section[aria-labelledby=ads-h] input[name=ad_id]"), id),
+			chromedp.Click(chromedp.CSS("section[aria-labelledby=ads-h] form button[type=submit]")),
+		)
+	}
 	for _, step := range []struct {
 		name  string
-		act   chromedp.Action[chromedp.Void]
-		from  string
-		to    string
-		ad    int64
+		act   chromedp.Action[chromedp.Void] // what the person does on the page before
+		view  view
 		check func(shown)
 	}{
 		{
 			name: "2-last-7-days", act: chromedp.Click(chromedp.CSS(`.presets a[href*="preset=7"]`)),
-			from: addDays(t, today, -6), to: today,
+			view: view{from: addDays(t, today, -6), to: today},
 			check: func(s shown) {
 				require.NotContains(t, adIDs(s), "13", "ad 13 has no traffic in the last 7 days")
 			},
 		},
 		{
 			name: "3-last-90-days", act: chromedp.Click(chromedp.CSS(`.presets a[href*="preset=90"]`)),
-			from: addDays(t, today, -89), to: today,
+			view: view{from: addDays(t, today, -89), to: today},
 			check: func(s shown) {
 				require.Contains(t, adIDs(s), "13", "ad 13's traffic is older than 40 days")
 				require.Contains(t, adIDs(s), "14", "an ad with clicks only is a row")
@@ -314,38 +361,51 @@ func TestReportDashboardShowsMariaDBRowsInABrowser(t *testing.T) {
 		{
 			name: "4-dates-chosen",
 			act: chromedp.Steps(
-				chromedp.SetValue(chromedp.CSS("form.dates input[name=from]"), addDays(t, today, -104)),
-				chromedp.SetValue(chromedp.CSS("form.dates input[name=to]"), addDays(t, today, -41)),
+				chromedp.SetValue(chromedp.CSS("form.dates input[name=from]"), chosen.from),
+				chromedp.SetValue(chromedp.CSS("form.dates input[name=to]"), chosen.to),
 				chromedp.Click(chromedp.CSS("form.dates button[type=submit]")),
 			),
-			from: addDays(t, today, -104), to: addDays(t, today, -41),
+			view: chosen,
 		},
 		{
-			name: "5-ad-12",
-			act: chromedp.Steps(
-				chromedp.SetValue(chromedp.CSS("section[aria-labelledby=ads-h] input[name=ad_id]"), "12"),
-				chromedp.Click(chromedp.CSS("section[aria-labelledby=ads-h] form button[type=submit]")),
-			),
-			from: addDays(t, today, -104), to: addDays(t, today, -41), ad: 12,
+			name: "5-ad-12", act: filterAd("12"),
+			view:  view{from: chosen.from, to: chosen.to, ad: 12},
 			check: func(s shown) { require.Equal(t, []string{"12"}, adIDs(s)) },
 		},
 		{
-			name: "6-ad-14-clicks-only",
-			act: chromedp.Steps(
-				chromedp.SetValue(chromedp.CSS("section[aria-labelledby=ads-h] input[name=ad_id]"), "14"),
-				chromedp.Click(chromedp.CSS("section[aria-labelledby=ads-h] form button[type=submit]")),
-			),
-			from: addDays(t, today, -104), to: addDays(t, today, -41), ad: 14,
+			name: "6-ad-14-clicks-only", act: filterAd("14"),
+			view: view{from: chosen.from, to: chosen.to, ad: 14},
 			check: func(s shown) {
 				require.Equal(t, "–", s.Metrics["CTR"][0], "no impressions: no CTR")
 				require.Equal(t, []string{"14"}, adIDs(s))
 			},
 		},
+		{
+			name: "7-ad-15-filtered-only", act: filterAd("15"),
+			view: view{from: chosen.from, to: chosen.to, ad: 15},
+			check: func(s shown) {
+				require.Equal(t, "0", s.Metrics["Impressions"][0])
+				require.NotEmpty(t, s.Filtered, "its filtered traffic is shown")
+				require.Equal(t, []string{"15"}, adIDs(s), "the ad asked for is a row, with zeros")
+			},
+		},
+		{
+			name: "8-all-ads", act: chromedp.Click(chromedp.CSS(".ad-filter a")), // "all ads"
+			view: chosen,
+		},
+		{
+			name: "9-all-ads-by-ctr", act: chromedp.Click(chromedp.CSS(`table.ads th a[href*="sort=-ctr"]`)),
+			view: view{from: chosen.from, to: chosen.to, sort: "-ctr"},
+			check: func(s shown) {
+				ids := adIDs(s)
+				require.Equal(t, "14", ids[len(ids)-1], "an ad without impressions (no CTR) comes last")
+			},
+		},
 	} {
 		navigated(t, ctx, step.name, step.act)
 		s := readShown(t, ctx)
-		checkShown(t, s, m, step.from, step.to, step.ad)
-		checkExports(t, s, m, step.from, step.to, step.ad)
+		checkShown(t, s, m, step.view)
+		checkExports(t, s, m, step.view)
 		if step.check != nil {
 			step.check(s)
 		}

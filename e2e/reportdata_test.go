@@ -200,9 +200,11 @@ func (m mariaDB) filtered(from, to string, ad int64) map[string]sums {
 	return out
 }
 
-// ads are the ads with valid traffic in the range, with their filtered traffic, most impressions first
-// (ties by ad_id), as the ad table and its export order them by default.
-func (m mariaDB) ads(from, to string, ad int64) []adSums {
+// ads are the ads with valid traffic in the range — or the one ad asked for, with zeros if it had none, as
+// the API documents — with their filtered traffic, in the order of the sort
+// parameter: "-impressions" (the default: most impressions first) or "-ctr" (the highest click-through rate
+// first, ads without impressions last); ties by ad_id.
+func (m mariaDB) ads(from, to string, ad int64, order string) []adSums {
 	byID := map[int64]*adSums{}
 	get := func(key string) *adSums {
 		id, err := strconv.ParseInt(key, 10, 64)
@@ -212,11 +214,14 @@ func (m mariaDB) ads(from, to string, ad int64) []adSums {
 		}
 		return byID[id]
 	}
+	if ad != 0 {
+		get(strconv.FormatInt(ad, 10))
+	}
 	m.query("ad_id, SUM(impressions)", "ad_daily_impressions", "ad_id", from, to, ad, func(k string, n int64) { get(k).imp += n })
 	m.query("ad_id, SUM(clicks)", "ad_daily_clicks", "ad_id", from, to, ad, func(k string, n int64) { get(k).clk += n })
 	var out []adSums
 	for _, a := range byID {
-		if a.imp == 0 && a.clk == 0 {
+		if a.imp == 0 && a.clk == 0 && a.id != ad {
 			continue
 		}
 		for reason, s := range m.filtered(from, to, a.id) {
@@ -225,10 +230,24 @@ func (m mariaDB) ads(from, to string, ad int64) []adSums {
 		out = append(out, *a)
 	}
 	sort.Slice(out, func(i, j int) bool {
-		if out[i].imp != out[j].imp {
-			return out[i].imp > out[j].imp
+		a, b := out[i], out[j]
+		switch order {
+		case "-impressions", "":
+			if a.imp != b.imp {
+				return a.imp > b.imp
+			}
+		case "-ctr":
+			if (a.imp == 0) != (b.imp == 0) {
+				return b.imp == 0
+			}
+			// a.clk/a.imp against b.clk/b.imp, in whole numbers.
+			if l, r := a.clk*b.imp, b.clk*a.imp; a.imp != 0 && l != r {
+				return l > r
+			}
+		default:
+			m.t.Fatalf("the test knows no sort %q", order)
 		}
-		return out[i].id < out[j].id
+		return a.id < b.id
 	})
 	return out
 }
