@@ -11,7 +11,35 @@ import (
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"adly/pkg/testkit"
 )
+
+// artifactsDir is where screenshots go: $ADLY_ARTIFACTS_DIR, or .run/artifacts at the repository root.
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	if d := os.Getenv("ADLY_ARTIFACTS_DIR"); d != "" {
+		require.NoError(t, os.MkdirAll(d, 0o755))
+		return d
+	}
+	d := filepath.Join(filepath.Dir(filepath.Dir(testkit.SchemaPath(t))), ".run", "artifacts")
+	require.NoError(t, os.MkdirAll(d, 0o755))
+	return d
+}
+
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Fatal("Chromium is needed for the browser test: apt-get install chromium (scripts/test.sh installs it)")
+	return ""
+}
 
 // newBrowser starts a headless Chromium with the flags this kind of machine needs (no sandbox, no GPU, no
 // background traffic of its own), a profile of the test's own and a desktop window, and returns its tab. The
