@@ -16,32 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// artifactsDir is where the screenshot goes: $ADLY_ARTIFACTS_DIR, or .run/artifacts at the repository root.
-func artifactsDir(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("ADLY_ARTIFACTS_DIR"); d != "" {
-		require.NoError(t, os.MkdirAll(d, 0o755))
-		return d
-	}
-	d := filepath.Join(filepath.Dir(filepath.Dir(testkit.SchemaPath(t))), ".run", "artifacts")
-	require.NoError(t, os.MkdirAll(d, 0o755))
-	return d
-}
-
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Fatal("Chromium is needed for the browser test: apt-get install chromium (scripts/test.sh installs it)")
-	return ""
-}
-
 // The demo page with the real tracker in a real browser: a banner out of view is not counted; one scrolled
 // into view for over a second is, once; a click is counted once; the workers turn them into exact rows.
 func TestBrowserTracksImpressionsAndClicksIntoMariaDB(t *testing.T) {
@@ -55,23 +29,9 @@ func TestBrowserTracksImpressionsAndClicksIntoMariaDB(t *testing.T) {
 	base := "http://" + httpAddr
 	testkit.WaitServing(t, base+"/", 15*time.Second)
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 800),
-		// Headless Chromium says so in its User-Agent, and the API counts such traffic apart (headless):
-		// this test stands for a visitor's browser.
-		chromedp.UserAgent(testkit.BrowserUA),
-	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	// The first Run starts the browser; it must not carry a timeout (that would stop the browser).
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("about:blank")))
-	stopTimer := time.AfterFunc(60*time.Second, cancel) // bound the whole test
-	defer stopTimer.Stop()
+	// Headless Chromium says so in its User-Agent, and the API counts such traffic apart (headless): this
+	// test stands for a visitor's browser.
+	ctx := newBrowser(t, 60*time.Second, chromedp.WindowSize(1200, 800), chromedp.UserAgent(testkit.BrowserUA))
 
 	lines := func(ad int, typ string) int {
 		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](

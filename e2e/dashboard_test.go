@@ -44,21 +44,7 @@ func TestDashboardPageInABrowser(t *testing.T) {
 	dir := artifactsDir(t)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "dashboard.html"), body, 0o644))
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800),
-	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	// The first Run starts the browser; it must not carry a timeout (that would stop the browser).
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("about:blank")))
-	stopTimer := time.AfterFunc(60*time.Second, cancel) // bound the whole test
-	defer stopTimer.Stop()
+	ctx := newBrowser(t, 60*time.Second)
 
 	var mu sync.Mutex
 	var requests, problems []string

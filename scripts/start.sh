@@ -8,7 +8,11 @@
 # (127.0.0.1:9091), IMPRESSION_WORKER_ADMIN_ADDR (:9092), CLICK_WORKER_ADMIN_ADDR
 # (:9093), PATH_SYNCER_ADMIN_ADDR (:9094), REPORT_ADMIN_ADDR (:9095), each
 # handed to its binary as ADMIN_ADDR. The report binary reads REPORT_TOKEN,
-# REPORT_USER and REPORT_PASSWORD from this environment (README, "Reports").
+# REPORT_USER and REPORT_PASSWORD from this environment (README, "Reports"); a
+# browser opens the dashboard with REPORT_USER/REPORT_PASSWORD (HTTP Basic), or
+# with no credential on a loopback REPORT_ADDR. Every binary gets the same
+# environment, so the same TIMEZONE: the workers date counts in it and the
+# reports read dates as its days.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/services.sh
@@ -130,16 +134,26 @@ echo
 echo "adly is running."
 if [[ " ${present[*]} " == *" api "* ]]; then
 	echo "  API:    http://$api_dial  (HTTP_ADDR=$HTTP_ADDR)"
-	echo "  demo:   http://$api_dial/  (scroll and click the banners; then scripts/inspect.sh)"
+	demo_next="scripts/inspect.sh"
+	[[ " ${present[*]} " == *" report "* ]] && demo_next="the reports below, or scripts/inspect.sh"
+	echo "  demo:   http://$api_dial/  (scroll and click the banners; then $demo_next)"
 fi
 if [[ " ${present[*]} " == *" report "* ]]; then
 	report_dial=$(dial_addr "$REPORT_ADDR")
 	case "${report_dial%:*}" in
 	127.0.0.1 | "[::1]") report_dial="localhost:${report_dial##*:}" ;;
 	esac
-	report_access="open to this machine only"
-	[[ -n ${REPORT_TOKEN:-}${REPORT_USER:-} ]] && report_access="REPORT_TOKEN or REPORT_USER/REPORT_PASSWORD required"
-	echo "  reports: http://$report_dial/  (JSON and CSV under /api/v1/; $report_access; REPORT_ADDR=$REPORT_ADDR)"
+	echo "  reports: http://$report_dial/  (the dashboard: open it in a browser; JSON and CSV under /api/v1/; REPORT_ADDR=$REPORT_ADDR)"
+	if [[ -n ${REPORT_USER:-} ]]; then
+		echo "           your browser asks for a user and password: REPORT_USER ($REPORT_USER) and REPORT_PASSWORD"
+	elif [[ -n ${REPORT_TOKEN:-} ]]; then
+		# A browser cannot send a bearer token: the page would answer 401 and nothing else.
+		echo "           only REPORT_TOKEN is set: API callers send it as a bearer token, but a browser cannot;"
+		echo "           set REPORT_USER and REPORT_PASSWORD too (then scripts/stop.sh and scripts/start.sh) to open the dashboard"
+	else
+		echo "           no credential is set: open to this machine only (REPORT_USER/REPORT_PASSWORD make it private)"
+	fi
+	echo "           dates are calendar days of TIMEZONE=${TIMEZONE:-UTC}, the zone the workers count in (every binary here got the same)"
 fi
 echo "  admin:"
 for name in "${present[@]}"; do
@@ -150,11 +164,18 @@ echo "  Redis:  $REDIS_HOST:$REDIS_PORT   MariaDB: $DB_HOST:$DB_PORT database $D
 echo
 echo "Try:"
 echo "  curl -A Mozilla/5.0 \"http://$api_dial/track_impression.php?ad_id=123\""
-echo "  $redis_cli XRANGE impressions_stream - +"
+echo "  $redis_cli XRANGE ${REDIS_KEY_PREFIX:-}impressions_stream - +"
 echo "  mariadb -h $DB_HOST -P $DB_PORT -u $DB_USER $DB_NAME -e 'SELECT * FROM ad_daily_impressions'   # a moment later"
-if [[ " ${present[*]} " == *" report "* && -z ${REPORT_TOKEN:-}${REPORT_USER:-} ]]; then
-	echo "  curl \"http://$report_dial/api/v1/summary\"          # the last 30 days, as JSON"
-	echo "  curl -OJ \"http://$report_dial/api/v1/ads?format=csv\"   # per ad, as a CSV file"
+if [[ " ${present[*]} " == *" report "* ]]; then
+	report_curl="curl"
+	if [[ -n ${REPORT_USER:-} ]]; then
+		report_curl="curl -u \"\$REPORT_USER:\$REPORT_PASSWORD\""
+	elif [[ -n ${REPORT_TOKEN:-} ]]; then
+		report_curl="curl -H \"Authorization: Bearer \$REPORT_TOKEN\""
+	fi
+	echo "  open http://$report_dial/ in a browser   # impressions, clicks, CTR per day and per ad, the demo's included"
+	echo "  $report_curl \"http://$report_dial/api/v1/summary\"          # the last 30 days, as JSON"
+	echo "  $report_curl -OJ \"http://$report_dial/api/v1/ads?format=csv\"   # per ad, as a CSV file"
 fi
 echo
 echo "Stop everything with: scripts/stop.sh"
