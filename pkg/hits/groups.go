@@ -73,22 +73,39 @@ type call struct {
 }
 
 // runAll runs script once per call, pipelined (on a cluster the pipeline goes to every master at once), and
-// returns each call's reply in order. A call refused with NOSCRIPT did not run: it is run again with the
-// script's text.
+// returns each call's reply in order. A call refused with NOSCRIPT did not run: the script is loaded (on
+// every master) and those calls are sent again, and one still refused is run with the script's text.
 func (h *HitCounters) runAll(ctx context.Context, script *redis.Script, calls []call) []*redis.Cmd {
 	if len(calls) == 1 {
 		return []*redis.Cmd{script.Run(ctx, h.c, calls[0].keys, calls[0].args...)}
 	}
-	pipe := h.c.Pipeline()
 	cmds := make([]*redis.Cmd, len(calls))
-	for i, c := range calls {
-		cmds[i] = script.EvalSha(ctx, pipe, c.keys, c.args...)
+	todo := make([]int, len(calls))
+	for i := range todo {
+		todo[i] = i
 	}
-	_, _ = pipe.Exec(ctx) // each command carries its own error
-	for i, c := range calls {
-		if redis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") {
-			cmds[i] = script.Run(ctx, h.c, c.keys, c.args...)
+	for attempt := 0; len(todo) > 0; attempt++ {
+		if attempt == 2 {
+			for _, i := range todo {
+				cmds[i] = script.Run(ctx, h.c, calls[i].keys, calls[i].args...)
+			}
+			break
 		}
+		if attempt == 1 {
+			_ = script.Load(ctx, h.c).Err() // a failure shows in the calls below
+		}
+		pipe := h.c.Pipeline()
+		for _, i := range todo {
+			cmds[i] = script.EvalSha(ctx, pipe, calls[i].keys, calls[i].args...)
+		}
+		_, _ = pipe.Exec(ctx) // each command carries its own error
+		refused := todo[:0]
+		for _, i := range todo {
+			if redis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") {
+				refused = append(refused, i)
+			}
+		}
+		todo = refused
 	}
 	return cmds
 }

@@ -3,6 +3,7 @@ package pathsync
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -100,24 +101,33 @@ func TestClusterSyncerFrozenPastItsLockLosesNothing(t *testing.T) {
 		t.Skip("fault test")
 	}
 	e := newClusterEnv(t)
+	ctx := context.Background()
 	stop := make(chan struct{})
 	wait := e.storm(t, stop)
 	preloaded := map[string]uint64{}
-	lock := []string{"SYNC_LOCK_TTL=1s", "SYNC_CHUNK_PATHS=1000"}
+	lock := []string{"SYNC_LOCK_TTL=1s", "SYNC_CHUNK_PATHS=3000"}
 	rng := rand.New(rand.NewPCG(9, 10))
-	const rounds = 3
+	const rounds = 4
 	for round := range rounds {
-		e.preload(t, "f"+strconv.Itoa(round), 20000, preloaded)
+		e.preload(t, "f"+strconv.Itoa(round), 30000, preloaded)
 		a, aOut := e.start(t, []string{"--once"}, lock...)
 		testkit.Wait(t, 30*time.Second, func() bool { return e.pendingCount(t) > 0 }, "the first syncer stages a chunk")
 		time.Sleep(time.Duration(rng.IntN(150)) * time.Millisecond) // a random moment of the sync, not a gate
 		a.Freeze()
 		aToken := e.lockHolder(t)
+		aPending, err := e.hits.Pending(ctx)
+		require.NoError(t, err)
 		testkit.Wait(t, 10*time.Second, func() bool { return e.lockHolder(t) != aToken }, "the frozen syncer's lock expires")
 		b, bOut := e.start(t, []string{"--once"}, lock...)
 		testkit.Wait(t, 10*time.Second, func() bool { h := e.lockHolder(t); return h != "" && h != aToken },
 			"the second syncer takes the lock")
-		time.Sleep(time.Duration(rng.IntN(500)) * time.Millisecond) // thaw at a random moment of the second sync
+		// Thaw once the second syncer has finished the frozen one's pending chunks (in every slot), or after
+		// 3 s: the thawed syncer's next steps then meet fences the second one claimed.
+		_ = testkit.Within(3*time.Second, func() bool {
+			left, err := e.hits.Pending(ctx)
+			require.NoError(t, err)
+			return !slices.ContainsFunc(left, func(id string) bool { return slices.Contains(aPending, id) })
+		})
 		a.Thaw()
 		<-a.Done()
 		<-b.Done()
