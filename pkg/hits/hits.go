@@ -43,7 +43,7 @@ redis.call('SREM', KEYS[2], ARGV[1])
 return 1`)
 )
 
-// HitCounters is the Redis side of path hits: the analytics:hit:<path> counters, and the staging area the
+// HitCounters is the Redis side of path hits: the hit counters (tagged or not), and the staging area the
 // path syncer moves them through on their way to MariaDB.
 type HitCounters struct {
 	c       redis.UniversalClient
