@@ -6,8 +6,9 @@
 //
 // It never reads a counter and deletes it in two steps (hits arriving in between would be lost), never uses
 // KEYS, never drops a key it cannot sync (such keys are parked under analytics:parked:<path>), and never
-// changes anything in Redis without holding the sync lock: every step that moves, parks or finishes is a
-// script fenced by the owner's fence value.
+// changes staged state in Redis without being its owner: every step that moves, parks or finishes is a
+// script fenced by the owner's fence value (the sync lock's token, or on a cluster the slot's fence, which
+// the lock's holder claims).
 //
 // # Groups: one Redis, or a cluster's hash slots
 //
