@@ -5,23 +5,32 @@
 -- of "key<LF>value<LF>" pairs, appended once per call (keys hold no control characters: the syncer parks those
 -- before moving). A key that is not a counter (another type, or a value that is not a non-negative integer of at
 -- most 18 digits) is renamed to the parked prefix instead, with the reason returned.
--- Fenced: it first checks that the sync lock holds the caller's token and otherwise does nothing and answers
--- the error LOCKLOST, so a syncer that lost its lock (paused past its expiry) can never add to a chunk that
--- the lock's new owner has already recovered. One GET per call, nothing per key.
+-- Fenced: it first checks that the fence (the sync lock on a single Redis, the slot's fence on a cluster)
+-- holds the caller's fence value and otherwise does nothing and answers the error LOCKLOST, so a syncer that
+-- lost its lock (paused past its expiry) can never add to a chunk that the new owner has already recovered.
+-- One GET per call, nothing per key. On a cluster every key of a call is in one hash slot: the hit keys, and
+-- the staging record, pending set, fence and parked keys named with that slot's tag.
 -- On a full Redis (noeviction at maxmemory) it still runs: no command that may grow memory is called before
 -- the DEL that frees the counters (GET, MGET, TYPE, EXISTS and RENAME are not denyoom), and a script that has
 -- written may go on; the staging record it appends is smaller than the counters it deletes.
--- KEYS[1] staging string, KEYS[2] pending set, KEYS[3] sync lock, KEYS[4..] hit keys
--- ARGV[1] sync id, ARGV[2] length of the hit key prefix, ARGV[3] parked key prefix, ARGV[4] lock token
+-- KEYS[1] staging string, KEYS[2] pending set, KEYS[3] fence, KEYS[4..] hit keys
+-- ARGV[1] sync id, ARGV[2] length of the hit key stem (<prefix>analytics:hit, followed by ':' in an untagged
+-- key and by '{tag}:' in a tagged one), ARGV[3] parked key prefix, ARGV[4] fence value
 -- Returns {pairs, parked}: pairs is what was appended to the staging record ("" when nothing was moved),
 -- parked is {key, reason, ...}.
 if redis.call('GET', KEYS[3]) ~= ARGV[4] then
   return redis.error_reply('LOCKLOST the sync lock is not held by this syncer')
 end
-local plen = tonumber(ARGV[2])
+local stem = tonumber(ARGV[2])
 local parked, lines, nl = {}, {}, 0
+local function pathOf(k) -- keyspace.Names.PathOfHitKey; the syncer passes no key of another shape
+  if string.sub(k, stem + 1, stem + 1) == '{' then
+    return string.sub(k, string.find(k, '}', stem + 2, true) + 2)
+  end
+  return string.sub(k, stem + 2)
+end
 local function parkBad(k, reason) -- park is park.lua's, prepended to this script
-  if park(k, ARGV[3] .. string.sub(k, plen + 1), ARGV[1]) then
+  if park(k, ARGV[3] .. pathOf(k), ARGV[1]) then
     parked[#parked + 1] = k
     parked[#parked + 1] = reason
   end

@@ -5,9 +5,10 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -24,28 +25,16 @@ var parkLua string
 
 var hitMoveScript = redis.NewScript(parkLua + hitMoveLua)
 
-// ErrLockLost means the sync lock no longer holds the caller's token (it expired while the syncer was paused
-// or cut off from Redis, and maybe another syncer took it): a fenced step did nothing.
-var ErrLockLost = errors.New("sync lock lost")
-
-// The sync lock's scripts, and the other steps that change staged state, fenced by the lock's owner token:
-// each first checks GET lock == token and otherwise does nothing and answers an error starting with LOCKLOST.
-// They all work on a full Redis (noeviction at maxmemory), because syncing is what frees its memory:
-// acquireLockScript is allow-oom (its key is a few bytes); the others call no denyoom command (GET, DEL, SREM,
-// PEXPIRE, RENAME), and a plain EVAL is refused under OOM only at a denyoom command before any write.
+// parkScript and finishScript are fenced like the lock's scripts (lock.go).
 var (
-	acquireLockScript = redis.NewScript(`#!lua flags=allow-oom
-return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])`)
-	extendLockScript  = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`)
-	releaseLockScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
-	// KEYS[1] hit key, KEYS[2] lock; ARGV[1] parked key, ARGV[2] sync id, ARGV[3] token
+	// KEYS[1] hit key, KEYS[2] fence; ARGV[1] parked key, ARGV[2] sync id, ARGV[3] fence value
 	parkScript = redis.NewScript(parkLua + `if redis.call('GET', KEYS[2]) ~= ARGV[3] then
   return redis.error_reply('LOCKLOST the sync lock is not held by this syncer')
 end
 if park(KEYS[1], ARGV[1], ARGV[2]) then return 1 end
 return 0`)
-	// KEYS[1] staging, KEYS[2] pending set, KEYS[3] lock; ARGV[1] sync id, ARGV[2] token. Deletes only: it
-	// runs on a full Redis, where MULTI/EXEC would be refused whole.
+	// KEYS[1] staging, KEYS[2] pending set, KEYS[3] fence; ARGV[1] sync id, ARGV[2] fence value. Deletes
+	// only: it runs on a full Redis, where MULTI/EXEC would be refused whole.
 	finishScript = redis.NewScript(`if redis.call('GET', KEYS[3]) ~= ARGV[2] then
   return redis.error_reply('LOCKLOST the sync lock is not held by this syncer')
 end
@@ -54,36 +43,31 @@ redis.call('SREM', KEYS[2], ARGV[1])
 return 1`)
 )
 
-// fenced maps a script's LOCKLOST answer to ErrLockLost.
-func fenced(err error) error {
-	if redis.HasErrorPrefix(err, "LOCKLOST") {
-		return ErrLockLost
-	}
-	return err
-}
-
-// HitCounters is the Redis side of path hits: the analytics:hit:<path> counters, and the staging area the
+// HitCounters is the Redis side of path hits: the hit counters (tagged or not), and the staging area the
 // path syncer moves them through on their way to MariaDB.
 type HitCounters struct {
-	c     redis.UniversalClient
-	names keyspace.Names
+	c       redis.UniversalClient
+	names   keyspace.Names
+	cluster *redis.ClusterClient // c on a Redis Cluster; nil on a single Redis
 }
 
-// NewHitCounters returns the hit counters under names.
+// NewHitCounters returns the hit counters under names. A *redis.ClusterClient makes every step work per
+// hash slot (groups.go).
 func NewHitCounters(c redis.UniversalClient, names keyspace.Names) *HitCounters {
-	return &HitCounters{c: c, names: names}
+	cluster, _ := c.(*redis.ClusterClient)
+	return &HitCounters{c: c, names: names, cluster: cluster}
 }
 
 // Names are the names in use.
 func (h *HitCounters) Names() keyspace.Names { return h.names }
 
-// Scan returns one page of hit counter keys (SCAN, never KEYS) and the next cursor (0 when done).
-func (h *HitCounters) Scan(ctx context.Context, cursor uint64, count int64) ([]string, uint64, error) {
-	keys, next, err := h.c.Scan(ctx, cursor, h.names.HitKeyPattern(), count).Result()
-	if err != nil {
-		return nil, 0, fmt.Errorf("scan hit counters: %w", err)
+// Scan walks every hit counter key (SCAN, never KEYS) on every master of a cluster, or on the single Redis,
+// handing each page of keys to page; it stops at page's first error. A key may come twice.
+func (h *HitCounters) Scan(ctx context.Context, count int64, page func(keys []string) error) error {
+	if err := h.scanEach(ctx, h.names.HitKeyPattern(), count, page); err != nil {
+		return fmt.Errorf("scan hit counters: %w", err)
 	}
-	return keys, next, nil
+	return nil
 }
 
 // Parked is a key that could not be synced and was moved aside.
@@ -92,69 +76,140 @@ type Parked struct {
 	Reason string
 }
 
-// Move moves the counters of keys into the staging record of syncID (hitmove.lua), appends what it moved to
-// into (a key that vanished or held 0 adds nothing) and returns it with what it parked. It does nothing and
-// returns ErrLockLost unless the sync lock holds token.
-func (h *HitCounters) Move(ctx context.Context, token, syncID string, keys []string, into []event.PathCount) ([]event.PathCount, []Parked, error) {
+// Move moves the counters of keys into the staging of chunk c (hitmove.lua: one call per group of the
+// keys, pipelined), appends what it moved to into (a key that vanished or held 0 adds nothing) and returns it
+// with what it parked; the groups it staged into are added to c. Each call does nothing and answers
+// ErrLockLost unless its group's fence (the sync lock on a single Redis) holds fence.
+func (h *HitCounters) Move(ctx context.Context, fence string, c *Chunk, keys []string, into []event.PathCount) ([]event.PathCount, []Parked, error) {
 	if len(keys) == 0 {
 		return into, nil, nil
 	}
-	all := make([]string, 0, len(keys)+3)
-	all = append(all, h.names.SyncStaging(syncID), h.names.SyncPending(), h.names.SyncLock())
-	all = append(all, keys...)
-	reply, err := hitMoveScript.Run(ctx, h.c, all, syncID, len(h.names.HitKey("")), h.names.ParkedKey(""), token).Result()
-	if err != nil {
-		return into, nil, fmt.Errorf("move hit counters: %w", fenced(err))
+	var calls []call
+	if h.cluster == nil {
+		calls = []call{h.moveCall(0, fence, c.ID, keys)}
+	} else {
+		byGroup := map[Group][]string{}
+		for _, k := range keys {
+			g := h.GroupOf(k)
+			byGroup[g] = append(byGroup[g], k)
+		}
+		for _, g := range slices.Sorted(maps.Keys(byGroup)) {
+			calls = append(calls, h.moveCall(g, fence, c.ID, byGroup[g]))
+		}
 	}
-	var pairs string
-	var parkedRaw []string
-	if err := redisconn.ScanReply(reply, &pairs, &parkedRaw); err != nil {
-		return into, nil, fmt.Errorf("move hit counters: %w", err)
-	}
-	if len(parkedRaw)%2 != 0 {
-		return into, nil, fmt.Errorf("move hit counters: %w: %d parked keys and reasons", redisconn.ErrReplyShape, len(parkedRaw))
-	}
-	if into, err = h.appendStaged(into, pairs); err != nil {
-		return into, nil, fmt.Errorf("move hit counters: %w", err)
-	}
+	cmds := h.runAll(ctx, hitMoveScript, calls)
 	var parked []Parked
-	for i := 0; i < len(parkedRaw); i += 2 {
-		parked = append(parked, Parked{Key: parkedRaw[i], Reason: parkedRaw[i+1]})
+	for i, cmd := range cmds {
+		if cmd.Err() != nil {
+			continue
+		}
+		var pairs string
+		var parkedRaw []string
+		if err := redisconn.ScanReply(cmd.Val(), &pairs, &parkedRaw); err != nil {
+			return into, nil, fmt.Errorf("move hit counters: %w", err)
+		}
+		if len(parkedRaw)%2 != 0 {
+			return into, nil, fmt.Errorf("move hit counters: %w: %d parked keys and reasons", redisconn.ErrReplyShape, len(parkedRaw))
+		}
+		var err error
+		if into, err = h.appendStaged(into, pairs); err != nil {
+			return into, nil, fmt.Errorf("move hit counters: %w", err)
+		}
+		if pairs != "" {
+			c.add(calls[i].g)
+		}
+		for j := 0; j < len(parkedRaw); j += 2 {
+			parked = append(parked, Parked{Key: parkedRaw[j], Reason: parkedRaw[j+1]})
+		}
+	}
+	if err := firstErr(cmds); err != nil {
+		return into, parked, fmt.Errorf("move hit counters: %w", err)
 	}
 	return into, parked, nil
 }
 
-// Park moves a hit key aside (to analytics:parked:<path>) so that it is neither synced nor retried forever.
-// It does nothing and returns ErrLockLost unless the sync lock holds token.
-func (h *HitCounters) Park(ctx context.Context, token, key, path, syncID string) error {
-	err := parkScript.Run(ctx, h.c, []string{key, h.names.SyncLock()}, h.names.ParkedKey(path), syncID, token).Err()
+// moveCall is hitmove.lua's call for keys, all in group g.
+func (h *HitCounters) moveCall(g Group, fence, id string, keys []string) call {
+	tag := h.tag(g)
+	all := make([]string, 0, len(keys)+3)
+	all = append(all, h.names.TaggedSyncStaging(id, tag), h.names.TaggedSyncPending(tag), h.fenceKey(g))
+	all = append(all, keys...)
+	return call{g: g, keys: all, args: []any{id, len(h.names.HitKey("")) - 1, h.names.TaggedParkedKey("", tag), fence}}
+}
+
+// Park moves a hit key aside (to analytics:parked:<path>, in the key's slot on a cluster) so that it is
+// neither synced nor retried forever. It does nothing and returns ErrLockLost unless the key's fence holds
+// fence.
+func (h *HitCounters) Park(ctx context.Context, fence, key, path, syncID string) error {
+	g := h.GroupOf(key)
+	err := parkScript.Run(ctx, h.c, []string{key, h.fenceKey(g)}, h.ParkedKeyOf(key, path), syncID, fence).Err()
 	if err != nil {
 		return fmt.Errorf("park %q: %w", key, fenced(err))
 	}
 	return nil
 }
 
-// Pending lists the sync chunks whose counters are staged and maybe not committed.
+// ParkedKeyOf is where Park or Move parks key, a hit key whose path is path: analytics:parked:<path>, in
+// key's slot on a cluster.
+func (h *HitCounters) ParkedKeyOf(key, path string) string {
+	return h.names.TaggedParkedKey(path, h.tag(h.GroupOf(key)))
+}
+
+// Pending lists the ids of the sync chunks whose counters are staged (in some group) and maybe not
+// committed. It changes nothing (Claim is the owner's read).
 func (h *HitCounters) Pending(ctx context.Context) ([]string, error) {
-	ids, err := h.c.SMembers(ctx, h.names.SyncPending()).Result()
-	if err != nil {
+	if h.cluster == nil {
+		ids, err := h.c.SMembers(ctx, h.names.SyncPending()).Result()
+		if err != nil {
+			return nil, fmt.Errorf("read pending sync chunks: %w", err)
+		}
+		return ids, nil
+	}
+	pipe := h.c.Pipeline()
+	cmds := make([]*redis.StringSliceCmd, h.groups())
+	for g := range cmds {
+		cmds[g] = pipe.SMembers(ctx, h.names.TaggedSyncPending(h.tag(Group(g))))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("read pending sync chunks: %w", err)
+	}
+	seen := map[string]bool{}
+	var ids []string
+	for _, cmd := range cmds {
+		for _, id := range cmd.Val() {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
 	}
 	return ids, nil
 }
 
-// Staged reads a chunk's staged counters, in the order they were moved (a path moved twice appears twice).
-func (h *HitCounters) Staged(ctx context.Context, syncID string) ([]event.PathCount, error) {
-	raw, err := h.c.Get(ctx, h.names.SyncStaging(syncID)).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
+// Staged reads a chunk's staged counters from every group it is staged in, in the order they were moved
+// within a group (a path moved twice appears twice).
+func (h *HitCounters) Staged(ctx context.Context, c *Chunk) ([]event.PathCount, error) {
+	groups := c.Groups()
+	pipe := h.c.Pipeline()
+	cmds := make([]*redis.StringCmd, len(groups))
+	for i, g := range groups {
+		cmds[i] = pipe.Get(ctx, h.names.TaggedSyncStaging(c.ID, h.tag(g)))
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read staged chunk %s: %w", syncID, err)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("read staged chunk %s: %w", c.ID, err)
 	}
-	out, err := h.appendStaged(nil, raw)
-	if err != nil {
-		return nil, fmt.Errorf("staged chunk %s: %w", syncID, err)
+	var out []event.PathCount
+	for _, cmd := range cmds {
+		raw, err := cmd.Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read staged chunk %s: %w", c.ID, err)
+		}
+		if out, err = h.appendStaged(out, raw); err != nil {
+			return nil, fmt.Errorf("staged chunk %s: %w", c.ID, err)
+		}
 	}
 	return out, nil
 }
@@ -193,42 +248,22 @@ func appendStagedLines(counts []event.PathCount, record string) ([]event.PathCou
 	return counts, nil
 }
 
-// Finish drops a chunk's staging once MariaDB holds it, in one script that only deletes (so it works on a
-// full Redis). It does nothing and returns ErrLockLost unless the sync lock holds token.
-func (h *HitCounters) Finish(ctx context.Context, token, syncID string) error {
-	keys := []string{h.names.SyncStaging(syncID), h.names.SyncPending(), h.names.SyncLock()}
-	if err := finishScript.Run(ctx, h.c, keys, syncID, token).Err(); err != nil {
-		return fmt.Errorf("finish chunk %s: %w", syncID, fenced(err))
+// Finish drops a chunk's staging in every group once MariaDB holds it, in one script per group that only
+// deletes (so it works on a full Redis). Each does nothing and answers ErrLockLost unless its group's fence
+// holds fence.
+func (h *HitCounters) Finish(ctx context.Context, fence string, c *Chunk) error {
+	groups := c.Groups()
+	calls := make([]call, len(groups))
+	for i, g := range groups {
+		tag := h.tag(g)
+		calls[i] = call{g: g, keys: []string{h.names.TaggedSyncStaging(c.ID, tag), h.names.TaggedSyncPending(tag), h.fenceKey(g)},
+			args: []any{c.ID, fence}}
 	}
-	return nil
-}
-
-// AcquireLock takes the sync lock for token, for ttl; false if someone else holds it. It works on a full
-// Redis (an allow-oom script: a plain SET NX is refused there, and the sync is what frees memory).
-func (h *HitCounters) AcquireLock(ctx context.Context, token string, ttl time.Duration) (bool, error) {
-	err := acquireLockScript.Run(ctx, h.c, []string{h.names.SyncLock()}, token, ttl.Milliseconds()).Err()
-	if errors.Is(err, redis.Nil) {
-		return false, nil
+	if len(calls) == 0 {
+		return nil
 	}
-	if err != nil {
-		return false, fmt.Errorf("acquire sync lock: %w", err)
-	}
-	return true, nil
-}
-
-// ExtendLock renews the lock if token still holds it.
-func (h *HitCounters) ExtendLock(ctx context.Context, token string, ttl time.Duration) (bool, error) {
-	n, err := extendLockScript.Run(ctx, h.c, []string{h.names.SyncLock()}, token, ttl.Milliseconds()).Int()
-	if err != nil {
-		return false, fmt.Errorf("extend sync lock: %w", err)
-	}
-	return n == 1, nil
-}
-
-// ReleaseLock drops the lock only if token holds it.
-func (h *HitCounters) ReleaseLock(ctx context.Context, token string) error {
-	if err := releaseLockScript.Run(ctx, h.c, []string{h.names.SyncLock()}, token).Err(); err != nil {
-		return fmt.Errorf("release sync lock: %w", err)
+	if err := firstErr(h.runAll(ctx, finishScript, calls)); err != nil {
+		return fmt.Errorf("finish chunk %s: %w", c.ID, err)
 	}
 	return nil
 }

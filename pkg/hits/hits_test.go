@@ -32,7 +32,8 @@ func TestMoveTakesEachCounterOnce(t *testing.T) {
 	require.NoError(t, client.RPush(ctx, list, "x").Err())
 	require.NoError(t, client.Set(ctx, nan, "abc", 0).Err())
 
-	moved, parked, err := h.Move(ctx, "token", "chunk1", []string{a, b, a, zero, gone, nan, zero, list, b, nan, list, a}, nil)
+	chunk := hits.NewChunk("chunk1")
+	moved, parked, err := h.Move(ctx, "token", chunk, []string{a, b, a, zero, gone, nan, zero, list, b, nan, list, a}, nil)
 	require.NoError(t, err)
 	require.ElementsMatch(t, []event.PathCount{{Path: "/a", Hits: 3}, {Path: "/b", Hits: 4}}, moved)
 	require.Len(t, parked, 2, "parked once each")
@@ -41,7 +42,7 @@ func TestMoveTakesEachCounterOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "abc", v)
 
-	staged, err := h.Staged(ctx, "chunk1")
+	staged, err := h.Staged(ctx, chunk)
 	require.NoError(t, err)
 	require.ElementsMatch(t, moved, staged, "the staging record holds what was returned")
 	n, err := client.Exists(ctx, a, b, zero).Result()
@@ -69,14 +70,18 @@ func TestStepsAreFencedByTheLockToken(t *testing.T) {
 		run  func(context.Context, *hits.HitCounters, string) error
 	}{
 		{"move", func(ctx context.Context, h *hits.HitCounters, token string) error {
-			_, _, err := h.Move(ctx, token, "chunk1", []string{h.Names().HitKey("/a"), h.Names().HitKey("/list")}, nil)
+			_, _, err := h.Move(ctx, token, hits.NewChunk("chunk1"), []string{h.Names().HitKey("/a"), h.Names().HitKey("/list")}, nil)
 			return err
 		}},
 		{"park", func(ctx context.Context, h *hits.HitCounters, token string) error {
 			return h.Park(ctx, token, h.Names().HitKey("/a"), "/a", "chunk1")
 		}},
 		{"finish", func(ctx context.Context, h *hits.HitCounters, token string) error {
-			return h.Finish(ctx, token, "chunk0")
+			_, pending, err := h.Claim(ctx, token) // on a single Redis a claim only reads
+			if err != nil {
+				return err
+			}
+			return h.Finish(ctx, token, pending[0])
 		}},
 	}
 	holders := []struct {
@@ -158,10 +163,11 @@ func TestSyncStepsWorkOnAFullRedis(t *testing.T) {
 	ok, err = h.ExtendLock(ctx, "token", time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok)
-	moved, _, err := h.Move(ctx, "token", "chunk1", keys, nil)
+	chunk := hits.NewChunk("chunk1")
+	moved, _, err := h.Move(ctx, "token", chunk, keys, nil)
 	require.NoError(t, err)
 	require.Len(t, moved, len(keys))
-	require.NoError(t, h.Finish(ctx, "token", "chunk1"))
+	require.NoError(t, h.Finish(ctx, "token", chunk))
 	pending, err := h.Pending(ctx)
 	require.NoError(t, err)
 	require.Empty(t, pending)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,39 +35,38 @@ const (
 	StoppedFailed StopReason = "failed"
 )
 
-// Backlog scans every path-hits key in one pass (SCAN, never KEYS, so Redis stays responsive), summing the
-// hit counters and counting the parked keys. It stops after maxKeys keys or maxTime; keys deleted between
-// the scan and the read (synced meanwhile) are skipped.
+// errStop ends a bounded scan early.
+var errStop = errors.New("stop")
+
+// Backlog scans every path-hits key in one pass (SCAN, never KEYS, so Redis stays responsive; every master
+// of a cluster), summing the hit counters and counting the parked keys. It stops after maxKeys keys or
+// maxTime; keys deleted between the scan and the read (synced meanwhile) are skipped.
 func (h *HitCounters) Backlog(ctx context.Context, maxKeys int64, maxTime time.Duration) Backlog {
 	var b Backlog
 	start := time.Now()
-	parked := h.names.ParkedKey("")
-	var cursor uint64
-	for {
-		keys, next, err := h.c.Scan(ctx, cursor, h.names.AnalyticsPattern(), 1000).Result()
-		if err != nil {
-			b.Stopped, b.Err = StoppedFailed, fmt.Errorf("scan path-hits keys: %w", err)
-			return b
-		}
-		var hitKeys []string
+	err := h.scanEach(ctx, h.names.AnalyticsPattern(), 1000, func(keys []string) error {
+		pipe := h.c.Pipeline() // GETs, not one MGET: a cluster's MGET must stay in one slot
+		var gets []*redis.StringCmd
 		for _, k := range keys {
 			b.Seen++
 			if _, ok := h.names.PathOfHitKey(k); ok {
-				hitKeys = append(hitKeys, k)
-			} else if strings.HasPrefix(k, parked) {
+				gets = append(gets, pipe.Get(ctx, k))
+			} else if h.names.IsParkedKey(k) {
 				b.Parked++
 			}
 		}
-		if len(hitKeys) > 0 {
-			vals, err := h.c.MGet(ctx, hitKeys...).Result()
-			if err != nil {
-				b.Stopped, b.Err = StoppedFailed, fmt.Errorf("read hit counters: %w", err)
-				return b
-			}
-			for _, v := range vals {
-				s, ok := v.(string)
-				if !ok {
+		if len(gets) > 0 {
+			_, _ = pipe.Exec(ctx) // each GET carries its own error
+			for _, g := range gets {
+				s, err := g.Result()
+				switch {
+				case errors.Is(err, redis.Nil):
 					continue // gone since the scan
+				case redis.HasErrorPrefix(err, "WRONGTYPE"):
+					b.NonInteger++
+					continue
+				case err != nil:
+					return fmt.Errorf("read hit counters: %w", err)
 				}
 				if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 					b.Counters++
@@ -78,22 +76,28 @@ func (h *HitCounters) Backlog(ctx context.Context, maxKeys int64, maxTime time.D
 				}
 			}
 		}
-		cursor = next
 		switch {
-		case cursor == 0:
-			return b
 		case b.Seen >= maxKeys:
 			b.Stopped = StoppedKeys
-			return b
+			return errStop
 		case time.Since(start) >= maxTime:
 			b.Stopped = StoppedTime
-			return b
+			return errStop
 		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		b.Stopped, b.Err = StoppedFailed, fmt.Errorf("scan path-hits keys: %w", err)
 	}
+	return b
 }
 
 // PendingCount is how many sync chunks are staged and maybe not committed.
 func (h *HitCounters) PendingCount(ctx context.Context) (int64, error) {
+	if h.cluster != nil {
+		ids, err := h.Pending(ctx)
+		return int64(len(ids)), err
+	}
 	n, err := h.c.SCard(ctx, h.names.SyncPending()).Result()
 	if err != nil {
 		return 0, fmt.Errorf("count pending sync chunks: %w", err)

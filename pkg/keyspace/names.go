@@ -14,10 +14,14 @@ const (
 	clickGroup        = "click_group"
 	hitKeyStem        = "analytics:hit"
 	hitKeyPrefix      = hitKeyStem + ":"
-	parkedKeyPrefix   = "analytics:parked:"
+	parkedKeyStem     = "analytics:parked"
+	parkedKeyPrefix   = parkedKeyStem + ":"
 	syncLockKey       = "analytics:sync:lock"
+	syncEpochKey      = "analytics:sync:epoch"
+	syncFenceKey      = "analytics:sync:fence"
 	syncPendingKey    = "analytics:sync:pending"
-	syncStagingPrefix = "analytics:sync:staging:"
+	syncStagingStem   = "analytics:sync:staging"
+	syncStagingPrefix = syncStagingStem + ":"
 	receiptPrefix     = "adly:receipt:"
 	eventIDPrefix     = "adly:eid:"
 	newPathsPrefix    = "adly:newpaths:"
@@ -107,16 +111,58 @@ func (n Names) PathOfHitKey(key string) (string, bool) {
 // ParkedKey is where a hit counter that cannot be synced is moved: analytics:parked:<path>.
 func (n Names) ParkedKey(path string) string { return n.prefix + parkedKeyPrefix + path }
 
+// TaggedParkedKey is ParkedKey in the slot of the hash tag tag (a cluster renames a key only within its
+// slot): analytics:parked{<tag>}:<path>. With tag "" it is ParkedKey(path).
+func (n Names) TaggedParkedKey(path, tag string) string {
+	if tag == "" {
+		return n.ParkedKey(path)
+	}
+	return n.prefix + parkedKeyStem + "{" + tag + "}:" + path
+}
+
+// IsParkedKey says whether key is a parked counter, tagged or not.
+func (n Names) IsParkedKey(key string) bool {
+	p := n.prefix + parkedKeyStem
+	return len(key) > len(p) && key[:len(p)] == p && (key[len(p)] == ':' || key[len(p)] == '{')
+}
+
 // SyncLock is the key of the path syncer's lock.
 func (n Names) SyncLock() string { return n.prefix + syncLockKey }
+
+// SyncEpoch is the counter that numbers the owners of the sync lock on a cluster (each owner's fences carry
+// its number, so that an older owner cannot take a slot back).
+func (n Names) SyncEpoch() string { return n.prefix + syncEpochKey }
+
+// SyncFence is the path syncer's fence of the hash slot of tag on a cluster (analytics:sync:fence{<tag>}):
+// it holds the fence value of the sync that claimed the slot last. A single Redis has no fences: the sync
+// lock fences everything there.
+func (n Names) SyncFence(tag string) string { return n.prefix + syncFenceKey + "{" + tag + "}" }
 
 // SyncPending is the set of sync chunks whose counters were moved out of the hit keys and are not yet known
 // to be committed to MariaDB.
 func (n Names) SyncPending() string { return n.prefix + syncPendingKey }
 
+// TaggedSyncPending is SyncPending for the parts of chunks staged in the hash slot of tag (a cluster):
+// analytics:sync:pending{<tag>}. With tag "" it is SyncPending().
+func (n Names) TaggedSyncPending(tag string) string {
+	if tag == "" {
+		return n.SyncPending()
+	}
+	return n.prefix + syncPendingKey + "{" + tag + "}"
+}
+
 // SyncStaging is the string that holds one sync chunk's counters ("key<LF>hits<LF>" pairs) between move and
 // commit.
 func (n Names) SyncStaging(syncID string) string { return n.prefix + syncStagingPrefix + syncID }
+
+// TaggedSyncStaging is SyncStaging for the part of a chunk staged in the hash slot of tag (a cluster):
+// analytics:sync:staging{<tag>}:<sync id>. With tag "" it is SyncStaging(syncID).
+func (n Names) TaggedSyncStaging(syncID, tag string) string {
+	if tag == "" {
+		return n.SyncStaging(syncID)
+	}
+	return n.prefix + syncStagingStem + "{" + tag + "}:" + syncID
+}
 
 // Receipt is the key where publish.lua records that one script call ran (its stream IDs), so that a
 // publisher that lost the reply can find out. tag, when not empty, is a hash tag that puts the key in the

@@ -125,3 +125,25 @@ func TestTaggedHitKeys(t *testing.T) {
 		require.False(t, ok, key)
 	}
 }
+
+// The syncer's names of a slot's staged state (pending set, staging part, fence, parked key) all hash to the
+// slot of their tag, and with tag "" they are the seed's untagged names.
+func TestSyncNamesOfASlot(t *testing.T) {
+	n := NewNames("p:")
+	require.Equal(t, n.SyncPending(), n.TaggedSyncPending(""))
+	require.Equal(t, n.SyncStaging("c1"), n.TaggedSyncStaging("c1", ""))
+	require.Equal(t, n.ParkedKey("/a"), n.TaggedParkedKey("/a", ""))
+	for _, slot := range []uint16{0, 7, 5461, 16383} {
+		tag := SlotTag(slot)
+		for _, k := range []string{n.TaggedSyncPending(tag), n.TaggedSyncStaging("c1", tag), n.SyncFence(tag),
+			n.TaggedParkedKey("/a{b}:c", tag)} {
+			require.Equal(t, slot, Slot(k), k)
+		}
+	}
+	for key, parked := range map[string]bool{
+		n.ParkedKey("/a"): true, n.TaggedParkedKey("/a", "7"): true, "p:analytics:parkedx": false,
+		"p:analytics:parked": false, n.HitKey("/a"): false,
+	} {
+		require.Equal(t, parked, n.IsParkedKey(key), key)
+	}
+}

@@ -82,7 +82,7 @@ func (e *env) storm(t *testing.T, stop chan struct{}) func() map[string]uint64 {
 				default:
 				}
 				path := "/s/" + strconv.Itoa(rng.IntN(500))
-				if err := e.client.Incr(context.Background(), e.names.HitKey(path)).Err(); err != nil {
+				if err := e.client.Incr(context.Background(), e.hitKey(path, rng.IntN(100))).Err(); err != nil {
 					t.Errorf("incr: %v", err)
 					return
 				}

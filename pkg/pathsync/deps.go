@@ -10,19 +10,21 @@ import (
 	"adly/pkg/pathtable"
 )
 
-// Counters is what the syncer uses of the hit counters in Redis (*hits.HitCounters): the fenced sync lock,
-// the scan, the move into staging, parking, and the staged chunks left pending.
+// Counters is what the syncer uses of the hit counters in Redis (*hits.HitCounters): the sync lock, the
+// claim of the staged state (its fence value and the chunks left pending), the scan, the fenced move into
+// staging, parking and finish.
 type Counters interface {
 	Names() keyspace.Names
 	AcquireLock(ctx context.Context, token string, ttl time.Duration) (bool, error)
 	ExtendLock(ctx context.Context, token string, ttl time.Duration) (bool, error)
 	ReleaseLock(ctx context.Context, token string) error
-	Scan(ctx context.Context, cursor uint64, count int64) ([]string, uint64, error)
-	Move(ctx context.Context, token, syncID string, keys []string, into []event.PathCount) ([]event.PathCount, []hits.Parked, error)
-	Park(ctx context.Context, token, key, path, syncID string) error
-	Pending(ctx context.Context) ([]string, error)
-	Staged(ctx context.Context, syncID string) ([]event.PathCount, error)
-	Finish(ctx context.Context, token, syncID string) error
+	Claim(ctx context.Context, token string) (string, []*hits.Chunk, error)
+	Scan(ctx context.Context, count int64, page func(keys []string) error) error
+	Move(ctx context.Context, fence string, c *hits.Chunk, keys []string, into []event.PathCount) ([]event.PathCount, []hits.Parked, error)
+	Park(ctx context.Context, fence, key, path, syncID string) error
+	ParkedKeyOf(key, path string) string
+	Staged(ctx context.Context, c *hits.Chunk) ([]event.PathCount, error)
+	Finish(ctx context.Context, fence string, c *hits.Chunk) error
 }
 
 // Table is what the syncer uses of path_counters in MariaDB (*pathtable.PathCounts).

@@ -19,7 +19,8 @@ import (
 // frozen past its lock's expiry while another one syncs, SIGTERM in the middle of a long sync, and a Redis
 // full to maxmemory.
 
-// preload sets n counters /<tag>/<i> to 1–3 hits each (pipelined) and adds them to made.
+// preload sets n counters /<tag>/<i> to 1–3 hits each (pipelined) and adds them to made; with the env's
+// tags, each under one of them and every third path untagged as well.
 func (e *env) preload(t *testing.T, tag string, n int, made map[string]uint64) {
 	t.Helper()
 	ctx := context.Background()
@@ -29,8 +30,12 @@ func (e *env) preload(t *testing.T, tag string, n int, made map[string]uint64) {
 		for i := start; i < min(start+5000, n); i++ {
 			path := "/" + tag + "/" + strconv.Itoa(i)
 			v := uint64(1 + rng.IntN(3))
-			pipe.IncrBy(ctx, e.names.HitKey(path), int64(v))
+			pipe.IncrBy(ctx, e.hitKey(path, i), int64(v))
 			made[path] += v
+			if len(e.tags) > 0 && i%3 == 0 { // the path's untagged counter too
+				pipe.IncrBy(ctx, e.names.HitKey(path), 2)
+				made[path] += 2
+			}
 		}
 		_, err := pipe.Exec(ctx)
 		require.NoError(t, err)

@@ -105,9 +105,12 @@ func (s *Syncer) Sync(ctx context.Context) (Result, error) {
 	}()
 
 	var res Result
-	err = s.recoverPending(lockCtx, token, &res)
+	fence, pending, err := s.hits.Claim(lockCtx, token)
 	if err == nil {
-		err = s.moveAndCommit(lockCtx, token, &res)
+		err = s.recoverPending(lockCtx, fence, pending, &res)
+	}
+	if err == nil {
+		err = s.moveAndCommit(lockCtx, fence, &res)
 	}
 	if err != nil {
 		if errors.Is(context.Cause(lockCtx), ErrLockLost) && !errors.Is(err, ErrLockLost) {
@@ -143,24 +146,21 @@ func (s *Syncer) renewLock(ctx context.Context, token string, lost context.Cance
 	}
 }
 
-// recoverPending commits (or just finishes) the chunks a crashed sync left staged.
-func (s *Syncer) recoverPending(ctx context.Context, token string, res *Result) error {
-	ids, err := s.hits.Pending(ctx)
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
+// recoverPending commits (or just finishes) the chunks a crashed sync left staged, which Claim returned:
+// their records are final, since Claim fenced out every earlier owner before it read them.
+func (s *Syncer) recoverPending(ctx context.Context, fence string, chunks []*hits.Chunk, res *Result) error {
+	for _, c := range chunks {
 		read := s.opts.Now()
-		counts, err := s.hits.Staged(ctx, id)
+		counts, err := s.hits.Staged(ctx, c)
 		if err != nil {
 			return err
 		}
 		counts = event.MergePathCounts(counts)
-		committed, err := s.commit(ctx, token, id, counts, read)
+		committed, err := s.commit(ctx, fence, c, counts, read)
 		if err != nil {
 			return err
 		}
-		s.log.Info("finished a chunk left by an interrupted sync", zap.String("sync_id", id),
+		s.log.Info("finished a chunk left by an interrupted sync", zap.String("sync_id", c.ID),
 			zap.Int("paths", len(counts)), zap.Bool("committed_now", committed))
 		res.Recovered++
 		if committed {
@@ -182,9 +182,9 @@ const committers = 2
 // while the next ones are being moved, so Redis and MariaDB work at the same time. Each chunk is staged (and
 // registered as pending) before it is handed over, so an error or a crash on either side leaves nothing that
 // the next sync's recovery does not finish.
-func (s *Syncer) moveAndCommit(ctx context.Context, token string, res *Result) error {
+func (s *Syncer) moveAndCommit(ctx context.Context, fence string, res *Result) error {
 	type chunk struct {
-		id     string
+		c      *hits.Chunk
 		counts []event.PathCount
 		since  time.Time // its first move
 	}
@@ -202,7 +202,7 @@ func (s *Syncer) moveAndCommit(ctx context.Context, token string, res *Result) e
 					continue // drain; the chunks stay staged for the next sync
 				}
 				counts := event.MergePathCounts(c.counts)
-				if _, err = s.commit(ctx, token, c.id, counts, c.since); err != nil {
+				if _, err = s.commit(ctx, fence, c.c, counts, c.since); err != nil {
 					cancel()
 					continue
 				}
@@ -214,9 +214,9 @@ func (s *Syncer) moveAndCommit(ctx context.Context, token string, res *Result) e
 			committed <- err
 		}(queues[i])
 	}
-	moveErr := s.move(ctx, token, len(queues), func(part int, id string, counts []event.PathCount, since time.Time) bool {
+	moveErr := s.move(ctx, fence, len(queues), func(part int, c *hits.Chunk, counts []event.PathCount, since time.Time) bool {
 		select {
-		case queues[part] <- chunk{id, counts, since}:
+		case queues[part] <- chunk{c, counts, since}:
 			return true
 		case <-ctx.Done():
 			return false
@@ -239,39 +239,42 @@ func (s *Syncer) moveAndCommit(ctx context.Context, token string, res *Result) e
 	return moveErr
 }
 
-// move scans the counters and hands each full chunk (and the last ones) to emit. Paths are split into parts
-// ranges of about equal size, bounded by quantiles of the first page SCAN returns (a random sample: SCAN
-// walks the hash table); each range fills its own chunks. A chunk holds at most ChunkPaths moved counters (a
-// path moved twice, because SCAN returned it twice and a hit arrived in between, counts twice here and is
-// merged before the commit).
-func (s *Syncer) move(ctx context.Context, token string, parts int, emit func(int, string, []event.PathCount, time.Time) bool, res *Result) error {
+// move scans the counters (every master of a cluster) and hands each full chunk (and the last ones) to
+// emit. Paths are split into parts ranges of about equal size, bounded by quantiles of the first page SCAN
+// returns (a random sample: SCAN walks the hash table); each range fills its own chunks. A chunk holds at
+// most ChunkPaths moved counters (a path moved twice, because SCAN returned it twice and a hit arrived in
+// between, counts twice here and is merged before the commit); on a cluster its counters come from many
+// slots, each slot's part staged in that slot.
+func (s *Syncer) move(ctx context.Context, fence string, parts int, emit func(int, *hits.Chunk, []event.PathCount, time.Time) bool, res *Result) error {
 	type open struct {
-		id     string
+		c      *hits.Chunk
 		counts []event.PathCount
 		since  time.Time // before its first move; zero while empty
 	}
+	fresh := func() open {
+		return open{c: hits.NewChunk(newID()), counts: make([]event.PathCount, 0, s.opts.ChunkPaths)}
+	}
 	chunks := make([]open, parts)
 	for i := range chunks {
-		chunks[i] = open{id: newID(), counts: make([]event.PathCount, 0, s.opts.ChunkPaths)}
+		chunks[i] = fresh()
 	}
 	flush := func(p int) bool {
 		c := &chunks[p]
 		if len(c.counts) == 0 {
 			return true
 		}
-		ok := emit(p, c.id, c.counts, c.since)
-		*c = open{id: newID(), counts: make([]event.PathCount, 0, s.opts.ChunkPaths)}
+		ok := emit(p, c.c, c.counts, c.since)
+		*c = fresh()
 		return ok
 	}
 	var bounds []string // the first key of ranges 1..parts-1; nil until a page held keys
 	byPart := make([][]string, parts)
-	var cursor uint64
-	for {
-		keys, next, err := s.hits.Scan(ctx, cursor, s.opts.ScanCount)
-		if err != nil {
+	err := s.hits.Scan(ctx, s.opts.ScanCount, func(keys []string) error {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if keys, err = s.parkInvalid(ctx, token, keys, chunks[0].id, res); err != nil {
+		keys, err := s.parkInvalid(ctx, fence, keys, chunks[0].c.ID, res)
+		if err != nil {
 			return err
 		}
 		if bounds == nil && len(keys) > 0 {
@@ -294,27 +297,29 @@ func (s *Syncer) move(ctx context.Context, token string, parts int, emit func(in
 				if c.since.IsZero() {
 					c.since = s.opts.Now()
 				}
-				if c.counts, parked, err = s.hits.Move(ctx, token, c.id, part, c.counts); err != nil {
-					return err
-				}
+				c.counts, parked, err = s.hits.Move(ctx, fence, c.c, part, c.counts)
 				for _, pk := range parked {
 					s.reportParked(pk.Key, pk.Reason, nil, res)
+				}
+				if err != nil {
+					return err
 				}
 				if len(c.counts) >= s.opts.ChunkPaths && !flush(p) {
 					return ctx.Err()
 				}
 			}
 		}
-		if next == 0 {
-			for p := range chunks {
-				if !flush(p) {
-					return ctx.Err()
-				}
-			}
-			return nil
-		}
-		cursor = next
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	for p := range chunks {
+		if !flush(p) {
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // partOf returns the range of key: how many bounds are at most key.
@@ -344,14 +349,14 @@ func quantiles(keys []string, n int) []string {
 
 // commit writes one staged chunk (merged: sorted by path, each path once) whose counts were read from Redis
 // at read or later to MariaDB, unless that was more than commitWindow ago, and drops its staging.
-func (s *Syncer) commit(ctx context.Context, token, id string, counts []event.PathCount, read time.Time) (bool, error) {
+func (s *Syncer) commit(ctx context.Context, fence string, c *hits.Chunk, counts []event.PathCount, read time.Time) (bool, error) {
 	call(s.opts.Hooks.AfterMove)
-	committed, err := s.paths.CommitChunk(ctx, id, counts, read.Add(commitWindow))
+	committed, err := s.paths.CommitChunk(ctx, c.ID, counts, read.Add(commitWindow))
 	if err != nil {
 		return false, err
 	}
 	call(s.opts.Hooks.AfterCommit)
-	if err := s.hits.Finish(ctx, token, id); err != nil {
+	if err := s.hits.Finish(ctx, fence, c); err != nil {
 		return committed, err
 	}
 	if committed {
@@ -364,7 +369,7 @@ func (s *Syncer) commit(ctx context.Context, token, id string, counts []event.Pa
 // parkInvalid parks the keys whose path breaks event.CheckPath (the rule the API and the tracking middleware
 // hold their paths to: a path no client could send is never synced, whoever wrote it) and returns the others.
 // It stops at ErrLockLost.
-func (s *Syncer) parkInvalid(ctx context.Context, token string, keys []string, chunkID string, res *Result) ([]string, error) {
+func (s *Syncer) parkInvalid(ctx context.Context, fence string, keys []string, chunkID string, res *Result) ([]string, error) {
 	valid := keys[:0]
 	for _, k := range keys {
 		path, ok := s.hits.Names().PathOfHitKey(k)
@@ -376,7 +381,7 @@ func (s *Syncer) parkInvalid(ctx context.Context, token string, keys []string, c
 			valid = append(valid, k)
 			continue
 		}
-		err := s.hits.Park(ctx, token, k, path, chunkID)
+		err := s.hits.Park(ctx, fence, k, path, chunkID)
 		if errors.Is(err, ErrLockLost) {
 			return nil, err
 		}
@@ -395,7 +400,7 @@ func (s *Syncer) reportParked(key, reason string, parkErr error, res *Result) {
 		return
 	}
 	path, _ := s.hits.Names().PathOfHitKey(key)
-	parkedAs := s.hits.Names().ParkedKey(path)
+	parkedAs := s.hits.ParkedKeyOf(key, path)
 	s.log.Error("hit counter cannot be synced; parked", zap.String("key", key), zap.String("reason", reason),
 		zap.String("parked_as", parkedAs))
 	res.Errors = append(res.Errors, fmt.Sprintf("%q: %s (parked under %q)", key, reason, parkedAs))

@@ -29,8 +29,10 @@ type env struct {
 	hits   *hits.HitCounters
 	paths  *pathtable.PathCounts
 	dbName string
-	// redisEnv points the binaries at a private redis-server; empty for the shared one.
+	// redisEnv points the binaries at a private redis-server or the cluster; empty for the shared Redis.
 	redisEnv []string
+	// tags are the hash tags producers write counters under ("" untagged); nil: untagged only.
+	tags []string
 }
 
 func newEnv(t *testing.T) *env {
@@ -74,15 +76,18 @@ func (e *env) left(t *testing.T) map[string]uint64 {
 	t.Helper()
 	ctx := context.Background()
 	out := map[string]uint64{}
-	iter := e.client.Scan(ctx, 0, e.names.HitKeyPattern(), 1000).Iterator()
-	for iter.Next(ctx) {
-		path, _ := e.names.PathOfHitKey(iter.Val())
-		n, err := e.client.Get(ctx, iter.Val()).Uint64()
-		if err == nil {
-			out[path] += n
+	err := e.forEachNode(ctx, func(ctx context.Context, c redis.UniversalClient) error {
+		iter := c.Scan(ctx, 0, e.names.HitKeyPattern(), 1000).Iterator()
+		for iter.Next(ctx) {
+			path, _ := e.names.PathOfHitKey(iter.Val())
+			n, err := c.Get(ctx, iter.Val()).Uint64()
+			if err == nil {
+				out[path] += n
+			}
 		}
-	}
-	require.NoError(t, iter.Err())
+		return iter.Err()
+	})
+	require.NoError(t, err)
 	return out
 }
 
