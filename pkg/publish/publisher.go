@@ -110,13 +110,15 @@ func (o *PublisherOptions) defaults() {
 }
 
 // Publisher writes events for many concurrent callers, sharing Redis round trips: each flusher takes every
-// call waiting in the queue and writes all their events with one script call, then goes back for more. It
-// flushes as soon as it has something and the previous round trip is done — never on a timer — so under
-// load the batches grow by themselves and at rest a lone event goes out at once.
+// call waiting in the queue and writes all their events with one script call (one per stream shard, with
+// sharded names: doc.go), then goes back for more. It flushes as soon as it has something and the previous
+// round trip is done — never on a timer — so under load the batches grow by themselves and at rest a lone
+// event goes out at once.
 //
-// Each call's events are written atomically by one script (publish.lua) that refuses to write after the
-// call's cutoff, a little before its deadline. So when Publish returns ErrUnavailable, its events were not
-// stored, and when it returns IDs, they were. When the answer to a write is lost (the connection dies after
+// The events of a call that go to one shard are written atomically by one script (publish.lua) that refuses
+// to write after the call's cutoff, a little before its deadline. So when Publish returns ErrUnavailable,
+// its events were not stored, and when it returns IDs, they were (and, with WaitReplicas, WAIT confirmed
+// them). When the answer to a write is lost (the connection dies after
 // the script was sent, or the reply does not come back by a little after the cutoff), the script's receipt
 // tells: each call sets a short-lived key holding its IDs, and once Redis's clock is past the cutoff, the
 // call ran if and only if its receipt is there (receipt.lua). Only when Redis cannot be asked before the
