@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -310,4 +311,36 @@ func TestWaitNotConfirmedWithoutReplicas(t *testing.T) {
 	_, err = p0.Publish(ctx, []event.Event{{Type: event.Impression, AdID: 6}}, 1)
 	require.NoError(t, err)
 	require.Zero(t, testkit.Metric(t, reg0, "adly_api_redis_wait_total", "outcome", "not_confirmed"))
+}
+
+// A flush of several shards is several script calls on one connection; when their replies are lost, each
+// call is resolved by its own receipt, in its shard's slot, and the batch they carry is answered with its IDs.
+func TestShardedLostRepliesResolvedPerCall(t *testing.T) {
+	ctx := context.Background()
+	proxy, client := testkit.ProxiedRedis(t)
+	names := keyspace.NewNames(testkit.Prefix(t)).WithShards(3)
+	p, reg := startPublisher(t, client, names, publish.PublisherOptions{Timeout: 300 * time.Millisecond})
+	direct, _ := testkit.Redis(t)
+	_, err := p.Publish(ctx, []event.Event{{Type: event.Click, AdID: 1}}, 1) // warm the connection
+	require.NoError(t, err)
+
+	batch := make([]event.Event, 0, 9)
+	shards := map[int]bool{}
+	for i := range 9 {
+		e := event.Event{Type: event.Impression, AdID: int64(i + 1), ID: shardEventID(200 + i)}
+		batch = append(batch, e)
+		shards[fnvShard(e.ID, 3)] = true
+	}
+	require.Len(t, shards, 3, "the batch spans the three shards")
+	proxy.CutReplies(1)
+	ids, err := p.Publish(ctx, batch, 1)
+	require.NoError(t, err, "every call's receipt says it ran")
+	streams := names.Streams(event.Impression)
+	for i, e := range batch {
+		entries := direct.XRange(ctx, streams[fnvShard(e.ID, 3)], ids[i], ids[i]).Val()
+		require.Len(t, entries, 1, "event %d's ID is its entry's, in its shard", i)
+		require.Equal(t, strconv.Itoa(i+1), entries[0].Values["ad_id"])
+	}
+	require.Equal(t, 3.0, testkit.Metric(t, reg, "adly_api_redis_lost_replies_total", "outcome", "stored"), "one receipt per call")
+	require.Zero(t, testkit.Metric(t, reg, "adly_api_redis_errors_total", "reason", "unconfirmed"))
 }
