@@ -33,6 +33,9 @@ func TestBadConfigurationExitsWithStatus2NamingTheVariable(t *testing.T) {
 		{"CORS_ALLOWED_ORIGINS=shop.example", `CORS_ALLOWED_ORIGINS: "shop.example" is not an origin`},
 		{"EVENT_ID_TTL=0s", "EVENT_ID_TTL must be between 1s and 168h"},
 		{"NEW_PATHS_PER_MINUTE=-1", "NEW_PATHS_PER_MINUTE must be 0 (no bound) or more"},
+		{"REDIS_WAIT_REPLICAS=-1", "REDIS_WAIT_REPLICAS must be between 0 (no WAIT) and 16"},
+		{"REDIS_WAIT_TIMEOUT=0s", "REDIS_WAIT_TIMEOUT must be a whole number of milliseconds"},
+		{"REDIS_WAIT_TIMEOUT=1500us", "REDIS_WAIT_TIMEOUT must be a whole number of milliseconds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {

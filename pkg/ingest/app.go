@@ -37,7 +37,8 @@ type App struct {
 func New(cfg Config, log *zap.Logger, client redis.UniversalClient, now func() time.Time) (*App, error) {
 	reg := admin.NewRegistry()
 	pub := publish.NewPublisher(client, redisconn.Names(cfg.Redis), log.Named("publisher"), publish.NewPublisherMetrics(reg),
-		publish.PublisherOptions{Timeout: cfg.WriteTimeout, Flushers: cfg.Flushers, EventIDTTL: cfg.EventIDTTL, NewPathsPerMinute: cfg.NewPathsPerMinute})
+		publish.PublisherOptions{Timeout: cfg.WriteTimeout, Flushers: cfg.Flushers, EventIDTTL: cfg.EventIDTTL,
+			NewPathsPerMinute: cfg.NewPathsPerMinute, WaitReplicas: cfg.WaitReplicas, WaitTimeout: cfg.WaitTimeout})
 	guard := publish.NewMemoryGuard(client, cfg.MemoryGuard, cfg.MemoryGuardInterval, log.Named("memory-guard"), reg)
 	limiter, err := limits.NewLimiter(limits.LimiterOptions{Rate: cfg.RateLimit, Burst: cfg.RateBurst, MaxClients: cfg.RateClients})
 	if err != nil {

@@ -21,7 +21,14 @@ type Config struct {
 
 	// WriteTimeout bounds a tracking request's wait for Redis: past it the answer is 503 and nothing is stored.
 	WriteTimeout time.Duration `envconfig:"REDIS_WRITE_TIMEOUT" default:"500ms"`
-	Flushers     int           `envconfig:"REDIS_FLUSHERS" default:"1"`
+	// WaitReplicas, when above 0, answers a request 200 only once WAIT says that many replicas of the
+	// master acknowledged its events; otherwise 503, not confirmed (publish.PublisherOptions.WaitReplicas).
+	// 0 (the default): Redis's acknowledgement, before it replicates, is the answer.
+	WaitReplicas int `envconfig:"REDIS_WAIT_REPLICAS" default:"0"`
+	// WaitTimeout is WAIT's timeout, a whole number of milliseconds from 1ms to (with WaitReplicas) half of
+	// REDIS_WRITE_TIMEOUT: the write must start that much earlier to be answered in time.
+	WaitTimeout time.Duration `envconfig:"REDIS_WAIT_TIMEOUT" default:"100ms"`
+	Flushers    int           `envconfig:"REDIS_FLUSHERS" default:"1"`
 	// MemoryGuardInterval is how often Redis memory is read for the guard (REDIS_MEMORY_GUARD).
 	MemoryGuardInterval time.Duration `envconfig:"REDIS_MEMORY_GUARD_INTERVAL" default:"500ms"`
 
@@ -106,6 +113,11 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("EVENT_ID_TTL must be between 1s and 168h, got %s", c.EventIDTTL)
 	case c.NewPathsPerMinute < 0:
 		return fmt.Errorf("NEW_PATHS_PER_MINUTE must be 0 (no bound) or more, got %d", c.NewPathsPerMinute)
+	case c.WaitReplicas < 0 || c.WaitReplicas > 16:
+		return fmt.Errorf("REDIS_WAIT_REPLICAS must be between 0 (no WAIT) and 16 replicas, got %d", c.WaitReplicas)
+	case c.WaitTimeout < time.Millisecond || c.WaitTimeout%time.Millisecond != 0 || c.WaitReplicas > 0 && c.WaitTimeout > c.WriteTimeout/2:
+		return fmt.Errorf("REDIS_WAIT_TIMEOUT must be a whole number of milliseconds from 1ms to half of REDIS_WRITE_TIMEOUT (%s), got %s",
+			c.WriteTimeout/2, c.WaitTimeout)
 	}
 	for _, o := range c.AllowedOrigins {
 		if o != "*" && o != "null" && refererOrigin(o) == "" {

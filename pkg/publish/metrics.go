@@ -12,6 +12,7 @@ type PublisherMetrics struct {
 	duplicates   prometheus.Counter
 	errors       *prometheus.CounterVec
 	lostReplies  *prometheus.CounterVec
+	wait         *prometheus.CounterVec
 	writeSeconds prometheus.Histogram
 	flushEvents  prometheus.Histogram
 }
@@ -30,11 +31,15 @@ func NewPublisherMetrics(reg prometheus.Registerer) *PublisherMetrics {
 		}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "adly_api_redis_errors_total",
-			Help: "Failed Redis writes, by reason (timeout, deadline, unconfirmed, lost_reply, unavailable, oom, rejected, queue_full, new_paths).",
+			Help: "Failed Redis writes, by reason (timeout, deadline, unconfirmed, lost_reply, unavailable, oom, rejected, queue_full, new_paths, not_replicated).",
 		}, []string{"reason"}),
 		lostReplies: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "adly_api_redis_lost_replies_total",
 			Help: "Writes whose reply was lost, by what the receipt check found (stored, not_stored, unknown).",
+		}, []string{"outcome"}),
+		wait: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adly_api_redis_wait_total",
+			Help: "Script calls followed by WAIT (REDIS_WAIT_REPLICAS > 0), by outcome: confirmed (enough replicas acknowledged), not_confirmed (fewer within REDIS_WAIT_TIMEOUT), unknown (WAIT failed or its reply was lost).",
 		}, []string{"outcome"}),
 		writeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "adly_api_redis_write_seconds",
@@ -50,12 +55,15 @@ func NewPublisherMetrics(reg prometheus.Registerer) *PublisherMetrics {
 	for _, t := range []event.Type{event.Impression, event.Click, event.Hit} {
 		m.events[t] = eventsVec.WithLabelValues(t.String())
 	}
-	for _, r := range []string{"timeout", "deadline", "unconfirmed", "lost_reply", "unavailable", "oom", "rejected", "queue_full", "new_paths"} {
+	for _, r := range []string{"timeout", "deadline", "unconfirmed", "lost_reply", "unavailable", "oom", "rejected", "queue_full", "new_paths", "not_replicated"} {
 		m.errors.WithLabelValues(r)
 	}
 	for _, o := range []string{"stored", "not_stored", "unknown"} {
 		m.lostReplies.WithLabelValues(o)
 	}
-	reg.MustRegister(eventsVec, m.duplicates, m.errors, m.lostReplies, m.writeSeconds, m.flushEvents)
+	for _, o := range []string{"confirmed", "not_confirmed", "unknown"} {
+		m.wait.WithLabelValues(o)
+	}
+	reg.MustRegister(eventsVec, m.duplicates, m.errors, m.lostReplies, m.wait, m.writeSeconds, m.flushEvents)
 	return m
 }

@@ -15,12 +15,14 @@ import (
 // differ a little.
 const budgetKeyTTL = 2 * 60 * 1000 // ms
 
-// scriptCall is one call of publish.lua: the events of a flush whose keys live in one hash slot. Against a
-// single node every event of a flush goes in one call; against a cluster there is one call per slot.
+// scriptCall is one call of publish.lua: the events of a flush whose keys live in one hash slot. With
+// sharded names there is one call per shard the flush reaches, its keys in the shard's slot; against a
+// single node without shards every event of a flush goes in one call; against a cluster with untagged
+// names, one call per slot.
 type scriptCall struct {
 	cutoffMs int64
-	slot     uint16 // the call's hash slot (cluster only)
-	tag      string // the slot's hash tag (cluster only)
+	slot     uint16 // the call's hash slot (cluster or shards only)
+	tag      string // the slot's hash tag (cluster or shards only)
 	receipt  string // set by publish.lua when the call runs (receipt.lua reads it)
 	keys     []string
 	nx       int
@@ -48,10 +50,19 @@ type scriptCall struct {
 	newKey  string // the budget's key then
 	minute  int64  // and the Unix minute it counts
 
-	cmd *redis.Cmd
+	// the requests it carries part of, each once (only when a flush may make several calls)
+	members []*pending
+
+	cmd  *redis.Cmd
+	wait *redis.Cmd // WAIT after it, on the same connection (WaitReplicas > 0)
 	// from the reply
 	refused []int // groups refused for the new-path budget
 	dups    int   // events not written again: their event_id was remembered
+	// what became of it (flush)
+	state  callState
+	reason string // why it failed or was not confirmed, as adly_api_redis_errors_total counts it
+	err    error  // the error of a call that did not run, may have run, or was not replicated
+	lost   bool   // its reply was lost and its receipt says it ran
 }
 
 // callGroup is a group of publish.lua: its special entries and hit items.
@@ -70,6 +81,10 @@ type ref struct {
 // build lays out the script calls for the calls in live. cutoffMs is on the Redis clock. Stream entries come
 // first in each call, hit counters after them, as publish.lua expects.
 //
+// With sharded names each event goes to the call of its shard (shards.of): its stream is the shard's, its
+// hit counter the path's counter tagged with the shard's tag, and the call's event-id keys, budget and
+// receipt carry that tag too.
+//
 // With a new-path budget, every request that has hits is a group of its own in each call it reaches, so
 // that publish.lua can refuse it alone; its entries come after those of the requests that are never refused
 // (group 0), as publish.lua lays groups out. Without a budget every request is in group 0 and several hits on
@@ -77,27 +92,48 @@ type ref struct {
 func (p *Publisher) build(live []*pending, cutoffMs int64) []*scriptCall {
 	for _, pd := range live {
 		pd.ids = make([]string, len(pd.events))
-		pd.parts, pd.refused = 0, 0
+		pd.tally = tally{}
 	}
 	budgeted := p.opts.NewPathsPerMinute > 0
-	bySlot := map[uint16]*scriptCall{}
+	multi := p.multi()
+	byKey := map[int]*scriptCall{}
 	var order []*scriptCall
-	get := func(key string) *scriptCall {
-		var slot uint16
-		if p.cluster {
-			slot = keyspace.Slot(key)
+	// get is the call of key, which lies in shard k's slot (sharded names) or in its own slot.
+	get := func(pd *pending, key string, k int) *scriptCall {
+		if !p.shards.on {
+			k = 0
+			if p.cluster {
+				k = int(keyspace.Slot(key))
+			}
 		}
-		c, ok := bySlot[slot]
+		c, ok := byKey[k]
 		if !ok {
 			c = newScriptCall(cutoffMs)
-			c.slot = slot
-			if p.cluster {
-				c.tag = keyspace.SlotTag(slot)
+			switch {
+			case p.shards.on:
+				c.slot, c.tag = p.shards.slots[k], p.shards.tags[k]
+			case p.cluster:
+				c.slot = uint16(k)
+				c.tag = keyspace.SlotTag(c.slot)
 			}
-			bySlot[slot] = c
+			byKey[k] = c
 			order = append(order, c)
 		}
+		if multi {
+			if n := len(c.members); n == 0 || c.members[n-1] != pd {
+				c.members = append(c.members, pd) // repeats are dropped below
+			}
+		}
 		return c
+	}
+	stream := func(pd *pending, e event.Event) (*scriptCall, string) {
+		if !p.shards.on {
+			key := p.names.Stream(e.Type)
+			return get(pd, key, 0), key
+		}
+		k := p.shards.of(pd, e)
+		key := p.shards.stream(e.Type, k)
+		return get(pd, key, k), key
 	}
 	grouped := func(pd *pending) bool { return budgeted && pd.hits }
 	for _, pd := range live {
@@ -106,8 +142,8 @@ func (p *Publisher) build(live []*pending, cutoffMs int64) []*scriptCall {
 		}
 		for i, e := range pd.events {
 			if e.Type != event.Hit {
-				key := p.names.Stream(e.Type)
-				get(key).addStream(p, key, pd, i, e, 0)
+				c, key := stream(pd, e)
+				c.addStream(p, key, pd, i, e, 0)
 			}
 		}
 	}
@@ -117,8 +153,7 @@ func (p *Publisher) build(live []*pending, cutoffMs int64) []*scriptCall {
 		}
 		for i, e := range pd.events {
 			if e.Type != event.Hit {
-				key := p.names.Stream(e.Type)
-				c := get(key)
+				c, key := stream(pd, e)
 				c.addStream(p, key, pd, i, e, c.groupOf(pd))
 			}
 		}
@@ -126,8 +161,16 @@ func (p *Publisher) build(live []*pending, cutoffMs int64) []*scriptCall {
 	for _, pd := range live {
 		for _, e := range pd.events {
 			if e.Type == event.Hit {
-				key := p.names.HitKey(e.Path)
-				c := get(key)
+				var c *scriptCall
+				var key string
+				if p.shards.on {
+					k := p.shards.of(pd, e)
+					key = p.names.TaggedHitKey(e.Path, p.shards.tags[k])
+					c = get(pd, key, k)
+				} else {
+					key = p.names.HitKey(e.Path)
+					c = get(pd, key, 0)
+				}
 				g := 0
 				if grouped(pd) {
 					g = c.groupOf(pd)
@@ -136,13 +179,29 @@ func (p *Publisher) build(live []*pending, cutoffMs int64) []*scriptCall {
 			}
 		}
 	}
+	if multi {
+		// Each call's members once, and each request's parts: the calls it is in.
+		for i, c := range order {
+			j := 0
+			for _, pd := range c.members {
+				if pd.tally.mark != i+1 {
+					pd.tally.mark = i + 1
+					pd.tally.parts++
+					c.members[j] = pd
+					j++
+				}
+			}
+			clear(c.members[j:])
+			c.members = c.members[:j]
+		}
+	}
 	var minute int64
 	if budgeted {
 		minute = p.minute()
 	}
 	for _, c := range order {
 		if budgeted && c.hasBudgetedHits() {
-			c.budget = p.opts.NewPathsPerMinute
+			c.budget = p.budget()
 			c.newKey = p.names.NewPaths(minute, c.tag)
 			c.minute = minute
 		}
@@ -175,7 +234,6 @@ func (g *scriptCall) groupOf(pd *pending) int {
 	g.groups = append(g.groups, &callGroup{pd: pd})
 	n := len(g.groups)
 	g.groupNo[pd] = n
-	pd.parts++
 	return n
 }
 

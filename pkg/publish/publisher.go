@@ -20,7 +20,6 @@ import (
 	"adly/pkg/event"
 	"adly/pkg/keyspace"
 	"adly/pkg/logging"
-	"adly/pkg/redisconn"
 )
 
 //go:embed publish.lua
@@ -66,6 +65,13 @@ type PublisherOptions struct {
 	// Now is the clock whose minutes the new-path budget counts, corrected by the measured offset of the
 	// Redis clock. Default time.Now; tests move their own.
 	Now func() time.Time
+	// WaitReplicas (REDIS_WAIT_REPLICAS), when above 0, makes every script call wait for that many replicas
+	// of its master to acknowledge it (WAIT, on the connection that sent it); a request is answered with its
+	// IDs only then, and otherwise with ErrUnconfirmed (doc.go, "Replication"). Default 0: no WAIT.
+	WaitReplicas int
+	// WaitTimeout (REDIS_WAIT_TIMEOUT) is WAIT's timeout. The script's cutoff comes that much earlier, so
+	// that the WAIT ends before Timeout does. Default 100ms, at most Timeout/2.
+	WaitTimeout time.Duration
 }
 
 func (o *PublisherOptions) defaults() {
@@ -90,16 +96,29 @@ func (o *PublisherOptions) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.WaitReplicas < 0 {
+		o.WaitReplicas = 0
+	}
+	if o.WaitReplicas == 0 {
+		o.WaitTimeout = 0
+	} else {
+		if o.WaitTimeout < time.Millisecond {
+			o.WaitTimeout = 100 * time.Millisecond
+		}
+		o.WaitTimeout = min(o.WaitTimeout, o.Timeout/2).Truncate(time.Millisecond)
+	}
 }
 
 // Publisher writes events for many concurrent callers, sharing Redis round trips: each flusher takes every
-// call waiting in the queue and writes all their events with one script call, then goes back for more. It
-// flushes as soon as it has something and the previous round trip is done — never on a timer — so under
-// load the batches grow by themselves and at rest a lone event goes out at once.
+// call waiting in the queue and writes all their events with one script call (one per stream shard, with
+// sharded names: doc.go), then goes back for more. It flushes as soon as it has something and the previous
+// round trip is done — never on a timer — so under load the batches grow by themselves and at rest a lone
+// event goes out at once.
 //
-// Each call's events are written atomically by one script (publish.lua) that refuses to write after the
-// call's cutoff, a little before its deadline. So when Publish returns ErrUnavailable, its events were not
-// stored, and when it returns IDs, they were. When the answer to a write is lost (the connection dies after
+// The events of a call that go to one shard are written atomically by one script (publish.lua) that refuses
+// to write after the call's cutoff, a little before its deadline. So when Publish returns ErrUnavailable,
+// its events were not stored, and when it returns IDs, they were (and, with WaitReplicas, WAIT confirmed
+// them). When the answer to a write is lost (the connection dies after
 // the script was sent, or the reply does not come back by a little after the cutoff), the script's receipt
 // tells: each call sets a short-lived key holding its IDs, and once Redis's clock is past the cutoff, the
 // call ran if and only if its receipt is there (receipt.lua). Only when Redis cannot be asked before the
@@ -117,6 +136,7 @@ type Publisher struct {
 	opts    PublisherOptions
 	margin  time.Duration
 	cluster bool
+	shards  shards
 
 	queue    chan *pending
 	offsetMs atomic.Int64 // Redis clock minus local clock, in ms
@@ -139,6 +159,7 @@ func NewPublisher(client redis.UniversalClient, names keyspace.Names, log *zap.L
 		opts:    opts,
 		margin:  min(opts.Timeout/4, 100*time.Millisecond),
 		cluster: cluster,
+		shards:  newShards(names),
 		queue:   make(chan *pending, opts.QueueSize),
 		errLog:  logging.NewEvery(10 * time.Second),
 
@@ -169,19 +190,22 @@ type pending struct {
 	events   []event.Event
 	ts       int64
 	hits     bool // it has hits: with a new-path budget, it is a group of its own in the script call
+	shard    int  // the shard its events without an event_id go to (sharded names)
 	deadline time.Time
 	state    atomic.Int32
 	done     chan struct{}
 	ids      []string
 	err      error
-	// the script calls it is a budgeted group of, and of them those that refused it (set by flush)
-	parts, refused int
+	tally    tally // what became of the script calls that carry it (set by flush)
 }
 
 // newPending checks events for what only the publisher knows (a hit is never invalid traffic) and makes the
 // call that carries them.
 func (p *Publisher) newPending(events []event.Event, ts int64) (*pending, error) {
 	pd := &pending{events: events, ts: ts, deadline: time.Now().Add(p.opts.Timeout), done: make(chan struct{})}
+	if p.shards.on {
+		pd.shard = p.shards.next()
+	}
 	for _, e := range events {
 		if e.Type == event.Hit {
 			if e.Invalid != "" {
@@ -310,187 +334,6 @@ func abs(v int64) int64 {
 	return v
 }
 
-// flush writes the events of every call in batch that is not abandoned.
-func (p *Publisher) flush(batch []*pending) {
-	live := make([]*pending, 0, len(batch))
-	var deadline time.Time
-	events := 0
-	for _, pd := range batch {
-		if !pd.state.CompareAndSwap(stateQueued, stateTaken) {
-			continue // its caller gave up and answered 503: it must not be written
-		}
-		live = append(live, pd)
-		events += len(pd.events)
-		if deadline.IsZero() || pd.deadline.Before(deadline) {
-			deadline = pd.deadline
-		}
-	}
-	if len(live) == 0 {
-		return
-	}
-	cutoff := deadline.Add(-p.margin)
-	if time.Now().After(cutoff) {
-		p.metrics.errors.WithLabelValues("timeout").Inc()
-		p.finish(live, fmt.Errorf("%w: the write could not start before its deadline", ErrUnavailable))
-		return
-	}
-	calls := p.build(live, cutoff.UnixMilli()+p.offsetMs.Load())
-
-	// The round trip may last until a little after the cutoff, which leaves time before the deadline to ask
-	// Redis whether a call whose reply did not come ran.
-	ctx, cancel := context.WithDeadline(context.Background(), cutoff.Add(p.margin/2))
-	defer cancel()
-	start := time.Now()
-	err := p.exec(ctx, calls)
-	p.metrics.writeSeconds.Observe(time.Since(start).Seconds())
-	p.metrics.flushEvents.Observe(float64(events))
-	if err == nil {
-		for _, c := range calls {
-			if err = c.assign(); err != nil {
-				break
-			}
-		}
-	}
-	if err != nil {
-		reason, cerr := p.classify(err)
-		if reason == "unconfirmed" {
-			reason, cerr = p.resolve(calls, deadline, cerr)
-		}
-		if cerr != nil {
-			p.metrics.errors.WithLabelValues(reason).Inc()
-			if p.errLog.Allow() {
-				p.log.Error("redis write failed", zap.String("reason", reason), zap.Error(err))
-			}
-			p.finish(live, cerr)
-			return
-		}
-	}
-	p.settle(calls, live)
-	p.finish(live, nil)
-}
-
-// resolve finds out, after a write whose reply was lost, whether its calls ran: a call ran if its receipt is
-// there, and did not if the receipt is missing once Redis's clock is past the call's cutoff (publish.lua
-// refuses to run after it). It returns nil when every call ran (their IDs assigned), ErrUnavailable when
-// none did, and unconfirmed otherwise: some did and some did not (Cluster), or Redis could not be asked
-// before the deadline.
-func (p *Publisher) resolve(calls []*scriptCall, deadline time.Time, unconfirmed error) (string, error) {
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
-	ran := 0
-	for _, c := range calls {
-		stored, err := p.checkReceipt(ctx, c)
-		if err != nil {
-			p.metrics.lostReplies.WithLabelValues("unknown").Inc()
-			if p.errLog.Allow() {
-				p.log.Error("could not tell whether a write whose reply was lost ran", zap.Error(err))
-			}
-			return "unconfirmed", unconfirmed
-		}
-		if stored {
-			ran++
-		}
-	}
-	switch ran {
-	case len(calls):
-		p.metrics.lostReplies.WithLabelValues("stored").Inc()
-		return "", nil
-	case 0:
-		p.metrics.lostReplies.WithLabelValues("not_stored").Inc()
-		return "lost_reply", fmt.Errorf("%w: the reply was lost and the write did not run", ErrUnavailable)
-	default:
-		p.metrics.lostReplies.WithLabelValues("unknown").Inc()
-		return "unconfirmed", fmt.Errorf("%w: only part of the write ran", ErrUnconfirmed)
-	}
-}
-
-// checkReceipt asks Redis whether call c ran (receipt.lua), waiting for its cutoff to pass if need be, and
-// on true assigns its IDs.
-func (p *Publisher) checkReceipt(ctx context.Context, c *scriptCall) (bool, error) {
-	for {
-		reply, err := receiptScript.Run(ctx, p.client, []string{c.receipt}, c.cutoffMs).Result()
-		if err != nil {
-			return false, fmt.Errorf("check receipt: %w", err)
-		}
-		var state, wait int64
-		var joined string
-		switch {
-		case redisconn.ScanReply(reply, &state, &joined) == nil && state == 1:
-			return true, c.setIDs(joined)
-		case redisconn.ScanReply(reply, &state) == nil && state == 0:
-			return false, nil
-		case redisconn.ScanReply(reply, &state, &wait) == nil && state == 2:
-			select {
-			case <-time.After(time.Duration(wait) * time.Millisecond):
-			case <-ctx.Done():
-				return false, ctx.Err()
-			}
-		default:
-			return false, fmt.Errorf("check receipt: %w: %v", redisconn.ErrReplyShape, reply)
-		}
-	}
-}
-
-func (p *Publisher) finish(live []*pending, err error) {
-	for _, pd := range live {
-		if err != nil {
-			pd.ids, pd.err = nil, err
-		}
-		close(pd.done)
-	}
-}
-
-// settle hands the outcome of calls that ran to their requests: a request refused for new paths gets its
-// error, the others their IDs; and counts them.
-func (p *Publisher) settle(calls []*scriptCall, live []*pending) {
-	var retry *NewPathsError
-	for _, c := range calls {
-		p.metrics.duplicates.Add(float64(c.dups))
-		for _, g := range c.refused {
-			c.group(g).pd.refused++
-		}
-		if len(c.refused) > 0 && retry == nil {
-			retry = p.newPathsError(c.minute)
-		}
-	}
-	for _, pd := range live {
-		if pd.refused > 0 {
-			p.metrics.errors.WithLabelValues("new_paths").Inc()
-			pd.ids, pd.err = nil, retry
-			if pd.refused < pd.parts {
-				// Against a cluster, each slot keeps its own budget: part of the request was written.
-				// Not ErrTooManyNewPaths: a retry would store that part twice.
-				pd.err = fmt.Errorf("%w: part of the request was refused for new paths (%v)", ErrUnconfirmed, retry)
-			}
-			continue
-		}
-		for _, e := range pd.events {
-			p.metrics.events[e.Type].Inc()
-		}
-	}
-}
-
-// exec runs every script call in one pipeline (one round trip per node). A call answered NOSCRIPT (Redis
-// restarted and lost its script cache) was not executed, so sending it again with EVAL is safe.
-func (p *Publisher) exec(ctx context.Context, calls []*scriptCall) error {
-	pipe := p.client.Pipeline()
-	for _, c := range calls {
-		c.cmd = publishScript.EvalSha(ctx, pipe, c.keys, c.args...)
-	}
-	_, _ = pipe.Exec(ctx)
-	for _, c := range calls {
-		err := c.cmd.Err()
-		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			c.cmd = publishScript.Eval(ctx, p.client, c.keys, c.args...)
-			err = c.cmd.Err()
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // classify maps a failed round trip to what the caller can be told truthfully, and the reason it is counted
 // under; "unconfirmed" means the write may have run.
 func (p *Publisher) classify(err error) (string, error) {
@@ -502,6 +345,10 @@ func (p *Publisher) classify(err error) (string, error) {
 		reason, out = "deadline", fmt.Errorf("%w: redis was too slow: %s", ErrUnavailable, msg)
 	case strings.HasPrefix(msg, "ADLYBADKEY"), strings.HasPrefix(msg, "WRONGTYPE"):
 		reason, out = "rejected", fmt.Errorf("%w: %s", ErrRejected, msg)
+	case errors.Is(err, errNoMaster), movedSlot(err):
+		// A cluster in failover: the call went to no node, or to one that no longer serves its slot, which
+		// runs nothing.
+		reason, out = "unavailable", fmt.Errorf("%w: the slot's master is changing (failover); nothing was stored: %s", ErrUnavailable, msg)
 	case strings.HasPrefix(msg, "OOM"):
 		// publish.lua declares itself (#!lua), so Redis refuses it for memory before it runs.
 		reason, out = "oom", fmt.Errorf("%w: redis is out of memory", ErrUnavailable)
