@@ -509,6 +509,14 @@ func (s Shards) Replay(ctx context.Context, plan func(i int, h ZoneHistory) (Rep
 	}
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(s[a].stream, s[b].stream) })
 	table := s[0].table
+	// The lock rows are created first, each in a statement of its own: two transactions that insert the
+	// same missing row (a replay and a shard's first commit) can deadlock, and a replay is not retried.
+	// The transaction below then only locks rows that exist.
+	for _, c := range s {
+		if _, err := c.db.ExecContext(ctx, "INSERT IGNORE INTO stream_locks (stream, grp) VALUES (?, ?)", c.stream, c.group); err != nil {
+			return Cleared{}, fmt.Errorf("create lock %s/%s: %w", c.stream, c.group, err)
+		}
+	}
 	var cleared Cleared
 	err := mariadb.InTx(ctx, s[0].db, "replay", func(tx *sqlx.Tx) error {
 		for _, i := range order {
