@@ -10,7 +10,6 @@ import (
 type Kind struct {
 	Name         string     // "impression-worker"
 	Type         event.Type // the events of its streams
-	Stream       func(keyspace.Names) string
 	Group        func(keyspace.Names) string
 	Table        ledger.Table
 	DefaultAdmin string
@@ -23,11 +22,11 @@ func (k Kind) Streams(n keyspace.Names) []string { return n.Streams(k.Type) }
 // The two workers.
 var (
 	Impressions = Kind{
-		Name: "impression-worker", Type: event.Impression, Stream: keyspace.Names.ImpressionsStream, Group: keyspace.Names.ImpressionGroup,
+		Name: "impression-worker", Type: event.Impression, Group: keyspace.Names.ImpressionGroup,
 		Table: ledger.Impressions, DefaultAdmin: "127.0.0.1:9092",
 	}
 	Clicks = Kind{
-		Name: "click-worker", Type: event.Click, Stream: keyspace.Names.ClicksStream, Group: keyspace.Names.ClickGroup,
+		Name: "click-worker", Type: event.Click, Group: keyspace.Names.ClickGroup,
 		Table: ledger.Clicks, DefaultAdmin: "127.0.0.1:9093",
 	}
 )
