@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -238,4 +239,44 @@ func TestShardedReplayRefusesDisagreeingZones(t *testing.T) {
 	var replays int
 	require.NoError(t, s.db.GetContext(ctx, &replays, "SELECT COUNT(*) FROM stream_replays"))
 	require.Zero(t, replays)
+}
+
+// SIGTERM (the context's end) while every shard has a batch in hand: each shard's batch is committed and
+// acknowledged before Run returns.
+func TestShardsShutdownFinishesEveryBatch(t *testing.T) {
+	t.Parallel()
+	s := newSingleNodeShards(t, 3)
+	want, _ := s.publish(t, withReasons(threeDays(3000, 7), ""), time.UTC)
+	shutdown, beginShutdown := context.WithCancel(context.Background())
+	defer beginShutdown()
+	var mu sync.Mutex
+	entered := 0
+	all := make(chan struct{})
+	opts := testOptions("a")
+	opts.Hooks.BeforeCommit = func() {
+		mu.Lock()
+		if entered++; entered == len(s.groups) {
+			close(all)
+		}
+		mu.Unlock()
+		<-shutdown.Done() // every shard's first batch waits for the shutdown
+	}
+	w := NewShards(s.client, s.db, ledger.Impressions, Impressions.Streams(s.names), s.names.ImpressionGroup(), zaptest.NewLogger(t), prometheus.NewRegistry(), opts)
+	done := make(chan struct{})
+	go func() { _ = w.Run(shutdown); close(done) }()
+	select {
+	case <-all:
+	case <-time.After(20 * time.Second):
+		t.Fatal("not every shard reached its first commit")
+	}
+	beginShutdown()
+	<-done
+	ctx := context.Background()
+	for _, g := range s.groups {
+		info, err := g.Info(ctx)
+		require.NoError(t, err)
+		require.Zero(t, info.Pending, "%s: the batch in hand was acknowledged before the worker stopped", g.Stream())
+	}
+	requireCounts(t, want, s.counts(t)) // each shard's 1000 entries were its one batch
+	require.EqualValues(t, len(s.groups), entered, "one batch per shard, then nothing more was read")
 }
