@@ -478,45 +478,105 @@ type Cleared struct {
 
 // Replay clears what plan decides from the zone history (the counts of ClearFrom on, in the daily table and in
 // its filtered table alike, and the ledger's word on entries from VoidFromMs on) and calls reset (which moves
-// the consumer group back) — all under the lock, committing only if plan and reset succeed.
+// the consumer group back) — all under the lock, committing only if plan and reset succeed. It is the replay
+// of Shards{c}.
 func (c *Counter) Replay(ctx context.Context, plan func(ZoneHistory) (ReplayPlan, error), reset func(context.Context, ReplayPlan) error) (Cleared, error) {
+	return Shards{c}.Replay(ctx, func(_ int, h ZoneHistory) (ReplayPlan, error) { return plan(h) },
+		func(ctx context.Context, _ int, p ReplayPlan) error { return reset(ctx, p) })
+}
+
+// Shards are the Counters of every shard of one kind: one stream each, the same group name, the same daily
+// table and filtered table. Each shard commits and prunes alone, under its own lock row; a replay must move
+// them all at once, because they count into the same rows.
+type Shards []*Counter
+
+// Replay replays every shard in one transaction: it takes every shard's lock row, in the order of the
+// shards' stream names (so that two replays cannot deadlock, and a commit, which takes one lock row, waits
+// for the replay or is waited for, never both); asks plan for each shard's plan from that shard's zone
+// history (the plans must agree on ClearFrom: the rows of a date are every shard's); clears the daily table
+// and its filtered table from ClearFrom once; records each shard's replay (its own VoidFromMs, voiding only
+// its own ledger rows); and calls reset for each shard, which moves that shard's group back. It commits
+// only if every plan and every reset succeeds. No shard can therefore commit between the clearing and the
+// voiding of another shard's rows: the counts a recount writes come after the whole replay, and no part of
+// the replay removes them. i is the shard's index in s.
+func (s Shards) Replay(ctx context.Context, plan func(i int, h ZoneHistory) (ReplayPlan, error), reset func(ctx context.Context, i int, p ReplayPlan) error) (Cleared, error) {
+	if len(s) == 0 {
+		return Cleared{}, errors.New("replay: no shards")
+	}
+	order := make([]int, len(s))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(s[a].stream, s[b].stream) })
+	table := s[0].table
+	// The lock rows are created first, each in a statement of its own: two transactions that insert the
+	// same missing row (a replay and a shard's first commit) can deadlock, and a replay is not retried.
+	// The transaction below then only locks rows that exist.
+	for _, c := range s {
+		if _, err := c.db.ExecContext(ctx, "INSERT IGNORE INTO stream_locks (stream, grp) VALUES (?, ?)", c.stream, c.group); err != nil {
+			return Cleared{}, fmt.Errorf("create lock %s/%s: %w", c.stream, c.group, err)
+		}
+	}
 	var cleared Cleared
-	err := mariadb.InTx(ctx, c.db, "replay", c.underLock(ctx, func(tx *sqlx.Tx) error {
-		var maxID uint64
-		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM stream_ledger WHERE stream = ? AND grp = ?", c.stream, c.group).Scan(&maxID); err != nil {
-			return fmt.Errorf("read ledger: %w", err)
+	err := mariadb.InTx(ctx, s[0].db, "replay", func(tx *sqlx.Tx) error {
+		for _, i := range order {
+			if s[i].table != table {
+				return fmt.Errorf("replay: shard %s counts into %s, not %s", s[i].stream, s[i].table.Name, table.Name)
+			}
+			if err := s[i].lock(ctx, tx); err != nil {
+				return err
+			}
 		}
-		h, err := c.zoneHistory(ctx, tx)
-		if err != nil {
-			return err
-		}
-		p, err := plan(h)
-		if err != nil {
-			return err
+		plans, maxIDs := make([]ReplayPlan, len(s)), make([]uint64, len(s))
+		for i, c := range s {
+			if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM stream_ledger WHERE stream = ? AND grp = ?", c.stream, c.group).Scan(&maxIDs[i]); err != nil {
+				return fmt.Errorf("read ledger of %s: %w", c.stream, err)
+			}
+			h, err := c.zoneHistory(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if plans[i], err = plan(i, h); err != nil {
+				return err
+			}
+			if plans[i].ClearFrom != plans[0].ClearFrom {
+				return fmt.Errorf("replay: shard %s would clear from %s, shard %s from %s", c.stream, plans[i].ClearFrom, s[0].stream, plans[0].ClearFrom)
+			}
 		}
 		// The ledger rows voided below vouched for filtered entries as much as for valid ones: both tables'
 		// counts of those dates go, or the recount would double the filtered ones.
 		for _, t := range []struct {
 			name string
 			rows *int64
-		}{{c.table.Name, &cleared.Rows}, {c.table.Filtered, &cleared.FilteredRows}} {
-			res, err := tx.ExecContext(ctx, "DELETE FROM "+t.name+" WHERE date >= ?", p.ClearFrom)
+		}{{table.Name, &cleared.Rows}, {table.Filtered, &cleared.FilteredRows}} {
+			res, err := tx.ExecContext(ctx, "DELETE FROM "+t.name+" WHERE date >= ?", plans[0].ClearFrom)
 			if err != nil {
-				return fmt.Errorf("clear %s from %s: %w", t.name, p.ClearFrom, err)
+				return fmt.Errorf("clear %s from %s: %w", t.name, plans[0].ClearFrom, err)
 			}
 			*t.rows, _ = res.RowsAffected()
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO stream_replays (stream, grp, from_date, from_ms, zone, ledger_max_id) VALUES (?, ?, ?, ?, ?, ?)",
-			c.stream, c.group, p.ClearFrom, p.VoidFromMs, p.Zone, maxID); err != nil {
-			return fmt.Errorf("record replay: %w", err)
+		for i, c := range s {
+			p := plans[i]
+			if _, err := tx.ExecContext(ctx, "INSERT INTO stream_replays (stream, grp, from_date, from_ms, zone, ledger_max_id) VALUES (?, ?, ?, ?, ?, ?)",
+				c.stream, c.group, p.ClearFrom, p.VoidFromMs, p.Zone, maxIDs[i]); err != nil {
+				return fmt.Errorf("record replay of %s: %w", c.stream, err)
+			}
 		}
-		return reset(ctx, p)
-	}))
+		for i := range s {
+			if err := reset(ctx, i, plans[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return Cleared{}, err
 	}
 	return cleared, nil
 }
+
+// Stream is the stream whose entries the Counter commits.
+func (c *Counter) Stream() string { return c.stream }
 
 func (c *Counter) zoneHistory(ctx context.Context, tx *sqlx.Tx) (ZoneHistory, error) {
 	var h ZoneHistory

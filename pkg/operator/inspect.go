@@ -19,6 +19,7 @@ import (
 	"adly/pkg/pathtable"
 	"adly/pkg/redisconn"
 	"adly/pkg/stream"
+	"adly/pkg/worker"
 )
 
 // Bounds that keep one screen quick on a large keyspace or table.
@@ -92,16 +93,58 @@ func (in *Inspector) redisReport(ctx context.Context, rr *RedisReport) bool {
 		nowMs = &ms
 	}
 	ok := true
-	for _, g := range []*stream.Group{
-		stream.NewGroup(in.redis, in.names.ImpressionsStream(), in.names.ImpressionGroup()),
-		stream.NewGroup(in.redis, in.names.ClicksStream(), in.names.ClickGroup()),
-	} {
-		sr, sok := streamReport(ctx, g, nowMs)
-		rr.Streams = append(rr.Streams, sr)
-		ok = ok && sok
+	rr.Kinds = []KindReport{}
+	for _, k := range []struct {
+		name string
+		kind worker.Kind
+	}{{"impressions", worker.Impressions}, {"clicks", worker.Clicks}} {
+		streams := k.kind.Streams(in.names)
+		kr := newKindReport(k.name, k.kind.Group(in.names), len(streams))
+		for _, name := range streams {
+			sr, sok := streamReport(ctx, stream.NewGroup(in.redis, name, kr.Group), nowMs)
+			sr.Kind = k.name
+			rr.Streams = append(rr.Streams, sr)
+			kr.add(sr)
+			ok = ok && sok
+		}
+		rr.Kinds = append(rr.Kinds, kr)
 	}
 	rr.PathHits = pathHitsReport(ctx, hits.NewHitCounters(in.redis, in.names))
 	return ok
+}
+
+// newKindReport is the total of a kind's shards before any is added: every figure known and zero.
+func newKindReport(kind, group string, shards int) KindReport {
+	var length, lag, pending, dead int64
+	return KindReport{Kind: kind, Group: group, Shards: shards, Length: &length, Lag: &lag, Pending: &pending, DeadLetters: &dead}
+}
+
+// add adds one shard's figures to the total; a figure some shard could not give makes the total's null.
+func (k *KindReport) add(sr StreamReport) {
+	sum := func(total **int64, v *int64) {
+		if *total != nil && v != nil {
+			**total += *v
+		} else {
+			*total = nil
+		}
+	}
+	zero := int64(0)
+	switch {
+	case sr.Type == "none": // no stream yet: nothing in it, nothing to deliver
+	case sr.Type == "stream" && sr.Group != nil && sr.Group.Exists:
+		sum(&k.Length, sr.Length)
+		sum(&k.Lag, sr.Group.Lag)
+		sum(&k.Pending, &sr.Group.Pending)
+	case sr.Type == "stream" && sr.Group != nil && sr.Group.Error == "":
+		sum(&k.Length, sr.Length)
+		sum(&k.Lag, sr.Length) // no group yet: every entry is still to be delivered
+		sum(&k.Pending, &zero)
+	default:
+		sum(&k.Length, sr.Length)
+		sum(&k.Lag, nil)
+		sum(&k.Pending, nil)
+	}
+	sum(&k.DeadLetters, sr.DeadLetters.Length)
 }
 
 func streamReport(ctx context.Context, g *stream.Group, nowMs *int64) (StreamReport, bool) {

@@ -24,7 +24,8 @@ const inspectUsageLine = "usage: adly inspect [--date YYYY-MM-DD] [--watch N] [-
 const inspectUsage = inspectUsageLine + `
 
 Shows the Redis streams, consumer groups, dead letters and path-hit counters, and MariaDB's counts for a
-day (today in TIMEZONE, default UTC). Read-only.
+day (today in TIMEZONE, default UTC). Read-only. With STREAM_SHARDS above 1 (or on a cluster) each kind is
+one line per shard and a total.
 
   --date YYYY-MM-DD  show MariaDB's counts for that day instead of today
   --watch N          redraw every N seconds (1-86400) until interrupted
@@ -35,12 +36,15 @@ JSON document (stable field names; counts that could not be read are null, "erro
 times are RFC 3339, entry times UTC, MariaDB times in TIMEZONE):
   time, ok (false: Redis or MariaDB did not answer)
   redis: addr, prefix, error,
-    streams[]: stream, type ("stream", "none" or another key type), error, length,
+    streams[] (every shard of each kind, STREAM_SHARDS of them): stream, kind ("impressions" or "clicks"),
+      type ("stream", "none" or another key type), error, length,
       first, last: {id, time},
       group: {name, exists, error, last_delivered, entries_read, lag, pending,
         oldest_pending: {id, age_ms, idle_ms, deliveries, consumer},
         consumers[]: {name, pending, idle_ms, inactive_ms (-1: never read)}, consumers_total},
       dead_letters: {stream, error, length, latest[]: {id, time, original_id, reason}} (latest 3)
+    kinds[]: kind, group, shards, length, lag, pending, dead_letters (the totals of the kind's shards; null
+      when some shard cannot tell)
     path_hits: counters, hits, non_integer, parked, chunks_pending, complete, note,
       lock: {held, owner, ttl_seconds (null: no expiry)}
   mariadb: addr, database, error, exists, tables[], missing_tables[], day, today, timezone,

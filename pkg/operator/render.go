@@ -36,8 +36,18 @@ func renderRedis(p printer, rr RedisReport) {
 		p("Redis: not answering: %s\n", trunc(oneLine(rr.Error), 76))
 		return
 	}
-	for _, s := range rr.Streams {
-		renderStream(p, s)
+	for _, k := range rr.Kinds {
+		var shards []StreamReport
+		for _, s := range rr.Streams {
+			if s.Kind == k.Kind {
+				shards = append(shards, s)
+			}
+		}
+		if len(shards) == 1 {
+			renderStream(p, shards[0])
+			continue
+		}
+		renderShards(p, rr.Prefix, k, shards)
 	}
 	p("-- path hits\n")
 	if h := rr.PathHits; h != nil {
@@ -96,6 +106,57 @@ func renderStream(p printer, s StreamReport) {
 	for _, e := range d.Latest {
 		p("    %s  orig %-20s %s\n", screenTimeOf(e.Time), orQ(e.OriginalID), trunc(orQ(e.Reason), reasonWidth))
 	}
+}
+
+// renderShards shows a kind split over shards: one line per shard, named without the prefix the title
+// shows, and the kind's total (the JSON document has each shard's group, consumers and latest dead letters
+// too).
+func renderShards(p printer, prefix string, k KindReport, shards []StreamReport) {
+	p("%s: %d shards, group %s\n", k.Kind, k.Shards, k.Group)
+	row := func(name, length, lag, pending, dead, oldest string) {
+		p("  %-32s %9s %9s %8s %6s  %s\n", name, length, lag, pending, dead, oldest)
+	}
+	row("stream", "length", "lag", "pending", "dead", "oldest pending")
+	for _, s := range shards {
+		length, lag, pending, dead, oldest := "-", "-", "-", optInt(s.DeadLetters.Length), "-"
+		switch {
+		case s.Type == "stream" && s.Length != nil:
+			length = fmt.Sprint(*s.Length)
+		case s.Type == "none":
+			length = "none"
+		case s.Type != "":
+			length = s.Type + "?"
+		default:
+			length = "?"
+		}
+		if g := s.Group; g != nil {
+			switch {
+			case g.Exists:
+				lag, pending = optInt(g.Lag), fmt.Sprint(g.Pending)
+				if o := g.OldestPending; o != nil {
+					oldest = o.ID + " idle " + secs(o.IdleMs)
+				}
+			case g.Error != "":
+				lag, pending = "?", "?"
+			default:
+				oldest = "no group yet"
+			}
+		}
+		row(trunc(strings.TrimPrefix(s.Stream, prefix), 32), length, lag, pending, dead, oldest)
+		for _, e := range []string{s.Error, groupError(s.Group), s.DeadLetters.Error} {
+			if e != "" {
+				p("    read failed: %s\n", trunc(oneLine(e), 80))
+			}
+		}
+	}
+	row("total", optInt(k.Length), optInt(k.Lag), optInt(k.Pending), optInt(k.DeadLetters), "")
+}
+
+func groupError(g *GroupReport) string {
+	if g == nil {
+		return ""
+	}
+	return g.Error
 }
 
 func renderGroup(p printer, g GroupReport) {

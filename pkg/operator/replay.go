@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -24,8 +25,8 @@ const replayUsageLine = "usage: adly replay --kind impressions|clicks --from YYY
 const replayUsage = replayUsageLine + `
 
 Recounts every date from --from on, exactly (no doubling): clears those dates' daily counts, of valid and
-of filtered traffic, voids what the exactly-once ledger says of them, and moves the consumer group back;
-the running workers then recount. The dates are calendar days in TIMEZONE (default UTC), as the workers
+of filtered traffic, voids what the exactly-once ledger says of them, and moves the consumer group back —
+on every shard of the kind (STREAM_SHARDS) at once; the running workers then recount. The dates are calendar days in TIMEZONE (default UTC), as the workers
 count them. It refuses, and changes nothing, when the stream no longer holds the entries of that date (they
 were trimmed).
 
@@ -78,15 +79,23 @@ func runReplay(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer func() { _ = db.Close() }()
 	names := redisconn.Names(cfg.Redis)
-	group := stream.NewGroup(client, kind.Stream(names), kind.Group(names))
-	counter := ledger.NewCounter(db, kind.Table, group.Stream(), group.Name())
-	return replay(ctx, kind, group, counter, *from, cfg.location(), log, stdout)
+	var groups []*stream.Group
+	var ledgers ledger.Shards
+	for _, name := range kind.Streams(names) {
+		groups = append(groups, stream.NewGroup(client, name, kind.Group(names)))
+		ledgers = append(ledgers, ledger.NewCounter(db, kind.Table, name, kind.Group(names)))
+	}
+	return replay(ctx, kind, groups, ledgers, *from, cfg.location(), log, stdout)
 }
 
-// replay runs worker.Replay and says what it did: on stdout the cleared rows and the group's new position,
-// in the log the same as fields.
-func replay(ctx context.Context, kind worker.Kind, group *stream.Group, counter *ledger.Counter, from string, loc *time.Location, log *zap.Logger, stdout io.Writer) error {
-	res, err := worker.Replay(ctx, group, counter, from, loc)
+// replay runs worker.ReplayShards over every shard of the kind and says what it did: on stdout the cleared
+// rows and each group's new position, in the log the same as fields.
+func replay(ctx context.Context, kind worker.Kind, groups []*stream.Group, ledgers ledger.Shards, from string, loc *time.Location, log *zap.Logger, stdout io.Writer) error {
+	gs := make([]worker.Group, len(groups))
+	for i, g := range groups {
+		gs[i] = g
+	}
+	res, err := worker.ReplayShards(ctx, gs, ledgers, from, loc)
 	if errors.Is(err, worker.ErrReplayImpossible) {
 		return config.Usage(err)
 	}
@@ -94,11 +103,19 @@ func replay(ctx context.Context, kind worker.Kind, group *stream.Group, counter 
 		return err
 	}
 	voidFrom := time.UnixMilli(res.Plan.VoidFromMs).In(loc).Format(time.RFC3339)
+	resets := make([]string, len(res.Shards))
+	for i, sh := range res.Shards {
+		resets[i] = sh.Stream + " to " + sh.ResetTo
+	}
 	log.Info("replay started", zap.String("from", from), zap.String("timezone", loc.String()), zap.String("cleared_from", res.Plan.ClearFrom),
 		zap.String("recount_from", voidFrom), zap.Int64("cleared_rows", res.ClearedRows), zap.Int64("cleared_filtered_rows", res.ClearedFilteredRows),
-		zap.String("group_reset_to", res.ResetTo))
-	fmt.Fprintf(stdout, "replay from %s (TIMEZONE=%s): cleared %d rows of %s and %d of %s dated %s or later; the events from %s on are recounted by the running workers, dated in the workers' TIMEZONE (run them with TIMEZONE=%s); group %s on %s reset to %s\n",
-		from, loc, res.ClearedRows, kind.Table.Name, res.ClearedFilteredRows, kind.Table.Filtered, res.Plan.ClearFrom, voidFrom, loc, group.Name(), group.Stream(), res.ResetTo)
+		zap.String("group_reset_to", res.ResetTo), zap.Strings("shards_reset_to", resets))
+	where := fmt.Sprintf("group %s on %s reset to %s", groups[0].Name(), groups[0].Stream(), res.ResetTo)
+	if len(groups) > 1 {
+		where = fmt.Sprintf("group %s reset on each of the %d shards (in one transaction with the clearing): %s", groups[0].Name(), len(groups), strings.Join(resets, ", "))
+	}
+	fmt.Fprintf(stdout, "replay from %s (TIMEZONE=%s): cleared %d rows of %s and %d of %s dated %s or later; the events from %s on are recounted by the running workers, dated in the workers' TIMEZONE (run them with TIMEZONE=%s); %s\n",
+		from, loc, res.ClearedRows, kind.Table.Name, res.ClearedFilteredRows, kind.Table.Filtered, res.Plan.ClearFrom, voidFrom, loc, where)
 	if res.Plan.ClearFrom < from {
 		fmt.Fprintf(stdout, "the rows were dated in another zone: those of %s also held events from before %s's midnight in %s; they are recounted too, under their dates in %s\n",
 			res.Plan.ClearFrom, from, loc, loc)

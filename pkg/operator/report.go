@@ -16,13 +16,15 @@ type RedisReport struct {
 	Addr     string          `json:"addr"`
 	Prefix   string          `json:"prefix"`
 	Error    string          `json:"error,omitempty"` // Redis did not answer; nothing else is set
-	Streams  []StreamReport  `json:"streams"`
+	Streams  []StreamReport  `json:"streams"`         // every shard stream, impressions' first
+	Kinds    []KindReport    `json:"kinds"`           // the totals of each kind's shards
 	PathHits *PathHitsReport `json:"path_hits"`
 }
 
-// StreamReport is one stream, its group and its dead letters.
+// StreamReport is one stream (a shard of its kind), its group and its dead letters.
 type StreamReport struct {
 	Stream      string       `json:"stream"`
+	Kind        string       `json:"kind"` // "impressions" or "clicks"
 	Type        string       `json:"type"` // "stream", "none" (no stream yet) or another key type
 	Error       string       `json:"error,omitempty"`
 	Length      *int64       `json:"length"`
@@ -30,6 +32,20 @@ type StreamReport struct {
 	Last        *EntryRef    `json:"last"`
 	Group       *GroupReport `json:"group"`
 	DeadLetters DeadReport   `json:"dead_letters"`
+}
+
+// KindReport is the total of one kind's shard streams (STREAM_SHARDS of them; one stream on a single node
+// with one shard). A figure is null when some shard could not give it (Redis cannot tell a group's lag after
+// a replay, for one). A shard without a stream counts nothing; one without a group yet counts its length
+// as lag.
+type KindReport struct {
+	Kind        string `json:"kind"`
+	Group       string `json:"group"`
+	Shards      int    `json:"shards"`
+	Length      *int64 `json:"length"`
+	Lag         *int64 `json:"lag"`
+	Pending     *int64 `json:"pending"`
+	DeadLetters *int64 `json:"dead_letters"`
 }
 
 // EntryRef is a stream entry ID and the time its first part gives (Redis's clock when it was added).

@@ -6,6 +6,10 @@
 // (the worker's full-Redis tests run them on one); an acknowledgement whose MULTI a full Redis refuses falls
 // back to a script.
 //
+// A Group is one stream: with STREAM_SHARDS one of a kind's shards. Every command and script of it names the
+// stream and keys built by appending to its name (its dead letters, its replay epoch), so on a Redis Cluster,
+// where a shard's name carries its hash tag, they all stay in the shard's slot.
+//
 // Entries are the API's: fields ad_id and ts, and ivt (a reason token) on filtered traffic; this package
 // hands them over as Redis gives them. It never decides what an entry counts for — valid or filtered
 // traffic, or poison — and never touches MariaDB: the worker does the first, the ledger the second.

@@ -10,33 +10,30 @@ import (
 	"go.uber.org/zap"
 
 	"adly/pkg/admin"
-	"adly/pkg/ledger"
 	"adly/pkg/redisconn"
 	"adly/pkg/stream"
 )
 
-// App is a whole worker process: the worker and its admin listener.
+// App is a whole worker process: a Worker per shard stream of its kind, and its admin listener.
 type App struct {
-	worker *Worker
+	shards Shards
 	admin  *admin.Server
 	log    *zap.Logger
 }
 
-// NewApp wires a worker of kind over client and db; the caller owns and closes both.
+// NewApp wires the workers of kind, one per shard stream, over client and db; the caller owns and closes both.
 func NewApp(cfg Config, kind Kind, log *zap.Logger, client redis.UniversalClient, db *sqlx.DB, hooks Hooks) (*App, error) {
 	loc, err := time.LoadLocation(cfg.Timezone)
 	if err != nil {
 		return nil, fmt.Errorf("TIMEZONE: %w", err)
 	}
 	names := redisconn.Names(cfg.Redis)
-	streamName, groupName := kind.Stream(names), kind.Group(names)
 	reg := admin.NewRegistry()
-	counter := ledger.NewCounter(db, kind.Table, streamName, groupName)
 	consumer := cfg.ConsumerName
 	if consumer == "" {
 		consumer = DefaultConsumerName()
 	}
-	w := New(stream.NewGroup(client, streamName, groupName), counter, log.Named("worker"), NewMetrics(reg, streamName, groupName), Options{
+	shards := NewShards(client, db, kind.Table, kind.Streams(names), kind.Group(names), log.Named("worker"), reg, Options{
 		Consumer: consumer, BatchSize: cfg.BatchSize, MergeReads: cfg.MergeReads, BatchWait: cfg.BatchWait, Block: cfg.Block, Location: loc,
 		ClaimMinIdle: cfg.ClaimMinIdle, ClaimInterval: cfg.ClaimInterval, MaxDeliveries: cfg.MaxDeliveries,
 		RetainEntries: cfg.RetainEntries, TrimInterval: cfg.TrimInterval, MemoryGuard: cfg.MemoryGuard, DeadConsumerIdle: cfg.DeadConsumerIdle,
@@ -48,20 +45,20 @@ func NewApp(cfg Config, kind Kind, log *zap.Logger, client redis.UniversalClient
 	}
 	adm, err := admin.Listen(addr, reg, log.Named("admin"),
 		admin.Check{Name: "redis", Fn: func(ctx context.Context) error { return redisconn.Ping(ctx, client, time.Second) }},
-		admin.Check{Name: "mariadb", Fn: counter.Ping},
+		admin.Check{Name: "mariadb", Fn: db.PingContext},
 	)
 	if err != nil {
 		return nil, err
 	}
-	return &App{worker: w, admin: adm, log: log}, nil
+	return &App{shards: shards, admin: adm, log: log}, nil
 }
 
 // AdminAddr is the admin listener's address.
 func (a *App) AdminAddr() string { return a.admin.Addr() }
 
-// Run works until ctx ends, then finishes the batch in hand and stops.
+// Run works until ctx ends, then finishes every shard's batch in hand and stops.
 func (a *App) Run(ctx context.Context) error {
-	err := a.admin.Serve(ctx, a.worker.Run)
+	err := a.admin.Serve(ctx, a.shards.Run)
 	a.log.Info("stopped")
 	return err
 }

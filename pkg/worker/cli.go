@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -38,7 +39,7 @@ func Main(ctx context.Context, kind Kind, args []string, exit func(int)) error {
 }
 
 func runDaemon(ctx context.Context, cfg Config, kind Kind, log *zap.Logger, die func()) error {
-	client := redisconn.NewClient(cfg.Redis, redisconn.ClientOptions{NoRetries: true})
+	client := redisconn.NewClient(cfg.Redis, redisconn.ClientOptions{NoRetries: true, PoolSize: poolSize(cfg.StreamShards)})
 	defer func() { _ = client.Close() }()
 	WarnAboutRedis(ctx, client, log)
 	db, err := openDB(ctx, cfg.DB, log)
@@ -52,6 +53,13 @@ func runDaemon(ctx context.Context, cfg Config, kind Kind, log *zap.Logger, die 
 	}
 	return app.Run(ctx)
 }
+
+// poolSize is go-redis's default pool (10 per CPU) plus 4 connections per shard: each shard's loop holds one
+// in a blocking XREADGROUP while it commits and acknowledges the batch before through another, and its
+// reclaim, trim and maintenance loops take one now and then. Without them, 256 shards' blocking reads would
+// wait for connections instead of reading. (On a cluster the pool is per node, and shards are spread over
+// the nodes: more than enough.)
+func poolSize(shards int) int { return 10*runtime.GOMAXPROCS(0) + 4*max(shards, 1) }
 
 // openDB waits for MariaDB (it may start after the worker) until it answers or the process is stopped.
 func openDB(ctx context.Context, cfg config.DB, log *zap.Logger) (*sqlx.DB, error) {

@@ -95,20 +95,51 @@ func (e *env) publishFiltered(rng *rand.Rand, n int, ads, ts int64, want map[fke
 	pipe := e.client.Pipeline()
 	for range n {
 		ad, reason := rng.Int64N(ads)+1, chaosReasons[rng.IntN(len(chaosReasons))]
-		pipe.XAdd(context.Background(), &redis.XAddArgs{Stream: e.group.Stream(), Values: []any{"ad_id", ad, "ts", ts, "ivt", reason}})
+		pipe.XAdd(context.Background(), &redis.XAddArgs{Stream: e.shardFor(rng), Values: []any{"ad_id", ad, "ts", ts, "ivt", reason}})
 		want[fkey{ad, DateOf(ts, time.UTC), reason}]++
 	}
 	_, err := pipe.Exec(context.Background())
 	return err
 }
 
+// shardFor is the stream of a random shard (the only one with one shard).
+func (e *env) shardFor(rng *rand.Rand) string {
+	if len(e.groups) == 1 {
+		return e.group.Stream()
+	}
+	return e.groups[rng.IntN(len(e.groups))].Stream()
+}
+
+// publishValid publishes events of valid traffic at ts: through the API's writer with one shard, spread over
+// the shards at random with more (XADD, the stream format the API writes).
+func (e *env) publishValid(pub *publish.Publisher, rng *rand.Rand, events []event.Event, ts int64) error {
+	if len(e.groups) == 1 {
+		_, err := pub.Publish(context.Background(), events, ts)
+		return err
+	}
+	pipe := e.client.Pipeline()
+	for _, ev := range events {
+		pipe.XAdd(context.Background(), &redis.XAddArgs{Stream: e.shardFor(rng), Values: []any{"ad_id", ev.AdID, "ts", ts}})
+	}
+	_, err := pipe.Exec(context.Background())
+	return err
+}
+
+// The chaos test runs with the seed's single stream (three workers) and with STREAM_SHARDS=4 (two workers,
+// each reading all four shards).
 func TestCrashChaosExactCounts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test")
 	}
-	e := newEnv(t)
+	for _, tt := range []struct{ shards, workers, total int }{{1, 3, 200_000}, {4, 2, 100_000}} {
+		t.Run(fmt.Sprintf("shards=%d", tt.shards), func(t *testing.T) { crashChaos(t, tt.shards, tt.workers, tt.total) })
+	}
+}
+
+func crashChaos(t *testing.T, shards, processes, total int) {
+	e := newShardedEnv(t, shards)
 	pub := e.publisher(t)
-	const total, perCall, ads = 200_000, 1000, 500
+	const perCall, ads = 1000, 500
 	days := []int64{
 		time.Date(2026, 11, 19, 12, 0, 0, 0, time.UTC).Unix(),
 		time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC).Unix(),
@@ -119,7 +150,7 @@ func TestCrashChaosExactCounts(t *testing.T) {
 	// Every batch waits 15 ms between COMMIT and XACK, so the random kills land in that window often. And
 	// the workers trim every 200 ms keeping nothing consumed, so trimming races the kills and the reclaims:
 	// an entry trimmed while some group still needed it would be missing from the counts.
-	workers := e.newCrew(t, 3, "ADLY_FAULT=pause_after_commit:15ms", "TRIM_INTERVAL=200ms", "RETAIN_ENTRIES=0")
+	workers := e.newCrew(t, processes, "ADLY_FAULT=pause_after_commit:15ms", "TRIM_INTERVAL=200ms", "RETAIN_ENTRIES=0", fmt.Sprintf("STREAM_SHARDS=%d", shards))
 
 	publishDone := make(chan struct{})
 	go func() {
@@ -132,7 +163,7 @@ func TestCrashChaosExactCounts(t *testing.T) {
 				events[i] = event.Event{Type: event.Impression, AdID: rng.Int64N(ads) + 1}
 				want[key{events[i].AdID, DateOf(day, time.UTC)}]++
 			}
-			if _, err := pub.Publish(context.Background(), events, day); err != nil {
+			if err := e.publishValid(pub, rng, events, day); err != nil {
 				t.Errorf("publish: %v", err)
 				return
 			}
@@ -164,10 +195,13 @@ func TestCrashChaosExactCounts(t *testing.T) {
 		sum += n
 	}
 	require.EqualValues(t, total, sum)
-	length := e.client.XLen(context.Background(), e.group.Stream()).Val()
-	require.Less(t, length, int64(total/2), "the workers trimmed the stream as they went")
-	t.Logf("%d events (%d filtered), %d SIGKILLs, %d (ad_id, date) and %d (ad_id, date, reason) keys: exact; %d entries left in the stream",
-		total, total/perCall*filteredPerCall, workers.kills, len(want), len(wantFiltered), length)
+	var length int64
+	for _, g := range e.groups {
+		length += e.client.XLen(context.Background(), g.Stream()).Val()
+	}
+	require.Less(t, length, int64(total/2), "the workers trimmed the streams as they went")
+	t.Logf("%d events (%d filtered) over %d shards, %d SIGKILLs, %d (ad_id, date) and %d (ad_id, date, reason) keys: exact; %d entries left in the streams",
+		total, total/perCall*filteredPerCall, shards, workers.kills, len(want), len(wantFiltered), length)
 }
 
 // Targeted fault points: the process exits at the worst moments, then a clean one finishes the work.

@@ -1,11 +1,26 @@
-// Package worker owns the stream workers: a consumer-group daemon that reads one stream (impressions or
-// clicks), counts its entries per (ad_id, date) into one daily table (filtered traffic per (ad_id, date,
-// reason) into the table beside it), and acknowledges them — exactly once, whatever crashes in between. It
-// also reclaims entries stuck with dead consumers, dead-letters poison entries, trims the stream behind
-// consumption, and replays dates on request.
+// Package worker owns the stream workers: a consumer-group daemon that reads every shard stream of one kind
+// (impressions or clicks: the seed's single stream with STREAM_SHARDS=1 on one node, else
+// keyspace.Names.Streams), counts their entries per (ad_id, date) into the kind's one daily table (filtered
+// traffic per (ad_id, date, reason) into the table beside it), and acknowledges them — exactly once,
+// whatever crashes in between. It also reclaims entries stuck with dead consumers, dead-letters poison
+// entries, trims each stream behind consumption, and replays dates on request.
 //
-// It never writes to a stream other than its dead-letter stream, never trims an entry some group still needs,
-// and never acknowledges an entry before the commit that counted it (or the dead letter that replaced it).
+// It never writes to a stream other than a shard's dead-letter stream, never trims an entry some group still
+// needs, and never acknowledges an entry before the commit that counted it (or the dead letter that replaced
+// it).
+//
+// # Shards
+//
+// A process runs one Worker per shard stream (Shards): the whole loop below — read, batch, commit,
+// acknowledge, reclaim, trim, dead-letter, maintenance — once per shard, in the kind's group name, under the
+// process's one consumer name, each with its own metric series (label stream). Processes do not coordinate:
+// each reads every shard, and each shard's consumer group shares that shard's entries among them. Every
+// argument below is about one stream and holds for each shard as it stands, because a shard is a stream of
+// its own in every place the argument looks: its own consumer group and pending list, its own replay epoch
+// and dead letters (keys beside the stream, in its slot on a cluster), its own ledger rows and replays
+// (stream_ledger and stream_replays are keyed by stream) and its own lock row in stream_locks (keyed by
+// stream). Shards meet only in the daily tables, where commits add counts (commutative, and each entry is in
+// one shard, so no entry is counted by two shards' commits) — except for replay, which deletes them: point 7.
 //
 // # The entries
 //
@@ -84,6 +99,28 @@
 //     and come back, and are counted again if the replay voided their rows, skipped if it did not — or
 //     before, and then it also committed before the batch's commit took the lock, so the batch's ledger rows
 //     are newer than the replay and the acknowledgement is right.
+//
+//  7. With several shards, the daily rows of a date hold entries of every shard, so a replay's DELETE of the
+//     rows dated D0 or later removes every shard's counts, and must be paired with the voiding and the reset
+//     of every shard. Done shard after shard (each under its own lock row) it loses counts: shard A is reset,
+//     its workers recount A's entries into the rows, then B's replay deletes those rows again — and A's new
+//     ledger rows, written after A's replay, are not voided by B's (it voids B's rows only), so A's entries
+//     are never counted again (TestShardedReplayRecountsExactly fails so when it replays shard after shard).
+//     So a replay is one MariaDB transaction (ledger.Shards.Replay) that takes every shard's lock row, in the order of the stream names,
+//     then plans each shard from that shard's own ledger, deletes the rows from D0 once, records each shard's
+//     replay (voiding that shard's ledger rows for ts ≥ its T0) and resets each shard's group (setid.lua:
+//     its group and epoch), and commits. While it holds the lock rows no commit of the kind is in progress
+//     (a commit takes its shard's lock row before anything else), so every commit is wholly before the
+//     replay — its counts are deleted by it and its ledger rows voided — or wholly after — its rows are newer
+//     than the replay and stand, and the rows it adds are deleted by no part of the replay. For each shard
+//     taken alone this is point 5 and 6 as they stand; the plans must agree on D0 (they differ only when
+//     the shards' ledgers name different zones, and the replay then refuses), while T0 may differ per shard
+//     ("the rows dated D0 or later hold exactly the entries from T0 on" is a statement about each shard's own
+//     entries, and each shard voids from its own T0). The lock rows are taken in one order by every replay,
+//     and a commit or a prune takes one lock row only, so lock waits form no cycle; the rows are created
+//     before the transaction, since two transactions inserting the same missing row can deadlock. If a
+//     reset fails after other shards' groups moved, the transaction rolls back: those groups re-deliver
+//     entries their ledgers still vouch for, which are skipped (as when the single stream's check fails).
 //
 // # Faults other than crashes
 //

@@ -24,23 +24,30 @@ type env struct {
 	kit     *testkit.Env
 	client  redis.UniversalClient
 	names   keyspace.Names
-	group   *stream.Group
+	group   *stream.Group // the first shard's
 	counter *ledger.Counter
+	groups  []*stream.Group // every shard's (one but with newShardedEnv)
 	db      *sqlx.DB
 	dbName  string
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newShardedEnv(t, 1)
+}
+
+// newShardedEnv is newEnv with the impressions split over shards (STREAM_SHARDS=shards for the binaries).
+func newShardedEnv(t *testing.T, shards int) *env {
+	t.Helper()
 	k := testkit.NewEnv(t)
-	streamName, group := k.Names.ImpressionsStream(), k.Names.ImpressionGroup()
-	return &env{
-		kit: k, client: k.Redis, names: k.Names,
-		group:   stream.NewGroup(k.Redis, streamName, group),
-		counter: ledger.NewCounter(k.DB, ledger.Impressions, streamName, group),
-		db:      k.DB,
-		dbName:  k.DBConfig.Name,
+	names := k.Names.WithShards(shards)
+	e := &env{kit: k, client: k.Redis, names: names, db: k.DB, dbName: k.DBConfig.Name}
+	for _, name := range Impressions.Streams(names) {
+		e.groups = append(e.groups, stream.NewGroup(k.Redis, name, names.ImpressionGroup()))
 	}
+	e.group = e.groups[0]
+	e.counter = ledger.NewCounter(k.DB, ledger.Impressions, e.group.Stream(), e.group.Name())
+	return e
 }
 
 func testOptions(consumer string) Options {
@@ -164,19 +171,28 @@ func (e *env) filteredCounts(t *testing.T) map[fkey]int64 {
 	return got
 }
 
-// drained waits until every entry ever added to the stream was delivered to the group and none is pending
-// (the entries themselves may be trimmed by then).
+// drained waits until every entry ever added to each shard's stream was delivered to its group and none is
+// pending (the entries themselves may be trimmed by then).
 func (e *env) drained(t *testing.T, timeout time.Duration) {
 	t.Helper()
 	ctx := context.Background()
+	groups := e.groups
+	if len(groups) == 0 { // an env built by hand names its one group only
+		groups = []*stream.Group{e.group}
+	}
 	require.Eventually(t, func() bool {
-		stream, err := e.client.XInfoStream(ctx, e.group.Stream()).Result()
-		if err != nil || stream.EntriesAdded == 0 {
-			return false
+		for _, g := range groups {
+			stream, err := e.client.XInfoStream(ctx, g.Stream()).Result()
+			if err != nil || stream.EntriesAdded == 0 {
+				return false
+			}
+			info, err := g.Info(ctx)
+			if err != nil || info.Pending != 0 || info.LastDelivered.String() != stream.LastGeneratedID {
+				return false
+			}
 		}
-		info, err := e.group.Info(ctx)
-		return err == nil && info.Pending == 0 && info.LastDelivered.String() == stream.LastGeneratedID
-	}, timeout, 20*time.Millisecond, "the group consumed and acknowledged everything")
+		return true
+	}, timeout, 20*time.Millisecond, "the group of every shard consumed and acknowledged everything")
 }
 
 func requireCounts[K comparable](t *testing.T, want, got map[K]int64) {
