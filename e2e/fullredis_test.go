@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,9 +25,11 @@ import (
 type answered struct {
 	mu          sync.Mutex
 	impressions map[adDate]int64
+	clicks      map[adDate]int64
 	hits        map[string]int64
-	accepted    int64 // requests answered 200
-	refused     int64 // requests answered 503
+	ids         map[string]bool // event_ids booked
+	accepted    int64           // requests answered 200
+	refused     int64           // requests answered 503
 }
 
 type adDate struct {
@@ -35,7 +38,7 @@ type adDate struct {
 }
 
 func newAnswered() *answered {
-	return &answered{impressions: map[adDate]int64{}, hits: map[string]int64{}}
+	return &answered{impressions: map[adDate]int64{}, clicks: map[adDate]int64{}, hits: map[string]int64{}}
 }
 
 // loadClient sends the test's events and books every one answered 200.
@@ -47,9 +50,10 @@ type loadClient struct {
 }
 
 type batchEvent struct {
-	Type string `json:"type"`
-	AdID int64  `json:"ad_id,omitempty"`
-	Path string `json:"path,omitempty"`
+	Type    string `json:"type"`
+	AdID    int64  `json:"ad_id,omitempty"`
+	Path    string `json:"path,omitempty"`
+	EventID string `json:"event_id,omitempty"`
 }
 
 // batch sends one POST /track/batch of impressions (ad_ids 1..50) and hits on new paths, and returns the
@@ -91,22 +95,101 @@ func (c *loadClient) batch(impressions, hits int) (int, error) {
 	return code, nil
 }
 
+// mixedBatch sends one POST /track/batch of impressions and clicks (ad_ids 1..50) and hits on 300 paths
+// (so some counters exist and some are new), and books every event when answered 200.
+func (c *loadClient) mixedBatch(rng *rand.Rand, impressions, clicks, hits int) (int, error) {
+	events := make([]batchEvent, 0, impressions+clicks+hits)
+	for range impressions {
+		events = append(events, batchEvent{Type: "impression", AdID: 1 + rng.Int64N(50)})
+	}
+	for range clicks {
+		events = append(events, batchEvent{Type: "click", AdID: 1 + rng.Int64N(50)})
+	}
+	for range hits {
+		events = append(events, batchEvent{Type: "hit", Path: fmt.Sprintf("/mixed/%d", rng.IntN(300))})
+	}
+	body, err := json.Marshal(events)
+	if err != nil {
+		return 0, err
+	}
+	var ok struct {
+		Count int   `json:"count"`
+		TS    int64 `json:"ts"`
+	}
+	code, err := c.do(http.MethodPost, "/track/batch", body, &ok)
+	if err != nil || code != http.StatusOK {
+		return code, err
+	}
+	if ok.Count != len(events) {
+		return code, fmt.Errorf("batch of %d answered with count %d", len(events), ok.Count)
+	}
+	c.book.mu.Lock()
+	defer c.book.mu.Unlock()
+	for _, e := range events {
+		switch e.Type {
+		case "hit":
+			c.book.hits[e.Path]++
+		case "click":
+			c.book.clicks[adDate{e.AdID, dateOf(ok.TS)}]++
+		default:
+			c.book.impressions[adDate{e.AdID, dateOf(ok.TS)}]++
+		}
+	}
+	return code, nil
+}
+
 // impression sends one GET /track/impression and books it when answered 200.
 func (c *loadClient) impression(adID int64) (int, error) {
+	return c.adEvent("impression", adID, "")
+}
+
+// click sends one GET /track/click and books it when answered 200.
+func (c *loadClient) click(adID int64) (int, error) { return c.adEvent("click", adID, "") }
+
+// impressionWithRetry sends one impression with the event_id made of n twice, as a browser that retries, and
+// books it once when either answer was 200.
+func (c *loadClient) impressionWithRetry(adID, n int64) (int, error) {
+	id := fmt.Sprintf("%08x-0000-4000-8000-%012x", n>>48, n&0xffffffffffff)
+	if code, err := c.adEvent("impression", adID, id); err != nil {
+		return code, err
+	}
+	return c.adEvent("impression", adID, id)
+}
+
+// adEvent sends one GET /track/<typ> (with an event_id when id is not empty) and books it when answered 200
+// (with an event_id: once per id, however often it was answered 200).
+func (c *loadClient) adEvent(typ string, adID int64, id string) (int, error) {
 	var ok struct {
 		AdID int64 `json:"ad_id"`
 		TS   int64 `json:"ts"`
 	}
-	code, err := c.do(http.MethodGet, fmt.Sprintf("/track/impression?ad_id=%d", adID), nil, &ok)
+	target := fmt.Sprintf("/track/%s?ad_id=%d", typ, adID)
+	if id != "" {
+		target += "&event_id=" + id
+	}
+	code, err := c.do(http.MethodGet, target, nil, &ok)
 	if err != nil || code != http.StatusOK {
 		return code, err
 	}
 	if ok.AdID != adID {
-		return code, fmt.Errorf("impression of ad %d answered for ad %d", adID, ok.AdID)
+		return code, fmt.Errorf("%s of ad %d answered for ad %d", typ, adID, ok.AdID)
 	}
 	c.book.mu.Lock()
 	defer c.book.mu.Unlock()
-	c.book.impressions[adDate{adID, dateOf(ok.TS)}]++
+	if id != "" {
+		if c.book.ids == nil {
+			c.book.ids = map[string]bool{}
+		}
+		if c.book.ids[id] {
+			return code, nil
+		}
+		c.book.ids[id] = true
+	}
+	if typ == "click" {
+		c.book.clicks[adDate{adID, dateOf(ok.TS)}]++
+	} else {
+		c.book.impressions[adDate{adID, dateOf(ok.TS)}]++
+	}
 	return code, nil
 }
 
