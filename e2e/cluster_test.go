@@ -75,7 +75,7 @@ func (r *clusterRun) killAndRestart(name string) {
 // startPipeline starts the API on httpAddr, two impression workers, two click workers and a path syncer.
 func (r *clusterRun) startPipeline(httpAddr string, apiEnv ...string) {
 	r.spawn("api", "api", append([]string{"HTTP_ADDR=" + httpAddr, "NEW_PATHS_PER_MINUTE=0"}, apiEnv...)...)
-	worker := []string{"BLOCK=200ms", "CLAIM_MIN_IDLE=2s", "CLAIM_INTERVAL=500ms", "TRIM_INTERVAL=1s", "SHUTDOWN_TIMEOUT=2s"}
+	worker := []string{"BLOCK=200ms", "CLAIM_MIN_IDLE=3s", "CLAIM_INTERVAL=500ms", "TRIM_INTERVAL=1s", "SHUTDOWN_TIMEOUT=2s"}
 	for i := 1; i <= 2; i++ {
 		r.spawn(fmt.Sprintf("imp%d", i), "impression-worker", append([]string{fmt.Sprintf("CONSUMER_NAME=imp%d", i)}, worker...)...)
 		r.spawn(fmt.Sprintf("clk%d", i), "click-worker", append([]string{fmt.Sprintf("CONSUMER_NAME=clk%d", i)}, worker...)...)
@@ -84,8 +84,8 @@ func (r *clusterRun) startPipeline(httpAddr string, apiEnv ...string) {
 }
 
 // drained reports whether every shard of both kinds has delivered and acknowledged every entry, and no
-// path counter or staged sync chunk is left on any master.
-func (r *clusterRun) drained(ctx context.Context) bool {
+// path counter or staged sync chunk is left on any master; if not, what is left.
+func (r *clusterRun) drained(ctx context.Context) (bool, string) {
 	for _, typ := range []event.Type{event.Impression, event.Click} {
 		group := r.names.ImpressionGroup()
 		if typ == event.Click {
@@ -94,30 +94,30 @@ func (r *clusterRun) drained(ctx context.Context) bool {
 		for _, s := range r.names.Streams(typ) {
 			info, err := r.c.XInfoStream(ctx, s).Result()
 			if err != nil {
-				return false
+				return false, fmt.Sprintf("%s: %v", s, err)
 			}
 			groups, err := r.c.XInfoGroups(ctx, s).Result()
 			if err != nil || len(groups) != 1 || groups[0].Name != group || groups[0].Pending != 0 || groups[0].LastDeliveredID != info.LastGeneratedID {
-				return false
+				return false, fmt.Sprintf("%s (last %s): groups %+v %v", s, info.LastGeneratedID, groups, err)
 			}
 		}
 	}
-	left := 0
+	var left []string
 	err := r.c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
-		for _, pattern := range []string{r.names.HitKeyPattern(), r.names.Prefix() + "analytics:sync:*"} {
+		// Counters, and the syncer's pending sets and staged chunks (its lock, epoch and fences stay).
+		for _, pattern := range []string{r.names.HitKeyPattern(), r.names.Prefix() + "analytics:sync:pending*", r.names.Prefix() + "analytics:sync:staging*"} {
 			keys, err := node.Keys(ctx, pattern).Result()
 			if err != nil {
 				return err
 			}
-			for _, k := range keys {
-				if k != r.names.SyncLock() {
-					left++
-				}
-			}
+			left = append(left, keys...)
 		}
 		return nil
 	})
-	return err == nil && left == 0
+	if err != nil || len(left) > 0 {
+		return false, fmt.Sprintf("%v; %d keys left: %q", err, len(left), left[:min(len(left), 10)])
+	}
+	return true, ""
 }
 
 func (r *clusterRun) counted(ctx context.Context, table, column string) map[adDate]int64 {
@@ -209,8 +209,10 @@ func TestShardedPipelineOnClusterCountsExactlyUnderChaos(t *testing.T) {
 	load.Wait()
 	require.False(t, t.Failed())
 
-	require.Eventually(t, func() bool { return r.drained(ctx) }, 90*time.Second, 200*time.Millisecond,
-		"every shard consumed and every path counter synced")
+	var why string
+	if !testkit.Within(90*time.Second, func() (ok bool) { ok, why = r.drained(ctx); return ok }) {
+		t.Fatalf("every shard consumed and every path counter synced within 90s: %s", why)
+	}
 	require.Positive(t, book.accepted)
 	require.Equal(t, book.impressions, r.counted(ctx, "ad_daily_impressions", "impressions"), "impressions answered 200, each counted once")
 	require.Equal(t, book.clicks, r.counted(ctx, "ad_daily_clicks", "clicks"), "clicks answered 200, each counted once")
@@ -248,7 +250,7 @@ func failover(t *testing.T, wait int) {
 	r := newClusterRun(t, c, names)
 	httpAddr := testkit.FreeAddr(t)
 	r.spawn("api", "api", "HTTP_ADDR="+httpAddr, "REDIS_WAIT_REPLICAS="+strconv.Itoa(wait), "REDIS_WRITE_TIMEOUT=2s")
-	r.spawn("imp1", "impression-worker", "CONSUMER_NAME=imp1", "BLOCK=200ms", "CLAIM_MIN_IDLE=2s", "CLAIM_INTERVAL=500ms")
+	r.spawn("imp1", "impression-worker", "CONSUMER_NAME=imp1", "BLOCK=200ms", "CLAIM_MIN_IDLE=2s", "CLAIM_INTERVAL=500ms", "SHUTDOWN_TIMEOUT=1s")
 	base := "http://" + httpAddr
 	testkit.WaitServing(t, base+"/", 15*time.Second)
 
@@ -306,8 +308,12 @@ func failover(t *testing.T, wait int) {
 	before := accepted()
 	victim.Kill()
 	testkit.Wait(t, 60*time.Second, func() bool {
-		m := testkit.ClusterMasterOf(t, slot)
-		return m != nil && m.Addr != victim.Addr && !m.Failed
+		for _, n := range testkit.ClusterNodes(t) {
+			if n.Master && n.Owns(slot) && n.Addr != victim.Addr && !n.Failed {
+				return true
+			}
+		}
+		return false
 	}, "a replica of %s is promoted", victim.Addr)
 	// The old master comes back as the new master's replica, so a write can be confirmed again everywhere.
 	victim.Restart()
