@@ -103,6 +103,7 @@ func (r *clusterRun) drained(ctx context.Context) (bool, string) {
 		}
 	}
 	var left []string
+	var mu sync.Mutex // ForEachMaster calls every master at once
 	err := r.c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
 		// Counters, and the syncer's pending sets and staged chunks (its lock, epoch and fences stay).
 		for _, pattern := range []string{r.names.HitKeyPattern(), r.names.Prefix() + "analytics:sync:pending*", r.names.Prefix() + "analytics:sync:staging*"} {
@@ -110,7 +111,9 @@ func (r *clusterRun) drained(ctx context.Context) (bool, string) {
 			if err != nil {
 				return err
 			}
+			mu.Lock()
 			left = append(left, keys...)
+			mu.Unlock()
 		}
 		return nil
 	})
