@@ -60,7 +60,8 @@
 #                BENCH_WORKER_ADMIN_ADDR (127.0.0.1:19092)
 #   mode pipeline: ROUNDS (3), DURATION (30s), the addresses of mode load
 #   mode scale:  ROUNDS (2), ENTRIES (200000), DB_DELAY (5ms per statement),
-#                BATCH_SIZE (1000, the workers')
+#                BATCH_SIZE (250) and MERGE_READS (1), the workers' (every
+#                read its own transaction, so round trips set the pace)
 #   mode wait:   ROUNDS (5), DURATION (10s)
 #   mode report: ROUNDS (3), REQUESTS (200 per report and round),
 #                BENCH_REPORT_ADDR (127.0.0.1:18090), BENCH_ADMIN_ADDR
@@ -102,7 +103,7 @@ usage() {
 	printf 'load: RATE (default 5000) and DURATION (default 30s) set the load.\n' >&2
 	printf 'pipeline: ROUNDS (default 3) and DURATION (default 30s) set the length.\n' >&2
 	printf 'report: ROUNDS (default 3) and REQUESTS (default 200) set the length; report --drop drops its database.\n' >&2
-	printf 'scale: ENTRIES (default 200000), ROUNDS (default 2), DB_DELAY (default 5ms), BATCH_SIZE (default 1000).\n' >&2
+	printf 'scale: ENTRIES (default 200000), ROUNDS (default 2), DB_DELAY (default 5ms), BATCH_SIZE (default 250), MERGE_READS (default 1).\n' >&2
 	printf 'wait: ROUNDS (default 5) and DURATION (default 10s) set the length.\n' >&2
 	printf 'See the header of this script.\n' >&2
 	exit 2

@@ -123,14 +123,17 @@ func (c *Counter) count(ctx context.Context, tx *sqlx.Tx, b Batch) (Result, erro
 	}
 	fresh := freshEntries(b.Entries, covering, replays)
 	valid, filtered := aggregate(fresh)
-	if err := c.upsert(ctx, tx, valid); err != nil {
+	// The daily rows are shared by every shard of the kind (and the hottest rows of all), and each one
+	// upserted stays locked until COMMIT: they come last, so that a commit of another shard waiting for one
+	// of them waits one round trip, not the ledger's writes too. The ledger rows are this stream's alone.
+	if err := c.record(ctx, tx, b, fresh); err != nil {
 		return Result{}, err
 	}
 	nFiltered, err := c.upsertFiltered(ctx, tx, filtered)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := c.record(ctx, tx, b, fresh); err != nil {
+	if err := c.upsert(ctx, tx, valid); err != nil {
 		return Result{}, err
 	}
 	return Result{Counted: len(fresh), Filtered: nFiltered, Duplicates: len(b.Entries) - len(fresh)}, nil
