@@ -150,6 +150,16 @@ func (w *waitBench) run(ctx context.Context, b *bench) error {
 		last := func(name string) float64 { return w.runs[name][len(w.runs[name])-1].rps }
 		fmt.Printf("round %d/%d  %s | wait1/wait0 %.3f\n", r, e.Rounds, strings.Join(cells, " | "), ratio(last("wait1"), last("wait0")))
 	}
+	// The figures stand for WAIT only if the second API waited, and every wait was confirmed.
+	metrics := "http://" + addr(ports[5]) + "/metrics"
+	confirmed, err := scrapeMetric(metrics, `adly_api_redis_wait_total{outcome="confirmed"}`)
+	if err != nil || confirmed == 0 {
+		return fmt.Errorf("the API with REDIS_WAIT_REPLICAS=1 reports no confirmed WAIT (%v): these figures are not a result", err)
+	}
+	if notConfirmed, err := scrapeMetric(metrics, `adly_api_redis_wait_total{outcome="not_confirmed"}`); err == nil && notConfirmed > 0 {
+		return fmt.Errorf("the API with REDIS_WAIT_REPLICAS=1 had %.0f writes its replica did not confirm: these figures are not a result", notConfirmed)
+	}
+	info("REDIS_WAIT_REPLICAS=1: %.0f flushes confirmed by WAIT", confirmed)
 	return w.summary(ctx, gmp)
 }
 
