@@ -68,31 +68,7 @@ func (c *loadClient) batch(impressions, hits int) (int, error) {
 	for i := range hits {
 		events = append(events, batchEvent{Type: "hit", Path: fmt.Sprintf("/page/%d", first+int64(i))})
 	}
-	body, err := json.Marshal(events)
-	if err != nil {
-		return 0, err
-	}
-	var ok struct {
-		Count int   `json:"count"`
-		TS    int64 `json:"ts"`
-	}
-	code, err := c.do(http.MethodPost, "/track/batch", body, &ok)
-	if err != nil || code != http.StatusOK {
-		return code, err
-	}
-	if ok.Count != len(events) {
-		return code, fmt.Errorf("batch of %d answered with count %d", len(events), ok.Count)
-	}
-	c.book.mu.Lock()
-	defer c.book.mu.Unlock()
-	for _, e := range events {
-		if e.Type == "hit" {
-			c.book.hits[e.Path]++
-		} else {
-			c.book.impressions[adDate{e.AdID, dateOf(ok.TS)}]++
-		}
-	}
-	return code, nil
+	return c.sendBatch(events)
 }
 
 // mixedBatch sends one POST /track/batch of impressions and clicks (ad_ids 1..50) and hits on 300 paths
@@ -108,6 +84,12 @@ func (c *loadClient) mixedBatch(rng *rand.Rand, impressions, clicks, hits int) (
 	for range hits {
 		events = append(events, batchEvent{Type: "hit", Path: fmt.Sprintf("/mixed/%d", rng.IntN(300))})
 	}
+	return c.sendBatch(events)
+}
+
+// sendBatch sends events as one POST /track/batch and, when answered 200, books every one under the
+// answer's ts.
+func (c *loadClient) sendBatch(events []batchEvent) (int, error) {
 	body, err := json.Marshal(events)
 	if err != nil {
 		return 0, err
