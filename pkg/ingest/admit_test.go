@@ -168,6 +168,7 @@ func TestRetriedEventIDIsStoredOnce(t *testing.T) {
 func TestNewPathsPerMinuteAnswers429(t *testing.T) {
 	t.Parallel()
 	f := newFixturePublishing(t, HandlerOptions{}, publish.PublisherOptions{Timeout: 5 * time.Second, NewPathsPerMinute: 2})
+	testkit.StartOfMinuteRoom(t, 10*time.Second) // the budget is per minute: the requests share one
 	require.Equal(t, http.StatusOK, f.do(t, "GET", "/track/hit?path=/a", "", "").code)
 	require.Equal(t, http.StatusOK, f.do(t, "GET", "/track/hit?path=/b", "", "").code)
 	r := f.do(t, "POST", "/track/batch", "application/json", `[{"type":"click","ad_id":1},{"type":"hit","path":"/c"}]`)

@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -27,4 +28,14 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+}
+
+// StartOfMinuteRoom waits, when the wall clock's current minute has less than room left, until the next
+// minute has begun: a test of a per-minute budget (NEW_PATHS_PER_MINUTE, kept per Unix minute of Redis's
+// clock, this machine's) then runs inside one minute.
+func StartOfMinuteRoom(t testing.TB, room time.Duration) {
+	t.Helper()
+	if left := time.Minute - time.Duration(time.Now().UnixNano()%int64(time.Minute)); left < room {
+		time.Sleep(left + 200*time.Millisecond) // to the next minute's start: a wait for the clock, not a gate
+	}
 }
