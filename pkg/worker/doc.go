@@ -46,7 +46,8 @@
 //     committed before it.
 //
 //  2. Under the lock it reads the ledger rows overlapping the batch, drops the entries they vouch for, upserts
-//     the rest and writes its own ledger rows, then commits. A batch read with '>' is a contiguous run of the
+//     the rest and writes its own ledger rows (the ledger rows first, the daily rows every shard shares last,
+//     so that they are locked for the least time), then commits. A batch read with '>' is a contiguous run of the
 //     stream, delivered to no one else, so one row [first, last] covers it; entries re-read from the pending
 //     list or reclaimed are not contiguous and get one row per ID. IDs are compared as numbers.
 //

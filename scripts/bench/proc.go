@@ -158,3 +158,16 @@ func exitRSS(p *proc) int64 {
 	}
 	return 0
 }
+
+// stopReadingPeak reads the largest peak RSS (kB) of procs while they still run, then stops every process.
+func (b *bench) stopReadingPeak(procs []*proc) (int64, error) {
+	var rss int64
+	for _, p := range procs {
+		kb, err := peakRSS(p.cmd.Process.Pid)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", p.name, err)
+		}
+		rss = max(rss, kb)
+	}
+	return rss, b.stopAll()
+}

@@ -229,15 +229,8 @@ func (s *scaleBench) drain(ctx context.Context, round, shards, n int) (time.Dura
 	if err != nil {
 		return 0, 0, err
 	}
-	var rss int64
-	for _, p := range procs {
-		kb, err := peakRSS(p.cmd.Process.Pid)
-		if err != nil {
-			return 0, 0, fmt.Errorf("%s: %w", p.name, err)
-		}
-		rss = max(rss, kb)
-	}
-	if err := s.stopAll(); err != nil {
+	rss, err := s.stopReadingPeak(procs)
+	if err != nil {
 		return 0, 0, err
 	}
 	return elapsed, rss, s.verify(ctx, shards)

@@ -36,16 +36,8 @@ func (w *workerBench) workers(ctx context.Context, round, n int) (time.Duration,
 	if err != nil {
 		return 0, 0, err
 	}
-	// Peak RSS so far, read while the processes still run.
-	var rss int64
-	for _, p := range procs {
-		kb, err := peakRSS(p.cmd.Process.Pid)
-		if err != nil {
-			return 0, 0, fmt.Errorf("%s: %w", p.name, err)
-		}
-		rss = max(rss, kb)
-	}
-	if err := w.stopAll(); err != nil {
+	rss, err := w.stopReadingPeak(procs)
+	if err != nil {
 		return 0, 0, err
 	}
 	return elapsed, rss, w.verify(ctx)
