@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -101,13 +103,38 @@ func (p *Process) Thaw() {
 	require.NoError(p.t, p.cmd.Process.Signal(syscall.SIGCONT))
 }
 
-// Stop sends SIGTERM and requires the process to exit with status 0 within timeout.
+// Stop sends SIGTERM and requires the process to exit with status 0 within timeout. A process started a
+// moment ago may not have installed its handler yet, and SIGTERM would then kill it as it kills any
+// process: Stop first waits (within timeout) until the process catches SIGTERM, as /proc says.
 func (p *Process) Stop(timeout time.Duration) {
 	p.t.Helper()
+	Wait(p.t, timeout, func() bool { return p.catches(syscall.SIGTERM) },
+		"%s catches SIGTERM (its handler is installed)", filepath.Base(p.cmd.Path))
 	require.NoError(p.t, p.cmd.Process.Signal(syscall.SIGTERM))
 	exited, err := p.Wait(timeout)
 	require.True(p.t, exited, "%s still runs %v after SIGTERM", filepath.Base(p.cmd.Path), timeout)
 	require.NoError(p.t, err, "%s exits 0 on SIGTERM", filepath.Base(p.cmd.Path))
+}
+
+// catches reports whether the process has a handler for sig (the SigCgt mask of /proc/<pid>/status); a
+// process that has exited counts as catching it, so that Stop reports how it exited.
+func (p *Process) catches(sig syscall.Signal) bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return true
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if mask, ok := strings.CutPrefix(line, "SigCgt:"); ok {
+			bits, err := strconv.ParseUint(strings.TrimSpace(mask), 16, 64)
+			return err != nil || bits&(1<<(uint(sig)-1)) != 0
+		}
+	}
+	return true
 }
 
 // Wait waits up to timeout for the process to exit and returns whether it exited and what cmd.Wait returned.
