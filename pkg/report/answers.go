@@ -1,7 +1,7 @@
 package report
 
-// The JSON answers of the API (encoding/json writes them; a hand-written encoder was tried and was slower,
-// BENCHMARKS.md, "Reports").
+// The JSON answers of the API. encoding/json writes them, except the top paths (pathsjson.go): a
+// hand-written encoder of every answer was tried and was slower (BENCHMARKS.md, "Reports").
 
 type summaryAnswer struct {
 	Status string `json:"status"`

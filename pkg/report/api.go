@@ -1,10 +1,14 @@
 package report
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -222,13 +226,47 @@ func jsonHeaders(w http.ResponseWriter, code int) {
 // writeAnswer answers 200 with a.
 func writeAnswer(w http.ResponseWriter, a any) error { return writeJSON(w, http.StatusOK, a) }
 
+// writeJSON encodes v before anything is sent, so that an answer that cannot be encoded is a 500, not a
+// 200 cut short, and sends it with its Content-Length: one body write, not chunks.
 func writeJSON(w http.ResponseWriter, code int, v any) error {
+	buf := answerBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledAnswer {
+			buf.Reset()
+			answerBufs.Put(buf)
+		}
+	}()
+	if err := encodeAnswer(buf, v); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	jsonHeaders(w, code)
-	if err := json.NewEncoder(w).Encode(v); err != nil {
+	if _, err := w.Write(buf.Bytes()); err != nil {
 		return writeErr{err}
 	}
 	return nil
 }
+
+// encodeAnswer writes v's JSON and a newline into buf: by v's own appendJSON where it has one that can,
+// else by encoding/json.
+func encodeAnswer(buf *bytes.Buffer, v any) error {
+	if a, ok := v.(jsonAppender); ok {
+		if out, ok := a.appendJSON(buf.AvailableBuffer()); ok {
+			buf.Write(out)
+			return nil
+		}
+	}
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
+		return fmt.Errorf("encode answer: %w", err)
+	}
+	return nil
+}
+
+// answerBufs holds the buffers answers are encoded into; one larger than maxPooledAnswer (a year of one
+// ad's days is about 60 KB) is left to the collector rather than kept.
+var answerBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledAnswer = 256 << 10
 
 func writeError(w http.ResponseWriter, code int, reason string) {
 	_ = writeJSON(w, code, map[string]string{"status": "error", "error": reason})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -29,8 +30,10 @@ var reportVars = []string{
 type reportEnv struct {
 	config.DB
 	Procs
-	Rounds    int    `envconfig:"ROUNDS" default:"3"`
-	Requests  int    `envconfig:"REQUESTS" default:"200"`
+	Rounds   int `envconfig:"ROUNDS" default:"3"`
+	Requests int `envconfig:"REQUESTS" default:"200"`
+	// Reports picks the reports measured: ad, ads, paths, comma-separated, or all (the floor always runs).
+	Reports   string `envconfig:"REPORTS" default:"all"`
 	Addr      string `envconfig:"BENCH_REPORT_ADDR" default:"127.0.0.1:18090"`
 	AdminAddr string `envconfig:"BENCH_ADMIN_ADDR" default:"127.0.0.1:19095"`
 	WaitSecs  int    `envconfig:"ADLY_WAIT_SECS" default:"30"`
@@ -39,6 +42,13 @@ type reportEnv struct {
 func (e *reportEnv) Validate() error {
 	err := errors.Join(e.DB.Validate(), e.Procs.Validate(), checkRounds(e.Rounds), checkWait(e.WaitSecs),
 		loopbackAddr("BENCH_REPORT_ADDR", e.Addr), loopbackAddr("BENCH_ADMIN_ADDR", e.AdminAddr))
+	for _, n := range strings.Split(e.Reports, ",") {
+		switch strings.TrimSpace(n) {
+		case "all", "ad", "ads", "paths":
+		default:
+			err = errors.Join(err, fmt.Errorf("REPORTS=%s: name ad, ads, paths or all, comma-separated", e.Reports))
+		}
+	}
 	if e.Requests < 10 || e.Requests > 100000 {
 		err = errors.Join(err, fmt.Errorf("REQUESTS must be between 10 and 100000, got %d", e.Requests))
 	}
@@ -76,8 +86,8 @@ func (r *reportBench) plan() string {
 	n, rounds := float64(r.env.Requests+reportWarm), float64(r.env.Rounds)
 	secs := int(rounds*n*(0.25+0.02) + 0.5)
 	return fmt.Sprintf("mode report: database %s (kept between runs; filled once, about 1-2 min), then %d rounds x %d requests of "+
-		"3 reports, each against its bare statements: about %ds (%s) on a 2-core VM, plus build",
-		reportDB, r.env.Rounds, r.env.Requests, secs, minSecs(secs))
+		"reports %s, each against its bare statements: about %ds (%s) on a 2-core VM for all three, plus build",
+		reportDB, r.env.Rounds, r.env.Requests, r.env.Reports, secs, minSecs(secs))
 }
 
 // dropReport is `bench -drop report`.
@@ -107,7 +117,7 @@ func (r *reportBench) run(ctx context.Context, b *bench) error {
 	if r.fill, err = ensureReportData(ctx, r.db); err != nil {
 		return err
 	}
-	r.targets = reportTargets()
+	r.targets = selectReports(reportTargets(), e.Reports)
 	if err := r.explain(ctx); err != nil {
 		return err
 	}
@@ -228,7 +238,7 @@ func (r *reportBench) summary(ctx context.Context, gmp string) {
 	fmt.Printf("  targets: %s; checks: every answer as written (days, totals, row counts, order)\n", map[bool]string{true: "all met", false: "NOT all met"}[allMet])
 	report{
 		title:    "adly report benchmark",
-		command:  e.command(fmt.Sprintf("ROUNDS=%d REQUESTS=%d", e.Rounds, e.Requests), "report"),
+		command:  e.command(fmt.Sprintf("ROUNDS=%d REQUESTS=%d REPORTS=%s", e.Rounds, e.Requests, e.Reports), "report"),
 		software: []string{r.dbVersion(ctx)},
 		load: fmt.Sprintf("database `%s`: %d ads x %d days of impressions and clicks (%d rows), %d paths (%s); the real `report` "+
 			"binary (REPORT_TOKEN set, so every request is authenticated); per round and report, %d warm-up requests, then %d requests "+

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -23,6 +24,7 @@ const (
 // reportTarget is one report: its request, the statements the store runs for it, and how to check its
 // answer. p50 and the others hold one figure per round, in ms.
 type reportTarget struct {
+	key   string // what REPORTS names it by: ad, ads, paths (the floor always runs)
 	name  string
 	url   string
 	stmts reports.Statements // nil for the floor
@@ -34,23 +36,44 @@ type reportTarget struct {
 	p50, p99, bareP50, bareP99 []float64
 }
 
+// selectReports keeps the targets REPORTS names ("" or "all": every one) and the floor.
+func selectReports(all []reportTarget, names string) []reportTarget {
+	if names == "" || names == "all" {
+		return all
+	}
+	keep := map[string]bool{}
+	for _, n := range strings.Split(names, ",") {
+		keep[strings.TrimSpace(n)] = true
+	}
+	var out []reportTarget
+	for _, t := range all {
+		if t.key == "" || keep[t.key] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 func reportTargets() []reportTarget {
 	year := mustRange("2025-01-01", "2025-12-31")
 	month := mustRange("2025-12-02", "2025-12-31")
 	return []reportTarget{
 		{
+			key:   "ad",
 			name:  "one ad's days, a year",
 			url:   fmt.Sprintf("/api/v1/ads/%d/daily?from=2025-01-01&to=2025-12-31", reportAd),
 			stmts: reports.AdDailyStatements(reportAd, year),
 			check: checkDaily,
 		},
 		{
+			key:   "ads",
 			name:  reportAllAds,
 			url:   "/api/v1/ads?from=2025-12-02&to=2025-12-31&limit=" + fmt.Sprint(reportAds),
 			stmts: reports.AdsStatements(month, 0),
 			check: checkAds,
 		},
 		{
+			key:   "paths",
 			name:  "top 100 paths (/api/v1/paths)",
 			url:   "/api/v1/paths?limit=100",
 			stmts: reports.Statements{{reports.PathsQuery("", 100)}},
