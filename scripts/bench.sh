@@ -63,7 +63,8 @@
 #                BATCH_SIZE (250) and MERGE_READS (1), the workers' (every
 #                read its own transaction, so round trips set the pace)
 #   mode wait:   ROUNDS (5), DURATION (10s)
-#   mode report: ROUNDS (3), REQUESTS (200 per report and round),
+#   mode report: ROUNDS (3), REQUESTS (200 per report and round), REPORTS (all;
+#                or some of ad, ads, paths, comma-separated),
 #                BENCH_REPORT_ADDR (127.0.0.1:18090), BENCH_ADMIN_ADDR
 #                (127.0.0.1:19095); it needs MariaDB only, and its
 #                database is adly_bench_report, not a random one
@@ -102,7 +103,7 @@ usage() {
 	printf 'syncer: PATHS (default 1000000) and ROUNDS (default 3) set the length.\n' >&2
 	printf 'load: RATE (default 5000) and DURATION (default 30s) set the load.\n' >&2
 	printf 'pipeline: ROUNDS (default 3) and DURATION (default 30s) set the length.\n' >&2
-	printf 'report: ROUNDS (default 3) and REQUESTS (default 200) set the length; report --drop drops its database.\n' >&2
+	printf 'report: ROUNDS (default 3) and REQUESTS (default 200) set the length, REPORTS (ad,ads,paths; default all) which; report --drop drops its database.\n' >&2
 	printf 'scale: ENTRIES (default 200000), ROUNDS (default 2), DB_DELAY (default 5ms), BATCH_SIZE (default 250), MERGE_READS (default 1).\n' >&2
 	printf 'wait: ROUNDS (default 5) and DURATION (default 10s) set the length.\n' >&2
 	printf 'See the header of this script.\n' >&2
