@@ -5,7 +5,7 @@
 #                                         short fuzz pass
 #   scripts/test.sh -run TestX ./pkg/ingest  only: go test -race -count=1 <args>
 #
-# FUZZ_TIME (default 10s) is how long each fuzz target runs.
+# FUZZ_TIME (default 6s) is how long each fuzz target runs; longer runs by hand, e.g. FUZZ_TIME=2m.
 # Tests need Redis and MariaDB; they are started (or installed) here when
 # missing. The tests create their own databases, so no schema is applied.
 # A Redis Cluster (three masters, one replica each) is started for the run and
@@ -20,7 +20,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/services.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/cluster.sh"
 cd "$ADLY_ROOT"
 
-FUZZ_TIME="${FUZZ_TIME:-10s}"
+FUZZ_TIME="${FUZZ_TIME:-6s}"
 
 ensure_go
 # -race needs cgo, and cgo needs a C compiler; without one Go quietly turns cgo off.
