@@ -233,12 +233,12 @@ func (w *Worker) handle(ctx context.Context, items []item, ranges []ledger.Range
 		}
 		return err
 	}
-	w.metrics.batches.Inc()
 	w.metrics.counted.Add(float64(res.Counted))
 	w.metrics.filtered.Add(float64(res.Filtered))
 	w.metrics.duplicates.Add(float64(res.Duplicates))
 	w.metrics.deleted.Add(float64(deleted))
 	w.metrics.batchSeconds.Observe(time.Since(start).Seconds())
+	w.metrics.batches.Inc() // last: a batch counted here has its other figures in place
 	return nil
 }
 
