@@ -118,7 +118,7 @@ func TestSyncerFrozenPastItsLockLosesNothing(t *testing.T) {
 	for p, n := range preloaded {
 		made[p] += n
 	}
-	code, out := e.once(t)
+	code, out := e.once(t, cleanRunTTL)
 	require.Equal(t, 0, code, out)
 	e.requireExact(t, made)
 	var hits uint64
