@@ -10,7 +10,7 @@ import (
 // large part of its cost: encoding/json spends most of it on the two times of every row (time.Time's
 // MarshalJSON, whose output encoding/json then scans again). appendJSON writes the same bytes directly.
 // FuzzPathsAnswerJSON holds it to encoding/json's output, byte for byte; anything it is not sure to write
-// the same way (a string that needs escaping, a year outside 0-9999) is handed to encoding/json.
+// the same way (a string that needs escaping, a time MarshalJSON refuses) is handed to encoding/json.
 
 // jsonAppender is an answer that can write its own JSON; ok false means "use encoding/json instead".
 type jsonAppender interface {
@@ -67,12 +67,13 @@ func appendJSONString(b []byte, s string) []byte {
 }
 
 // appendJSONTime writes t as time.Time's MarshalJSON does (RFC 3339 with the fraction it has), or null;
-// false for a year MarshalJSON refuses.
+// false for what MarshalJSON refuses: a year outside 0-9999, a zone offset of 24 hours or more.
 func appendJSONTime(b []byte, t *time.Time) ([]byte, bool) {
 	if t == nil {
 		return append(b, "null"...), true
 	}
-	if y := t.Year(); y < 0 || y > 9999 {
+	_, offset := t.Zone()
+	if y := t.Year(); y < 0 || y > 9999 || offset <= -24*3600 || offset >= 24*3600 {
 		return b, false
 	}
 	b = append(b, '"')

@@ -37,6 +37,7 @@ func TestPathsAnswerJSON(t *testing.T) {
 	t2 := time.Date(2026, 7, 2, 23, 30, 5, 120000000, time.UTC)
 	t3 := time.Date(1999, 12, 31, 23, 59, 59, 1, time.FixedZone("", -(9*3600+30*60)))
 	far := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("", -24*3600))
 	for _, tc := range []struct {
 		name string
 		a    pathsAnswer
@@ -58,6 +59,7 @@ func TestPathsAnswerJSON(t *testing.T) {
 			{Path: "/a&b"}, {Path: `/a"b`}, {Path: `/a\b`}, {Path: "/a\x1fb"}, {Path: "/a\x7fb"}, {Path: "/\u00e9"},
 		}}, true},
 		{"year 10000", pathsAnswer{ok, "UTC", "", 1, []PathRow{{Path: "/", Hits: 1, CreatedAt: &far}}}, false},
+		{"zone of 24 hours", pathsAnswer{ok, "UTC", "", 1, []PathRow{{Path: "/", Hits: 1, UpdatedAt: &day}}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, ok := tc.a.appendJSON(nil); ok != tc.fast {
@@ -73,7 +75,7 @@ func FuzzPathsAnswerJSON(f *testing.F) {
 	f.Add("/\u00e9<&>\"\\\x01\xff", "", "UTC", int64(-7), int64(-62135596800), int64(999999999), false, 0)
 	f.Add("", "%_!", "", int64(1<<62), int64(253402300800), int64(1), true, 50400)
 	f.Fuzz(func(t *testing.T, path, prefix, zone string, hits, unix, nanos int64, updated bool, offset int) {
-		ts := time.Unix(unix, nanos%1e9).In(time.FixedZone(zone, offset%(15*3600)))
+		ts := time.Unix(unix, nanos%1e9).In(time.FixedZone(zone, offset%(30*3600)))
 		row := PathRow{Path: path, Hits: hits, CreatedAt: &ts}
 		if updated {
 			row.UpdatedAt = &ts

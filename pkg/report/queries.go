@@ -73,7 +73,8 @@ func AdDailyStatements(adID int64, r Range) Statements {
 //
 // The sums per ad over every ad read the range's index entries in date order, and MariaDB groups them by
 // ad_id in a temporary table, one lookup per entry. SQL_BIG_RESULT makes it sort the entries by ad_id
-// instead and sum each run: 25-30 % less time for 30 days of 10,000 ads (BENCHMARKS.md, "Reports").
+// instead and sum each run: the 30-day report of 10,000 ads took 15-22 % less time (BENCHMARKS.md,
+// "Reports").
 func rangeQuery(name, cols, table, group string, r Range, adID int64) Query {
 	from, to := r.From.Format(DateLayout), r.To.Format(DateLayout)
 	hint := ""

@@ -67,8 +67,8 @@ func TestRecoversFromOutages(t *testing.T) {
 // MariaDB unreachable for several claim periods under a steady stream, two real worker processes: every
 // failed commit re-reads the pending list and raises the entries' delivery counts past MAX_DELIVERIES, and
 // reclaims move them between the workers. Yet an outage is not a poison entry: nothing is dead-lettered, and
-// every event is counted exactly once once MariaDB is back. The defaults' times (CLAIM_MIN_IDLE 60s, a
-// two-minute outage) are scaled down by the same factor, so the outage still spans three claim periods.
+// every event is counted exactly once once MariaDB is back. The claim times are the defaults' scaled down
+// (CLAIM_MIN_IDLE 10s instead of 60s) so that a 30 s outage spans three claim periods.
 func TestMariaDBOutageDeadLettersNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 30-second outage")

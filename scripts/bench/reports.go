@@ -42,11 +42,18 @@ type reportEnv struct {
 func (e *reportEnv) Validate() error {
 	err := errors.Join(e.DB.Validate(), e.Procs.Validate(), checkRounds(e.Rounds), checkWait(e.WaitSecs),
 		loopbackAddr("BENCH_REPORT_ADDR", e.Addr), loopbackAddr("BENCH_ADMIN_ADDR", e.AdminAddr))
-	for _, n := range strings.Split(e.Reports, ",") {
-		switch strings.TrimSpace(n) {
-		case "all", "ad", "ads", "paths":
-		default:
-			err = errors.Join(err, fmt.Errorf("REPORTS=%s: name ad, ads, paths or all, comma-separated", e.Reports))
+	if e.Reports != "all" {
+		var keys []string
+		for _, t := range reportTargets() {
+			if t.key != "" {
+				keys = append(keys, t.key)
+			}
+		}
+		for _, n := range strings.Split(e.Reports, ",") {
+			if !slices.Contains(keys, strings.TrimSpace(n)) {
+				err = errors.Join(err, fmt.Errorf("REPORTS=%s: all, or some of %s, comma-separated", e.Reports, strings.Join(keys, ", ")))
+				break
+			}
 		}
 	}
 	if e.Requests < 10 || e.Requests > 100000 {

@@ -36,9 +36,9 @@ type reportTarget struct {
 	p50, p99, bareP50, bareP99 []float64
 }
 
-// selectReports keeps the targets REPORTS names ("" or "all": every one) and the floor.
+// selectReports keeps the targets REPORTS names ("all": every one) and the floor.
 func selectReports(all []reportTarget, names string) []reportTarget {
-	if names == "" || names == "all" {
+	if names == "all" {
 		return all
 	}
 	keep := map[string]bool{}
